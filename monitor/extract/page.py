@@ -29,7 +29,7 @@ class Extracted:
     reason: str = ""  # why the text is empty, when it is
 
 
-def extract_page(html: str | bytes, url: str | None = None) -> Extracted:
+def extract_page(html: str | bytes, url: str | None = None, content_type: str | None = None) -> Extracted:
     if isinstance(html, bytes):
         html = html[:MAX_HTML_BYTES].decode("utf-8", errors="replace")
     html = html[:MAX_HTML_BYTES]

@@ -1,0 +1,194 @@
+"""Typed configuration: `config/monitor.yaml`, overridden by `MONITOR_*` environment variables.
+
+Precedence (highest first): explicit overrides from the command line, environment variables
+(`MONITOR_DATABASE_URL`, `MONITOR_DETECTION__MIN_SCORE`, …), the YAML file, defaults.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+DEFAULT_CONFIG = Path("config/monitor.yaml")
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased for the user: which key, what is wrong."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceEntry(_Strict):
+    """One entry of `sources`: an article URL, a local file (with its public url), or a feed."""
+
+    url: str | None = None
+    file: Path | None = None
+    feed: str | None = None
+    title: str | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> SourceEntry:
+        given = [k for k in ("url", "file", "feed") if getattr(self, k)]
+        if given not in (["url"], ["file"], ["url", "file"], ["feed"]):
+            raise ValueError("give url (an article), file (with an optional url: where it is "
+                             f"published) or feed; got {', '.join(given) or 'none'}")
+        return self
+
+
+class WatchEntry(_Strict):
+    """A feed or blog home page to poll."""
+
+    url: str
+    interval: int = Field(60, ge=1, le=24 * 60, description="minutes between checks")
+    name: str | None = None
+
+
+class EmailNotifier(_Strict):
+    host: str
+    port: int = Field(587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str | None = None
+    password_env: str | None = None  # name of the environment variable holding the password
+    sender: str = Field(alias="from")
+    to: list[str] = Field(min_length=1)
+    timeout: float = 30.0
+
+    @field_validator("to", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+    def password(self) -> str | None:
+        return _secret(self.password_env)
+
+    @property
+    def name(self) -> str:
+        return f"email:{','.join(self.to)}"
+
+
+class WebhookNotifier(_Strict):
+    url: str
+    secret_env: str | None = None  # env var holding the signing secret (`whsec_…` or raw)
+    github_signature: bool = False  # also send X-Hub-Signature-256
+    timeout: float = 30.0
+
+    def secret(self) -> str | None:
+        return _secret(self.secret_env)
+
+    @property
+    def name(self) -> str:
+        return f"webhook:{self.url}"
+
+
+class NotifyConfig(_Strict):
+    email: list[EmailNotifier] = []
+    webhooks: list[WebhookNotifier] = []
+    max_attempts: int = Field(20, ge=1)  # retries spread by back-off over about three days
+
+
+class DetectionConfig(_Strict):
+    min_score: float = Field(0.5, ge=0.0, le=1.0)
+
+
+class FetchConfig(_Strict):
+    timeout: float = Field(20.0, gt=0)
+    max_bytes: int = Field(15 * 1024 * 1024, gt=0)
+    max_redirects: int = Field(5, ge=0, le=20)
+    concurrency: int = Field(16, ge=1)
+    per_host: int = Field(2, ge=1)
+    respect_robots: bool = True
+    allow_private_networks: bool = False  # loopback/private addresses are refused unless true
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="MONITOR_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    data_dir: Path = Path("data")
+    database_url: str | None = None  # default: sqlite file under data_dir
+    user_agent: str = "ReuseMonitor/0.1 (+https://github.com/reuse-monitor)"
+    tick_seconds: int = Field(30, ge=1, description="how often `monitor run` looks for due feeds")
+    sources: list[SourceEntry] = []
+    watch: list[WatchEntry] = []
+    notify: NotifyConfig = NotifyConfig()
+    detection: DetectionConfig = DetectionConfig()
+    fetch: FetchConfig = FetchConfig()
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'monitor.db').as_posix()}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # init_settings carries the YAML file's values merged with CLI overrides (see load()).
+        return (env_settings, init_settings)
+
+
+def _secret(env_name: str | None) -> str | None:
+    if not env_name:
+        return None
+    value = os.environ.get(env_name)
+    if value is None:
+        raise ConfigError(f"environment variable {env_name} is not set (named by the config)")
+    return value
+
+
+def load(path: Path | None = None, **overrides: Any) -> Settings:
+    """Load the YAML file (if any) and the environment; raise ConfigError naming the bad key.
+
+    `path` None means `$MONITOR_CONFIG` or `config/monitor.yaml` when it exists, else defaults.
+    `overrides` (from the command line) win over both.
+    """
+    if path is None:
+        env_path = os.environ.get("MONITOR_CONFIG")
+        path = Path(env_path) if env_path else (DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist") from None
+        except yaml.YAMLError as e:
+            raise ConfigError(f"config file {path} is not valid YAML: {e}") from None
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"config file {path}: the top level must be a mapping of keys")
+        data = loaded or {}
+        # Relative paths in the file are relative to the file, not to where monitor runs.
+        base = Path(path).resolve().parent
+        for entry in data.get("sources") or []:
+            if isinstance(entry, dict) and entry.get("file") and not Path(entry["file"]).is_absolute():
+                entry["file"] = str(base / entry["file"])
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Settings(**data)
+    except ValidationError as e:
+        raise ConfigError(_explain(e, path)) from None
+
+
+def _explain(e: ValidationError, path: Path | None) -> str:
+    where = f"config file {path}" if path else "configuration"
+    lines = []
+    for err in e.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (a typo?)"
+        lines.append(f"  {key}: {msg}")
+    return f"{where} has {len(lines)} problem(s):\n" + "\n".join(lines)

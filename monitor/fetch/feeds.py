@@ -1,0 +1,153 @@
+"""Feeds: parse RSS/Atom/RDF/JSON Feed into entries; find a blog's feed from its home page."""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from urllib.parse import urljoin, urlsplit
+
+import feedparser
+from selectolax.lexbor import LexborHTMLParser
+
+FEED_TYPES = (
+    "application/rss+xml", "application/atom+xml", "application/rdf+xml",
+    "application/feed+json", "application/json", "text/xml", "application/xml",
+)
+
+
+class FeedError(Exception):
+    """A body that is not a feed we can read."""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    guid: str
+    url: str
+    title: str
+    published: datetime | None
+    content_html: str  # full content when the feed carries it (content:encoded, atom content)
+    summary_html: str
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    title: str
+    link: str
+    entries: tuple[Entry, ...]
+    ttl_minutes: int | None = None
+
+
+def looks_like_html(body: bytes, content_type: str | None) -> bool:
+    ct = (content_type or "").lower()
+    if "html" in ct and "xml" not in ct:
+        return True
+    head = body[:1024].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html"))
+
+
+def parse_feed(body: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
+    ct = (content_type or "").lower()
+    stripped = body.lstrip()
+    if "json" in ct or stripped.startswith(b"{"):
+        return _parse_json_feed(body, url)
+    headers = {"content-type": content_type} if content_type else {}
+    parsed = feedparser.parse(body, response_headers=headers)
+    if not parsed.version and not parsed.entries:
+        reason = getattr(parsed, "bozo_exception", None)
+        raise FeedError(f"{url}: not a feed ({reason or 'no feed elements found'})")
+    entries = []
+    for e in parsed.entries:
+        link = _entry_link(e, url)
+        content = ""
+        if e.get("content"):
+            content = max((c.get("value", "") for c in e.content), key=len)
+        summary = e.get("summary", "") or ""
+        published = _time(e.get("published_parsed") or e.get("updated_parsed"))
+        guid = e.get("id") or link or _hash(link, str(published), e.get("title", ""))
+        if not link:
+            continue  # an entry with no link cannot be fetched or cited
+        entries.append(Entry(guid, link, e.get("title", "") or "", published, content, summary))
+    ttl = parsed.feed.get("ttl")
+    return ParsedFeed(
+        title=parsed.feed.get("title", "") or "",
+        link=parsed.feed.get("link", "") or url,
+        entries=tuple(entries),
+        ttl_minutes=int(ttl) if isinstance(ttl, str) and ttl.strip().isdigit() else None,
+    )
+
+
+def _parse_json_feed(body: bytes, url: str) -> ParsedFeed:
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise FeedError(f"{url}: not a JSON feed ({e})") from None
+    if not isinstance(data, dict) or "items" not in data:
+        raise FeedError(f"{url}: JSON without an 'items' list is not a JSON Feed")
+    entries = []
+    for item in data.get("items") or []:
+        if not isinstance(item, dict):
+            continue
+        link = urljoin(url, item.get("url") or item.get("external_url") or "")
+        if not link:
+            continue
+        published = None
+        if item.get("date_published"):
+            try:
+                published = datetime.fromisoformat(str(item["date_published"]).replace("Z", "+00:00"))
+            except ValueError:
+                published = None
+        content = item.get("content_html") or ""
+        if not content and item.get("content_text"):
+            content = "".join(f"<p>{_escape(p)}</p>" for p in str(item["content_text"]).split("\n\n"))
+        entries.append(Entry(str(item.get("id") or link), link, item.get("title") or "", published,
+                             content, item.get("summary") or ""))
+    return ParsedFeed(data.get("title") or "", data.get("home_page_url") or url, tuple(entries))
+
+
+def discover(html: str, page_url: str) -> list[str]:
+    """Feed URLs for a blog home page: declared alternates first, then well-known paths."""
+    tree = LexborHTMLParser(html)
+    found: list[str] = []
+    for link in tree.css("link[rel]"):
+        rel = (link.attributes.get("rel") or "").lower().split()
+        typ = (link.attributes.get("type") or "").lower()
+        href = link.attributes.get("href")
+        if "alternate" in rel and href and typ in FEED_TYPES and "comments" not in href:
+            found.append(urljoin(page_url, href))
+    root = f"{urlsplit(page_url).scheme}://{urlsplit(page_url).netloc}"
+    generator = (tree.css_first('meta[name="generator"]') or None)
+    gen = (generator.attributes.get("content") or "").lower() if generator else ""
+    if "blogger" in gen or ".blogspot." in root:
+        found.append(root + "/feeds/posts/default")
+    if "wordpress" in gen:
+        found.append(root + "/feed/")
+    # Common paths last: the caller tries each until one parses.
+    found += [root + p for p in ("/feed", "/rss", "/atom.xml", "/feed.xml", "/rss.xml", "/index.xml")]
+    return list(dict.fromkeys(found))
+
+
+def _entry_link(e: feedparser.FeedParserDict, base: str) -> str:
+    for link in e.get("links", []):
+        if link.get("rel") == "alternate" and link.get("href"):
+            return urljoin(base, link["href"])
+    return urljoin(base, e.get("link", "")) if e.get("link") else ""
+
+
+def _time(t: object) -> datetime | None:
+    if not t:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(t), tz=timezone.utc)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _hash(*parts: str) -> str:
+    return "sha256:" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def _escape(s: str) -> str:
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,1 @@
+"""Alerts: email and signed webhooks, delivered from the outbox with retries."""

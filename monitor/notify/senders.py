@@ -1,0 +1,110 @@
+"""Senders: one per configured destination. Each raises DeliveryError on failure."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Protocol
+
+import aiosmtplib
+import httpx
+from standardwebhooks.webhooks import Webhook
+
+from monitor.config import EmailNotifier, WebhookNotifier
+from monitor.notify import message
+from monitor.store import DeliveryJob
+
+
+class DeliveryError(Exception):
+    """An alert could not be delivered. `permanent` failures are not retried."""
+
+    def __init__(self, destination: str, reason: str, *, permanent: bool = False,
+                 retry_after: float | None = None) -> None:
+        super().__init__(f"{destination}: {reason}")
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+
+class Sender(Protocol):
+    name: str
+
+    async def send(self, job: DeliveryJob) -> None: ...
+
+
+@dataclass
+class EmailSender:
+    config: EmailNotifier
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    async def send(self, job: DeliveryJob) -> None:
+        c = self.config
+        msg = message.email(job, c.sender, c.to)
+        try:
+            await aiosmtplib.send(
+                msg, hostname=c.host, port=c.port,
+                use_tls=c.security == "tls", start_tls=True if c.security == "starttls" else False,
+                username=c.username, password=c.password() if c.username else None,
+                timeout=c.timeout,
+            )
+        except aiosmtplib.SMTPResponseException as e:
+            # 5xx is a refusal that retrying will not fix (bad recipient, auth); 4xx is temporary.
+            raise DeliveryError(self.name, f"SMTP {e.code} {e.message}", permanent=500 <= e.code < 600
+                                and e.code not in (554,)) from None
+        except (aiosmtplib.SMTPException, OSError) as e:
+            raise DeliveryError(self.name, f"{type(e).__name__}: {e}") from None
+
+
+@dataclass
+class WebhookSender:
+    config: WebhookNotifier
+    client: httpx.AsyncClient
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    async def send(self, job: DeliveryJob) -> None:
+        body = json.dumps(message.payload(job), ensure_ascii=False, separators=(",", ":"))
+        headers = {"content-type": "application/json", "user-agent": "ReuseMonitor-Webhook/1"}
+        headers.update(sign(job.idempotency_key, body, self.config.secret(), self.config.github_signature))
+        try:
+            r = await self.client.post(self.config.url, content=body.encode(), headers=headers,
+                                       timeout=self.config.timeout)
+        except httpx.HTTPError as e:
+            raise DeliveryError(self.name, f"{type(e).__name__}: {e}") from None
+        if 200 <= r.status_code < 300:
+            return
+        retry_after = r.headers.get("retry-after")
+        raise DeliveryError(
+            self.name, f"HTTP {r.status_code}",
+            permanent=r.status_code == 410,  # Gone: the receiver asks us to stop
+            retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
+        )
+
+
+def sign(msg_id: str, body: str, secret: str | None, github: bool = False) -> dict[str, str]:
+    """Standard Webhooks headers (webhook-id, -timestamp, -signature), and optionally GitHub's."""
+    now = datetime.now(timezone.utc)
+    headers = {"webhook-id": msg_id, "webhook-timestamp": str(int(now.timestamp()))}
+    if secret:
+        headers["webhook-signature"] = Webhook(_standard_secret(secret)).sign(msg_id, now, body)
+        if github:
+            raw = _raw_secret(secret)
+            headers["x-hub-signature-256"] = "sha256=" + hmac.new(raw, body.encode(), hashlib.sha256).hexdigest()
+    return headers
+
+
+def _standard_secret(secret: str) -> str:
+    # The spec's secrets are base64 with a `whsec_` prefix; a plain passphrase is accepted too.
+    return secret if secret.startswith("whsec_") else "whsec_" + base64.b64encode(secret.encode()).decode()
+
+
+def _raw_secret(secret: str) -> bytes:
+    return base64.b64decode(secret.removeprefix("whsec_")) if secret.startswith("whsec_") else secret.encode()

@@ -1,0 +1,278 @@
+"""The order of the stages. One post (or one source) travels fetch → extract → detect → store → notify.
+
+This is the only module that knows that order; every stage it calls does one job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import httpx
+
+from monitor.config import Settings
+from monitor.detect import DetectSettings, Detector, Verdict
+from monitor.domain import Post, Source
+from monitor.extract import extract_page
+from monitor.fetch import (
+    Entry,
+    FeedError,
+    Fetched,
+    FetchError,
+    Fetcher,
+    FetchSettings,
+    HTTPStatusError,
+    discover,
+    looks_like_html,
+    parse_feed,
+)
+from monitor.fetch.policy import next_check
+from monitor.notify.outbox import DeliveryReport, deliver_due
+from monitor.notify.senders import EmailSender, Sender, WebhookSender
+from monitor.store import Database, FeedState, Store, check_migrated
+from monitor.store.repo import content_hash
+
+log = logging.getLogger("monitor")
+
+FEED_LEASE = timedelta(minutes=15)  # a crashed process's claims expire after this
+FULL_CONTENT_WORDS = 150  # feed content shorter than this is a summary: fetch the page
+
+
+@dataclass(frozen=True, slots=True)
+class FoundMatch:
+    source: Source
+    post: Post
+    verdict: Verdict
+    match_id: int | None  # None when this pair had matched before (no new alert)
+
+
+@dataclass
+class CycleReport:
+    feeds_checked: int = 0
+    feeds_failed: int = 0
+    posts_checked: int = 0
+    matches: list[FoundMatch] = field(default_factory=list)
+    alerts: DeliveryReport = field(default_factory=DeliveryReport)
+    errors: list[str] = field(default_factory=list)
+
+
+class Monitor:
+    """The service's state for one process: store, detector index, HTTP client, senders."""
+
+    def __init__(self, settings: Settings, db: Database | None = None) -> None:
+        self.settings = settings
+        self.db = db or Database(settings.db_url)
+        check_migrated(self.db.engine)
+        self.store = Store(self.db)
+        self.detector = Detector(DetectSettings(min_score=settings.detection.min_score))
+        for source_id, signature in self.store.signatures():
+            self.detector.add(source_id, signature)
+        f = settings.fetch
+        self.fetch_settings = FetchSettings(
+            user_agent=settings.user_agent, timeout=f.timeout, max_bytes=f.max_bytes,
+            max_redirects=f.max_redirects, concurrency=f.concurrency, per_host=f.per_host,
+            respect_robots=f.respect_robots, allow_private_networks=f.allow_private_networks)
+
+    def close(self) -> None:
+        self.db.close()
+
+    @property
+    def destinations(self) -> list[str]:
+        n = self.settings.notify
+        return [e.name for e in n.email] + [w.name for w in n.webhooks]
+
+    # --- sources -------------------------------------------------------------------------
+    def register_source(self, source: Source, origin: str, feed_id: int | None = None) -> int:
+        """Fingerprint a source and keep it; the index learns it at once."""
+        if not source.text.strip():
+            raise ValueError(f"source {source.url} has no text")
+        signature = self.detector.signature(source.text)
+        source_id, changed = self.store.upsert_source(source, signature, origin, feed_id)
+        if changed:
+            self.detector.add(source_id, signature)
+        return source_id
+
+    async def source_from_url(self, fetcher: Fetcher, url: str, title: str | None = None) -> Source:
+        fetched = await fetcher.get(url, accept="text/html,*/*;q=0.5")
+        page = extract_page(fetched.body, url=url, content_type=fetched.content_type)
+        if not page.text:
+            raise ValueError(f"source {url}: {page.reason or 'no text found on the page'}")
+        return Source(url=url, text=page.text, title=title or page.title)
+
+    async def sync_config(self, fetcher: Fetcher) -> list[str]:
+        """Make the database hold what the config lists; returns one message per failure."""
+        s = self.settings
+        self.store.sync_feeds([(w.url, "watch", w.interval) for w in s.watch]
+                              + [(e.feed, "source", 60) for e in s.sources if e.feed])
+        known = self.store.source_urls()
+        errors = []
+        for entry in s.sources:
+            try:
+                if entry.file:
+                    path = Path(entry.file)
+                    text = path.read_text(encoding="utf-8")
+                    url = entry.url or path.resolve().as_uri()
+                    self.register_source(Source(url, text, entry.title or path.stem), "file")
+                elif entry.url and entry.url not in known:
+                    self.register_source(await self.source_from_url(fetcher, entry.url, entry.title), "url")
+            except (OSError, UnicodeDecodeError, ValueError, FetchError) as e:
+                msg = f"source {entry.file or entry.url}: {e}"
+                log.error(msg)
+                errors.append(msg)
+                if entry.url:
+                    self.store.mark_source_error(entry.url, "url", str(e))
+        return errors
+
+    # --- posts ---------------------------------------------------------------------------
+    def check_post(self, post: Post, feed_id: int | None = None, store_post: bool = True) -> list[FoundMatch]:
+        """Compare one post with the registered sources; keep matches and queue their alerts."""
+        candidates = self.detector.candidates(post.text) if post.text else []
+        sources = self.store.sources_by_id(candidates)
+        post_id = self.store.save_post(post, feed_id) if store_post else None
+        found = []
+        for sid in candidates:
+            source = sources.get(sid)
+            if source is None or source.url == post.url:
+                continue  # the user's own article is not a copy of itself
+            verdict = self.detector.compare(source.text, post.text)
+            if not verdict.is_match:
+                continue
+            match_id = None
+            if post_id is not None:
+                match_id = self.store.record_match(
+                    sid, post_id, verdict.kind or "copy", verdict.score, verdict.coverage,
+                    verdict.spin_rate, verdict.to_dict(), self.destinations)
+            if match_id is not None:
+                log.warning("copy found: %s copies %s (%s, score %.2f)", post.url, source.url,
+                            verdict.kind, verdict.score)
+            found.append(FoundMatch(source, post, verdict, match_id))
+        return found
+
+    async def post_from_entry(self, fetcher: Fetcher, entry: Entry, feed_url: str) -> Post:
+        """The post's text: from the feed when it carries the full post, else from its page."""
+        status, fetched_at = None, datetime.now(timezone.utc)
+        in_feed = extract_page(entry.content_html) if entry.content_html else None
+        if in_feed is not None and len(in_feed.text.split()) >= FULL_CONTENT_WORDS:
+            page_html, text, title = entry.content_html, in_feed.text, entry.title or in_feed.title
+        else:  # a summary-only feed: the post's own page has the text
+            fetched = await fetcher.get(entry.url, accept="text/html,*/*;q=0.5")
+            page = extract_page(fetched.body, url=entry.url, content_type=fetched.content_type)
+            page_html = fetched.body.decode("utf-8", errors="replace")
+            status, fetched_at = fetched.status, fetched.fetched_at
+            text, title = page.text, entry.title or page.title
+        return Post(url=entry.url, text=text, title=title, guid=entry.guid, feed_url=feed_url,
+                    published=entry.published, html=page_html, http_status=status, fetched_at=fetched_at)
+
+    # --- feeds ---------------------------------------------------------------------------
+    async def _fetch_feed(self, fetcher: Fetcher, feed: FeedState) -> tuple[Fetched, str]:
+        """Fetch the feed; a blog home page is turned into its feed by discovery."""
+        url = feed.feed_url or feed.url
+        fetched = await fetcher.get(url, etag=feed.etag, last_modified=feed.last_modified,
+                                    accept="application/rss+xml, application/atom+xml, application/feed+json, */*;q=0.5")
+        if fetched.status == 200 and looks_like_html(fetched.body, fetched.content_type):
+            html = fetched.body.decode("utf-8", errors="replace")
+            for candidate in discover(html, fetched.url):
+                try:
+                    found = await fetcher.get(candidate)
+                    parse_feed(found.body, candidate, found.content_type)
+                    return found, candidate
+                except (FetchError, FeedError):
+                    continue
+            raise FeedError(f"{url}: an HTML page with no feed found by discovery")
+        return fetched, fetched.permanent_redirect or url
+
+    async def poll_feed(self, fetcher: Fetcher, feed: FeedState, report: CycleReport) -> None:
+        now = datetime.now(timezone.utc)
+        try:
+            fetched, feed_url = await self._fetch_feed(fetcher, feed)
+            if fetched.permanent_redirect:
+                log.info("feed %s moved permanently to %s", feed.url, fetched.permanent_redirect)
+            body_hash = content_hash(fetched.body.decode("latin-1")) if fetched.status == 200 else feed.body_hash
+            ttl = None
+            if fetched.status == 200 and body_hash != feed.body_hash:
+                parsed = parse_feed(fetched.body, feed_url, fetched.content_type)
+                ttl = parsed.ttl_minutes
+                failures = await self._process_entries(fetcher, feed, parsed.entries, report)
+                title = parsed.title
+                if failures:
+                    # Forget the validators so the next check re-reads the feed and retries them.
+                    fetched = replace(fetched, etag=None, last_modified=None)
+                    body_hash = None
+            else:
+                title = None  # 304 or an identical body: nothing new, nothing re-parsed
+            self.store.feed_checked(
+                feed.id, status=str(fetched.status), feed_url=feed_url, title=title,
+                etag=fetched.etag, last_modified=fetched.last_modified, body_hash=body_hash,
+                next_check_at=next_check(now, feed.interval_minutes, max_age=fetched.max_age, ttl_minutes=ttl))
+            report.feeds_checked += 1
+        except Exception as e:  # noqa: BLE001 - one broken feed never stops the cycle
+            if not isinstance(e, (FetchError, FeedError)):
+                log.exception("unexpected error on feed %s", feed.url)
+            retry_after = e.retry_after if isinstance(e, HTTPStatusError) else None
+            status = getattr(e, "status", "error")
+            errors = self.store.feed_failed(
+                feed.id, error=str(e), status=status,
+                next_check_at=next_check(now, feed.interval_minutes, errors=feed.error_count + 1,
+                                         retry_after=retry_after))
+            log.error("feed %s failed (%d in a row): %s", feed.url, errors, e)
+            report.feeds_failed += 1
+            report.errors.append(str(e))
+
+    async def _process_entries(self, fetcher: Fetcher, feed: FeedState, entries: Iterable[Entry],
+                               report: CycleReport) -> int:
+        """Check each new entry; returns how many failed (they are retried next time)."""
+        failures = 0
+        for entry in entries:
+            try:
+                if feed.role == "source":
+                    if entry.url not in self.store.source_urls():
+                        post = await self.post_from_entry(fetcher, entry, feed.url)
+                        if post.text:
+                            self.register_source(Source(post.url, post.text, post.title), "feed", feed.id)
+                    continue
+                if self.store.seen_post(entry.url) is not None:
+                    continue  # already checked; edited posts are re-checked by the fetch issue's rules
+                post = await self.post_from_entry(fetcher, entry, feed.url)
+                if not post.text:
+                    log.info("post %s has no text; kept, not compared", post.url)
+                report.matches += self.check_post(post, feed.id)
+                report.posts_checked += 1
+            except Exception as e:  # noqa: BLE001 - one broken post never stops the feed
+                if not isinstance(e, (FetchError, ValueError)):
+                    log.exception("unexpected error on post %s", entry.url)
+                # Not stored, so it is tried again when the feed is next read.
+                log.error("post %s skipped: %s", entry.url, e)
+                report.errors.append(str(e))
+                failures += 1
+        return failures
+
+    # --- alerts --------------------------------------------------------------------------
+    def senders(self, client: httpx.AsyncClient) -> dict[str, Sender]:
+        n = self.settings.notify
+        out: dict[str, Sender] = {e.name: EmailSender(e) for e in n.email}
+        out.update({w.name: WebhookSender(w, client) for w in n.webhooks})
+        return out
+
+    async def deliver_alerts(self) -> DeliveryReport:
+        async with httpx.AsyncClient() as client:
+            return await deliver_due(self.store, self.senders(client), self.settings.notify.max_attempts)
+
+    # --- one cycle -----------------------------------------------------------------------
+    async def run_cycle(self, only_urls: Iterable[str] | None = None) -> CycleReport:
+        """Sync the config, poll every due feed (or the given ones), deliver due alerts."""
+        report = CycleReport()
+        async with Fetcher(self.fetch_settings) as fetcher:
+            report.errors += await self.sync_config(fetcher)
+            while True:
+                feeds = self.store.claim_due_feeds(datetime.now(timezone.utc), FEED_LEASE, urls=only_urls)
+                if not feeds:
+                    break
+                await asyncio.gather(*(self.poll_feed(fetcher, f, report) for f in feeds))
+                if only_urls is not None:
+                    break
+        report.alerts = await self.deliver_alerts()
+        return report

@@ -1,0 +1,376 @@
+"""The queries the pipeline, scheduler, notifier and CLI need, returning plain values."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from monitor.domain import Post, Source
+from monitor.store.database import Database
+from monitor.store.models import (
+    DeliveryRow,
+    FeedRow,
+    MatchRow,
+    PostRow,
+    SiteBoilerplateRow,
+    SourceRow,
+    utcnow,
+)
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class SourceInfo:
+    id: int
+    url: str
+    title: str
+    words: int
+    origin: str
+    status: str
+    last_error: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    id: int
+    url: str
+    feed_url: str | None
+    role: str
+    title: str
+    interval_minutes: int
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    next_check_at: datetime
+    last_checked_at: datetime | None
+    last_status: str | None
+    last_error: str | None
+    error_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class MatchRecord:
+    id: int
+    source_id: int
+    source_url: str
+    source_title: str
+    copy_url: str
+    copy_title: str
+    kind: str
+    score: float
+    coverage: float
+    spin_rate: float
+    evidence: dict[str, Any]
+    detected_at: datetime
+    http_status: int | None
+    raw_sha256: str | None
+    fetched_at: datetime | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "source_url": self.source_url,
+            "source_title": self.source_title,
+            "copy_url": self.copy_url,
+            "copy_title": self.copy_title,
+            "kind": self.kind,
+            "score": round(self.score, 4),
+            "coverage": round(self.coverage, 4),
+            "spin_rate": round(self.spin_rate, 4),
+            "detected_at": self.detected_at.isoformat(),
+            "http_status": self.http_status,
+            "raw_sha256": self.raw_sha256,
+            "passages": self.evidence.get("passages", []),
+            "substitutions": self.evidence.get("substitutions", []),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryJob:
+    id: int
+    destination: str
+    attempts: int
+    idempotency_key: str
+    match: MatchRecord
+    source_text: str
+    copy_text: str
+
+
+def _feed_state(r: FeedRow) -> FeedState:
+    return FeedState(r.id, r.url, r.feed_url, r.role, r.title, r.interval_minutes, r.etag,
+                     r.last_modified, r.body_hash, r.next_check_at, r.last_checked_at,
+                     r.last_status, r.last_error, r.error_count)
+
+
+def _match_record(m: MatchRow, s: SourceRow, p: PostRow) -> MatchRecord:
+    return MatchRecord(m.id, s.id, s.url, s.title, p.url, p.title, m.kind, m.score, m.coverage,
+                       m.spin_rate, m.evidence or {}, m.detected_at, p.http_status, p.raw_sha256,
+                       p.fetched_at)
+
+
+class Store:
+    """All reads and writes of the service. Each method is one transaction."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # --- sources -------------------------------------------------------------------------
+    def upsert_source(self, source: Source, signature: bytes, origin: str,
+                      feed_id: int | None = None) -> tuple[int, bool]:
+        """Register or refresh a source; returns (id, changed). Unchanged text is not rewritten."""
+        digest = content_hash(source.text)
+        with self.db.session() as s:
+            row = s.scalar(select(SourceRow).where(SourceRow.url == source.url))
+            if row is not None and row.content_hash == digest and row.status == "ready":
+                return row.id, False
+            if row is None:
+                row = SourceRow(url=source.url, origin=origin)
+                s.add(row)
+            row.title, row.text, row.content_hash = source.title, source.text, digest
+            row.signature, row.status, row.last_error, row.feed_id = signature, "ready", None, feed_id
+            s.flush()
+            return row.id, True
+
+    def mark_source_error(self, url: str, origin: str, error: str) -> None:
+        """Remember a source that could not be read, so the user sees why in `sources list`."""
+        with self.db.session() as s:
+            row = s.scalar(select(SourceRow).where(SourceRow.url == url))
+            if row is None:
+                s.add(SourceRow(url=url, origin=origin, status="error", last_error=error))
+            elif row.status != "ready":
+                row.status, row.last_error = "error", error
+
+    def source_urls(self) -> set[str]:
+        with self.db.session() as s:
+            return set(s.scalars(select(SourceRow.url).where(SourceRow.status == "ready")))
+
+    def list_sources(self) -> list[SourceInfo]:
+        with self.db.session() as s:
+            rows = s.scalars(select(SourceRow).order_by(SourceRow.id))
+            return [SourceInfo(r.id, r.url, r.title, len(r.text.split()), r.origin, r.status,
+                               r.last_error, r.created_at) for r in rows]
+
+    def sources_by_id(self, ids: Iterable[int]) -> dict[int, Source]:
+        ids = list(ids)
+        if not ids:
+            return {}
+        with self.db.session() as s:
+            rows = s.scalars(select(SourceRow).where(SourceRow.id.in_(ids)))
+            return {r.id: Source(r.url, r.text, r.title, r.id) for r in rows}
+
+    def signatures(self, batch: int = 5000) -> Iterator[tuple[int, bytes]]:
+        """Every ready source's stored signature, to rebuild the detector's index."""
+        with self.db.engine.connect() as conn:
+            result = conn.execution_options(yield_per=batch).execute(
+                select(SourceRow.id, SourceRow.signature).where(
+                    SourceRow.status == "ready", SourceRow.signature.is_not(None)))
+            for sid, sig in result:
+                yield sid, bytes(sig)
+
+    # --- feeds ---------------------------------------------------------------------------
+    def sync_feeds(self, wanted: Iterable[tuple[str, str, int]]) -> None:
+        """Make the feeds table hold the configured (url, role, interval) entries.
+
+        Feeds no longer configured are kept (their history matters) but not polled: their
+        next check is pushed far out. A re-added feed is due at once.
+        """
+        wanted = {url: (role, interval) for url, role, interval in wanted}
+        far = utcnow() + timedelta(days=36500)
+        with self.db.session() as s:
+            existing = {r.url: r for r in s.scalars(select(FeedRow))}
+            for url, (role, interval) in wanted.items():
+                row = existing.get(url)
+                if row is None:
+                    s.add(FeedRow(url=url, role=role, interval_minutes=interval, next_check_at=utcnow()))
+                else:
+                    if row.next_check_at >= far - timedelta(days=1):
+                        row.next_check_at = utcnow()
+                    row.role, row.interval_minutes = role, interval
+            for url, row in existing.items():
+                if url not in wanted:
+                    row.next_check_at = far
+
+    def claim_due_feeds(self, now: datetime, lease: timedelta, limit: int = 100,
+                        urls: Iterable[str] | None = None) -> list[FeedState]:
+        """Claim feeds due for a check; a claim is a lease so that another process skips them.
+
+        On PostgreSQL `FOR UPDATE SKIP LOCKED` makes the claim safe between processes;
+        SQLite has a single writer, which serialises claims by itself.
+        """
+        with self.db.session() as s:
+            q = select(FeedRow).where(
+                or_(FeedRow.lease_until.is_(None), FeedRow.lease_until < now))
+            if urls is not None:
+                q = q.where(FeedRow.url.in_(list(urls)))
+            else:
+                q = q.where(FeedRow.next_check_at <= now)
+            q = q.order_by(FeedRow.next_check_at).limit(limit)
+            if self.db.is_postgres:
+                q = q.with_for_update(skip_locked=True)
+            rows = list(s.scalars(q))
+            for r in rows:
+                r.lease_until = now + lease
+            return [_feed_state(r) for r in rows]
+
+    def feed_checked(self, feed_id: int, *, status: str, next_check_at: datetime,
+                     feed_url: str | None = None, title: str | None = None, etag: str | None = None,
+                     last_modified: str | None = None, body_hash: str | None = None) -> None:
+        with self.db.session() as s:
+            row = s.get_one(FeedRow, feed_id)
+            row.last_status, row.last_error, row.error_count = status, None, 0
+            row.last_checked_at, row.next_check_at, row.lease_until = utcnow(), next_check_at, None
+            if feed_url:
+                row.feed_url = feed_url
+            if title:
+                row.title = title
+            if status != "304":
+                row.etag, row.last_modified, row.body_hash = etag, last_modified, body_hash
+
+    def feed_failed(self, feed_id: int, *, error: str, status: str, next_check_at: datetime) -> int:
+        """Record a failed check; returns the number of failures in a row."""
+        with self.db.session() as s:
+            row = s.get_one(FeedRow, feed_id)
+            row.error_count += 1
+            row.last_status, row.last_error = status, error[:2000]
+            row.last_checked_at, row.next_check_at, row.lease_until = utcnow(), next_check_at, None
+            return row.error_count
+
+    def list_feeds(self) -> list[FeedState]:
+        with self.db.session() as s:
+            return [_feed_state(r) for r in s.scalars(select(FeedRow).order_by(FeedRow.id))]
+
+    # --- posts ---------------------------------------------------------------------------
+    def seen_post(self, url: str) -> str | None:
+        """The content hash stored for a post URL, or None when the post is new."""
+        with self.db.session() as s:
+            return s.scalar(select(PostRow.content_hash).where(PostRow.url == url))
+
+    def save_post(self, post: Post, feed_id: int | None) -> int:
+        digest = content_hash(post.text)
+        raw = post.html.encode("utf-8") if post.html is not None else None
+        with self.db.session() as s:
+            row = s.scalar(select(PostRow).where(PostRow.url == post.url))
+            if row is None:
+                row = PostRow(url=post.url)
+                s.add(row)
+            row.feed_id, row.guid, row.title, row.text = feed_id, post.guid, post.title, post.text
+            row.content_hash, row.http_status = digest, post.http_status
+            row.published_at, row.fetched_at, row.checked_at = post.published, post.fetched_at, utcnow()
+            # The raw page is evidence; it is kept for every post so a later match can cite it.
+            row.raw_page = raw
+            row.raw_sha256 = hashlib.sha256(raw).hexdigest() if raw is not None else None
+            s.flush()
+            return row.id
+
+    # --- matches and the outbox ----------------------------------------------------------
+    def record_match(self, source_id: int, post_id: int, kind: str, score: float, coverage: float,
+                     spin_rate: float, evidence: dict[str, Any], destinations: Iterable[str]) -> int | None:
+        """Store a match and queue one alert per destination, in one transaction.
+
+        Returns the new match id, or None when this (source, post) pair matched before: its
+        evidence is refreshed, and no second alert is queued.
+        """
+        destinations = list(destinations)
+        with self.db.session() as s:
+            post_hash = s.scalar(select(PostRow.content_hash).where(PostRow.id == post_id)) or ""
+            existing = s.scalar(select(MatchRow).where(
+                MatchRow.source_id == source_id, MatchRow.post_id == post_id))
+            if existing is not None:
+                existing.kind, existing.score, existing.coverage = kind, score, coverage
+                existing.spin_rate, existing.evidence = spin_rate, evidence
+                existing.post_content_hash = post_hash
+                return None
+            row = MatchRow(source_id=source_id, post_id=post_id, kind=kind, score=score,
+                           coverage=coverage, spin_rate=spin_rate, evidence=evidence,
+                           post_content_hash=post_hash)
+            s.add(row)
+            try:
+                s.flush()
+            except IntegrityError:  # another process recorded it first
+                s.rollback()
+                return None
+            for dest in destinations:
+                key = hashlib.sha256(f"{row.id}:{dest}".encode()).hexdigest()[:32]
+                s.add(DeliveryRow(match_id=row.id, destination=dest, idempotency_key=f"match_{key}"))
+            return row.id
+
+    def list_matches(self, since: datetime | None = None, source: str | None = None,
+                     min_score: float | None = None, limit: int | None = None) -> list[MatchRecord]:
+        with self.db.session() as s:
+            q = (select(MatchRow, SourceRow, PostRow)
+                 .join(SourceRow, MatchRow.source_id == SourceRow.id)
+                 .join(PostRow, MatchRow.post_id == PostRow.id)
+                 .order_by(MatchRow.detected_at.desc(), MatchRow.id.desc()))
+            if since is not None:
+                q = q.where(MatchRow.detected_at >= since)
+            if source is not None:
+                q = q.where(or_(SourceRow.url == source, SourceRow.url.contains(source)))
+            if min_score is not None:
+                q = q.where(MatchRow.score >= min_score)
+            if limit:
+                q = q.limit(limit)
+            return [_match_record(m, src, p) for m, src, p in s.execute(q)]
+
+    def due_deliveries(self, now: datetime, limit: int = 100) -> list[DeliveryJob]:
+        with self.db.session() as s:
+            q = (select(DeliveryRow, MatchRow, SourceRow, PostRow)
+                 .join(MatchRow, DeliveryRow.match_id == MatchRow.id)
+                 .join(SourceRow, MatchRow.source_id == SourceRow.id)
+                 .join(PostRow, MatchRow.post_id == PostRow.id)
+                 .where(and_(DeliveryRow.status == "pending", DeliveryRow.next_attempt_at <= now))
+                 .order_by(DeliveryRow.next_attempt_at, DeliveryRow.id).limit(limit))
+            if self.db.is_postgres:
+                q = q.with_for_update(of=DeliveryRow, skip_locked=True)
+            jobs = []
+            for d, m, src, p in s.execute(q):
+                # Lease the row for a few minutes so a parallel process does not send it too.
+                d.next_attempt_at = now + timedelta(minutes=5)
+                jobs.append(DeliveryJob(d.id, d.destination, d.attempts, d.idempotency_key,
+                                        _match_record(m, src, p), src.text, p.text))
+            return jobs
+
+    def delivery_sent(self, delivery_id: int) -> None:
+        with self.db.session() as s:
+            s.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(
+                status="sent", sent_at=utcnow(), attempts=DeliveryRow.attempts + 1, last_error=None))
+
+    def delivery_failed(self, delivery_id: int, error: str, next_attempt_at: datetime | None,
+                        status: str = "pending") -> None:
+        """A failed attempt: retried at next_attempt_at, or given up (status failed/disabled)."""
+        with self.db.session() as s:
+            values: dict[str, Any] = {"attempts": DeliveryRow.attempts + 1, "last_error": error[:2000],
+                                      "status": status}
+            if next_attempt_at is not None:
+                values["next_attempt_at"] = next_attempt_at
+            s.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(**values))
+
+    def deliveries(self) -> list[tuple[int, int, str, str, int, str | None]]:
+        """(id, match_id, destination, status, attempts, last_error) of every delivery."""
+        with self.db.session() as s:
+            return [tuple(r) for r in s.execute(select(
+                DeliveryRow.id, DeliveryRow.match_id, DeliveryRow.destination, DeliveryRow.status,
+                DeliveryRow.attempts, DeliveryRow.last_error).order_by(DeliveryRow.id))]
+
+    # --- per-site boilerplate --------------------------------------------------------------
+    def site_boilerplate(self, host: str) -> dict[str, Any] | None:
+        with self.db.session() as s:
+            row = s.get(SiteBoilerplateRow, host)
+            return dict(row.data) if row is not None else None
+
+    def save_site_boilerplate(self, host: str, data: dict[str, Any]) -> None:
+        with self.db.session() as s:
+            row = s.get(SiteBoilerplateRow, host)
+            if row is None:
+                s.add(SiteBoilerplateRow(host=host, data=data))
+            else:
+                row.data = data
