@@ -31,8 +31,8 @@ feeds_app = typer.Typer(help="Watched feeds: state and on-demand checks.", no_ar
 app.add_typer(sources_app, name="sources")
 app.add_typer(feeds_app, name="feeds")
 
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("monitor")
 
 

@@ -69,8 +69,7 @@ class Monitor:
         check_migrated(self.db.engine)
         self.store = Store(self.db)
         self.detector = Detector(DetectSettings(min_score=settings.detection.min_score))
-        for source_id, signature in self.store.signatures():
-            self.detector.add(source_id, signature)
+        self._load_index()
         f = settings.fetch
         self.fetch_settings = FetchSettings(
             user_agent=settings.user_agent, timeout=f.timeout, max_bytes=f.max_bytes,
@@ -79,6 +78,22 @@ class Monitor:
 
     def close(self) -> None:
         self.db.close()
+
+    def _load_index(self) -> None:
+        """Rebuild the detector's index from stored signatures, never re-reading the texts,
+        except for a signature the detector cannot read (another format): that one is redone."""
+        stale = []
+        for source_id, signature in self.store.signatures():
+            try:
+                self.detector.add(source_id, signature)
+            except Exception:  # noqa: BLE001 - any undecodable signature is simply redone
+                stale.append(source_id)
+        if stale:
+            log.info("re-fingerprinting %d source(s) whose stored signature is outdated", len(stale))
+        for source_id, source in self.store.sources_by_id(stale).items():
+            signature = self.detector.signature(source.text)
+            self.store.set_signature(source_id, signature)
+            self.detector.add(source_id, signature)
 
     @property
     def destinations(self) -> list[str]:

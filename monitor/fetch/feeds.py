@@ -55,9 +55,6 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
         return _parse_json_feed(body, url)
     headers = {"content-type": content_type} if content_type else {}
     parsed = feedparser.parse(body, response_headers=headers)
-    if not parsed.version and not parsed.entries:
-        reason = getattr(parsed, "bozo_exception", None)
-        raise FeedError(f"{url}: not a feed ({reason or 'no feed elements found'})")
     entries = []
     for e in parsed.entries:
         link = _entry_link(e, url)
@@ -70,6 +67,11 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
         if not link:
             continue  # an entry with no link cannot be fetched or cited
         entries.append(Entry(guid, link, e.get("title", "") or "", published, content, summary))
+    if not entries and (not parsed.version or parsed.get("bozo")):
+        # Real feeds are often slightly malformed and still readable; one that yields no
+        # usable entry and is malformed (or has no feed element at all) is an error.
+        reason = parsed.get("bozo_exception")
+        raise FeedError(f"{url}: not a feed ({reason or 'no feed elements found'})")
     ttl = parsed.feed.get("ttl")
     return ParsedFeed(
         title=parsed.feed.get("title", "") or "",

@@ -61,7 +61,7 @@ def email(job: DeliveryJob, sender: str, to: list[str]) -> EmailMessage:
         f"A post appears to copy your article ({m.kind.replace('_', ' ')}).",
         "",
         f"Your article: {m.source_url}",
-        f"The copy:     {m.copy_url}",
+        f"The copy:     {m.copy_url}" + (f" ({_one_line(m.copy_title)})" if m.copy_title else ""),
         f"Score {m.score:.2f}, coverage {m.coverage:.0%}, spin rate {m.spin_rate:.0%}, "
         f"detected {m.detected_at:%Y-%m-%d %H:%M} UTC.",
         "",
@@ -83,7 +83,8 @@ def email(job: DeliveryJob, sender: str, to: list[str]) -> EmailMessage:
     body = (
         f"<p>A post appears to copy your article ({e(m.kind.replace('_', ' '))}).</p>"
         f"<p>Your article: <a href=\"{e(m.source_url, quote=True)}\">{e(m.source_title or m.source_url)}</a><br>"
-        f"The copy: <a href=\"{e(m.copy_url, quote=True)}\">{e(m.copy_url)}</a></p>"
+        f"The copy: <a href=\"{e(m.copy_url, quote=True)}\">{e(m.copy_url)}</a>"
+        + (f" &ldquo;{e(_one_line(m.copy_title))}&rdquo;" if m.copy_title else "") + "</p>"
         f"<p>Score {m.score:.2f}, coverage {m.coverage:.0%}, spin rate {m.spin_rate:.0%}.</p>"
         f"<table border='1' style='border-collapse:collapse'><tr><th>Yours</th><th>Copy</th></tr>{rows}</table>"
         + (f"<p>Words swapped:</p><ul>{subs_html}</ul>" if subs_html else "")

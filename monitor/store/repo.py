@@ -141,6 +141,10 @@ class Store:
             s.flush()
             return row.id, True
 
+    def set_signature(self, source_id: int, signature: bytes) -> None:
+        with self.db.session() as s:
+            s.execute(update(SourceRow).where(SourceRow.id == source_id).values(signature=signature))
+
     def mark_source_error(self, url: str, origin: str, error: str) -> None:
         """Remember a source that could not be read, so the user sees why in `sources list`."""
         with self.db.session() as s:

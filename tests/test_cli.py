@@ -1,0 +1,112 @@
+"""The command line, in-process (typer's runner) on a SQLite file."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from monitor.cli import app
+from monitor.demo.run import seed
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MONITOR_CONFIG", raising=False)
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+
+    def invoke(*args: str):
+        return runner.invoke(app, ["--database-url", url, *args], catch_exceptions=False)
+
+    return invoke
+
+
+def write_sources(tmp_path):
+    (tmp_path / "original.txt").write_text(seed("original.txt"), encoding="utf-8")
+    lines = [
+        {"url": "https://publisher.example/a", "title": "A", "text": seed("original.txt")},
+        {"url": "https://publisher.example/b", "html": "<html><body><article><p>" + seed("unrelated-2.txt") + "</p></article></body></html>"},
+        {"url": "https://publisher.example/bad"},
+    ]
+    path = tmp_path / "sources.jsonl"
+    path.write_text("\n".join(json.dumps(x) for x in lines) + "\nnot json\n", encoding="utf-8")
+    return path
+
+
+def test_sources_import_list_and_scan(cli, tmp_path):
+    r = cli("sources", "import", str(write_sources(tmp_path)))
+    assert r.exit_code == 0
+    assert "2 source(s) registered, 1 line(s) skipped" in r.output
+    assert "sources.jsonl:3" in r.output and "sources.jsonl:4: not JSON" in r.output
+    listed = [json.loads(x) for x in cli("sources", "list", "--json").stdout.splitlines()]
+    assert [s["url"] for s in listed] == ["https://publisher.example/a", "https://publisher.example/b"]
+
+    posts = tmp_path / "posts.jsonl"
+    posts.write_text("\n".join(json.dumps(x) for x in [
+        {"url": "https://copy.example/1", "text": seed("spun.txt")},
+        {"url": "https://other.example/2", "text": seed("unrelated-1.txt")},
+        {"url": "https://other.example/3"},
+    ]) + "\n", encoding="utf-8")
+    r = cli("scan", str(posts), "--json")
+    assert r.exit_code == 0
+    results = [json.loads(x) for x in r.stdout.splitlines()]
+    assert [x["url"] for x in results] == ["https://copy.example/1", "https://other.example/2", "https://other.example/3"]
+    [m] = results[0]["matches"]
+    assert m["source_url"] == "https://publisher.example/a" and m["kind"] == "spun_copy"
+    assert 0 < m["score"] <= 1 and m["passages"] and m["substitutions"]
+    assert results[1]["matches"] == [] and "error" in results[2]
+    # scan stores nothing
+    assert cli("matches", "--json").stdout == ""
+
+
+def test_sources_add_file_and_missing(cli, tmp_path):
+    (tmp_path / "a.txt").write_text(seed("original.txt"), encoding="utf-8")
+    r = cli("sources", "add", str(tmp_path / "a.txt"), "--url", "https://publisher.example/a")
+    assert r.exit_code == 0 and "source 1: https://publisher.example/a" in r.stdout
+    r = cli("sources", "add", "nothing-here.txt")
+    assert r.exit_code == 2 and "neither an existing file nor an http(s) URL" in r.output
+
+
+def test_compare_and_extract(cli, tmp_path):
+    (tmp_path / "a.txt").write_text(seed("original.txt"), encoding="utf-8")
+    (tmp_path / "b.txt").write_text(seed("spun.txt"), encoding="utf-8")
+    (tmp_path / "c.txt").write_text(seed("unrelated-1.txt"), encoding="utf-8")
+    r = json.loads(cli("compare", str(tmp_path / "a.txt"), str(tmp_path / "b.txt"), "--json").stdout)
+    assert r["match"] is True and r["kind"] == "spun_copy"
+    r = json.loads(cli("compare", str(tmp_path / "a.txt"), str(tmp_path / "c.txt"), "--json").stdout)
+    assert r["match"] is False
+    page = tmp_path / "p.html"
+    page.write_text("<html><head><title>T</title></head><body><nav>Menu</nav><article><p>Body text.</p>"
+                    "</article></body></html>", encoding="utf-8")
+    r = cli("extract", str(page), "--json")
+    out = json.loads(r.stdout)
+    assert out["path"] == str(page) and out["text"] == "Body text." and "Menu" not in out["text"]
+
+
+def test_matches_formats_and_since(cli, tmp_path):
+    from monitor.domain import Post, Source
+    from monitor.store import Database, Store
+
+    cli("migrate")
+    db = Database(f"sqlite:///{tmp_path / 'm.db'}")
+    store = Store(db)
+    sid, _ = store.upsert_source(Source("https://publisher.example/a", "t", "A"), b"s", "url")
+    pid = store.save_post(Post("https://copy.example/1", "t"), None)
+    store.record_match(sid, pid, "spun_copy", 0.8, 0.7, 0.3, {"passages": []}, [])
+    db.close()
+    [row] = [json.loads(x) for x in cli("matches", "--json").stdout.splitlines()]
+    assert row["copy_url"] == "https://copy.example/1" and row["score"] == 0.8
+    csv_out = cli("matches", "--csv").stdout.splitlines()
+    assert csv_out[0].startswith("id,detected_at,kind") and "https://copy.example/1" in csv_out[1]
+    assert cli("matches", "--json", "--since", "1h").stdout.count("\n") == 1
+    assert cli("matches", "--json", "--source", "nope").stdout == ""
+    r = cli("matches", "--since", "yesterday-ish")
+    assert r.exit_code == 2 and "--since" in r.output
+
+
+def test_unreachable_postgres_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = runner.invoke(app, ["--database-url", "postgresql://nobody@127.0.0.1:1/x", "sources", "list"])
+    assert r.exit_code == 2 and "127.0.0.1" in r.output

@@ -1,0 +1,141 @@
+"""HTTP layer: respx for unit behaviour, a real loopback server for streaming and limits."""
+
+import gzip
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+import respx
+
+from monitor.fetch import BlockedError, FetchError, Fetcher, FetchSettings, HTTPStatusError, TooLargeError
+
+OPEN = FetchSettings(allow_private_networks=True, respect_robots=False, user_agent="TestBot/1")
+
+
+@respx.mock
+async def test_conditional_get_sends_validators_and_reads_304():
+    route = respx.get("https://blog.example/feed").mock(return_value=httpx.Response(304))
+    async with Fetcher(OPEN) as f:
+        r = await f.get("https://blog.example/feed", etag='"abc"', last_modified="Mon, 01 Jan 2024 00:00:00 GMT")
+    sent = route.calls.last.request
+    assert sent.headers["if-none-match"] == '"abc"'
+    assert sent.headers["if-modified-since"] == "Mon, 01 Jan 2024 00:00:00 GMT"
+    assert sent.headers["user-agent"] == "TestBot/1"
+    assert r.status == 304 and r.body == b""
+
+
+@respx.mock
+async def test_hints_are_read():
+    respx.get("https://blog.example/feed").mock(return_value=httpx.Response(
+        200, content=b"<rss/>", headers={"ETag": '"v2"', "Cache-Control": "public, max-age=900"}))
+    async with Fetcher(OPEN) as f:
+        r = await f.get("https://blog.example/feed")
+    assert (r.etag, r.max_age, r.body) == ('"v2"', 900.0, b"<rss/>")
+
+
+@respx.mock
+async def test_429_carries_retry_after():
+    respx.get("https://blog.example/feed").mock(return_value=httpx.Response(429, headers={"Retry-After": "120"}))
+    async with Fetcher(OPEN) as f:
+        with pytest.raises(HTTPStatusError) as e:
+            await f.get("https://blog.example/feed")
+    assert e.value.code == 429 and e.value.retry_after == 120.0
+    assert "HTTP 429" in str(e.value) and "blog.example" in str(e.value)
+
+
+@respx.mock
+async def test_permanent_redirect_is_reported_and_loops_stop():
+    respx.get("https://old.example/feed").mock(return_value=httpx.Response(301, headers={"Location": "https://new.example/feed"}))
+    respx.get("https://new.example/feed").mock(return_value=httpx.Response(200, content=b"ok"))
+    respx.get("https://loop.example/a").mock(return_value=httpx.Response(302, headers={"Location": "/a"}))
+    async with Fetcher(OPEN) as f:
+        r = await f.get("https://old.example/feed")
+        assert r.permanent_redirect == "https://new.example/feed" and r.body == b"ok"
+        with pytest.raises(FetchError, match="more than 5 redirects"):
+            await f.get("https://loop.example/a")
+
+
+@respx.mock
+async def test_robots_txt_is_respected_and_cached():
+    robots = respx.get("https://blog.example/robots.txt").mock(
+        return_value=httpx.Response(200, text="User-agent: *\nDisallow: /private/\n"))
+    respx.get("https://blog.example/ok").mock(return_value=httpx.Response(200, content=b"fine"))
+    settings = FetchSettings(allow_private_networks=True, respect_robots=True)
+    async with Fetcher(settings) as f:
+        assert (await f.get("https://blog.example/ok")).body == b"fine"
+        with pytest.raises(BlockedError, match="robots.txt"):
+            await f.get("https://blog.example/private/x")
+    assert robots.call_count == 1
+
+
+async def test_private_network_guard_refuses_loopback():
+    async with Fetcher(FetchSettings(respect_robots=False)) as f:
+        with pytest.raises(BlockedError, match="non-public address 127.0.0.1"):
+            await f.get("http://127.0.0.1:9/feed")
+        with pytest.raises(BlockedError, match="only http and https"):
+            await f.get("file:///etc/passwd")
+
+
+class _Server:
+    """A loopback server whose handler serves big, gzip-bomb and slow bodies."""
+
+    def __init__(self) -> None:
+        class H(BaseHTTPRequestHandler):
+            def log_message(self, *a):  # noqa: ANN002
+                pass
+
+            def do_GET(self):  # noqa: N802
+                if self.path == "/big":
+                    self.send_response(200)
+                    self.end_headers()  # no Content-Length: the cap must stop the stream
+                    try:
+                        for _ in range(64):
+                            self.wfile.write(b"x" * (1 << 20))
+                    except OSError:
+                        pass
+                elif self.path == "/bomb":
+                    body = gzip.compress(b"\0" * (50 << 20))
+                    self.send_response(200)
+                    self.send_header("Content-Encoding", "gzip")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                else:
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server():
+    s = _Server()
+    yield s
+    s.close()
+
+
+async def test_body_cap_streams_and_stops(server):
+    settings = FetchSettings(allow_private_networks=True, respect_robots=False, max_bytes=2 << 20)
+    async with Fetcher(settings) as f:
+        with pytest.raises(TooLargeError, match="cap"):
+            await f.get(server.url + "/big")
+        with pytest.raises(TooLargeError):  # 50 MB of zeros in ~50 KB of gzip
+            await f.get(server.url + "/bomb")
+        with pytest.raises(HTTPStatusError, match="HTTP 404"):
+            await f.get(server.url + "/missing")
+
+
+async def test_unreachable_host_is_a_clear_error():
+    from monitor.demo.servers import free_port
+
+    async with Fetcher(OPEN) as f:
+        with pytest.raises(FetchError, match="127.0.0.1"):
+            await f.get(f"http://127.0.0.1:{free_port()}/feed")

@@ -1,0 +1,133 @@
+"""Alerts against real loopback servers: aiosmtpd for email, an HTTP receiver for webhooks."""
+
+from datetime import datetime, timedelta, timezone
+
+import httpx
+import pytest
+from standardwebhooks.webhooks import Webhook
+
+from monitor.config import EmailNotifier, WebhookNotifier
+from monitor.demo.servers import SMTPSink, WebhookReceiver, free_port, webhook_json
+from monitor.domain import Post, Source
+from monitor.notify.outbox import backoff, deliver_due
+from monitor.notify.senders import EmailSender, WebhookSender
+from monitor.store import Database, Store
+
+SECRET = "whsec_dGVzdC1zZWNyZXQtZm9yLXdlYmhvb2tz"
+EVIL = 'Stolen <script>alert("x")</script> <a href="https://evil.example">click</a>'
+
+
+@pytest.fixture
+def queued(sqlite_url):
+    """A store with one match queued for one email and one webhook destination."""
+    db = Database(sqlite_url)
+    db.migrate()
+    store = Store(db)
+
+    def queue(destinations: list[str]) -> int:
+        sid, _ = store.upsert_source(Source("https://publisher.example/a", "The original text of the article.", "Original"), b"s", "url")
+        pid = store.save_post(Post("https://copy.example/1?a=1&b=<x>", EVIL, EVIL, html=f"<p>{EVIL}</p>"), None)
+        ev = {"passages": [{"source_start": 0, "source_end": 12, "copy_start": 0, "copy_end": len(EVIL)}],
+              "substitutions": [["original", "<b>first</b>"]]}
+        return store.record_match(sid, pid, "spun_copy", 0.87, 0.9, 0.25, ev, destinations)
+
+    yield store, queue
+    db.close()
+
+
+def email_config(port: int) -> EmailNotifier:
+    return EmailNotifier.model_validate({"host": "127.0.0.1", "port": port, "security": "none",
+                                         "from": "monitor@localhost", "to": ["editor@publisher.example"],
+                                         "timeout": 5})
+
+
+def later(minutes: float) -> datetime:
+    return datetime.now(timezone.utc) + timedelta(minutes=minutes)
+
+
+async def test_email_arrives_well_formed_and_escaped(queued):
+    store, queue = queued
+    with SMTPSink() as smtp:
+        sender = EmailSender(email_config(smtp.port))
+        queue([sender.name])
+        report = await deliver_due(store, {sender.name: sender}, max_attempts=5)
+    assert report.sent == 1
+    [msg] = smtp.messages
+    assert msg["To"] == "editor@publisher.example" and "spun copy" in msg["Subject"]
+    plain = msg.get_body(("plain",)).get_content()
+    html = msg.get_body(("html",)).get_content()
+    assert "https://publisher.example/a" in plain and "0.87" in plain
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert 'href="https://evil.example"' not in html  # the copy's link arrives inert
+    assert "&lt;b&gt;first&lt;/b&gt;" in html
+
+
+async def test_smtp_down_then_up_delivers_exactly_once(queued):
+    store, queue = queued
+    port = free_port()
+    sender = EmailSender(email_config(port))
+    queue([sender.name])
+    report = await deliver_due(store, {sender.name: sender}, max_attempts=5)
+    assert report.failed == 1
+    [(_, _, _, status, attempts, error)] = store.deliveries()
+    assert (status, attempts) == ("pending", 1) and "127.0.0.1" in error or "Connect" in error
+    with SMTPSink(port) as smtp:
+        assert (await deliver_due(store, {sender.name: sender}, 5)).sent == 0  # not due yet
+        assert (await deliver_due(store, {sender.name: sender}, 5, now=later(30))).sent == 1
+        assert (await deliver_due(store, {sender.name: sender}, 5, now=later(600))).sent == 0
+    assert len(smtp.messages) == 1
+    assert store.deliveries()[0][3] == "sent"
+
+
+async def test_webhook_500_then_200_is_accepted_once_and_verifies(queued, monkeypatch):
+    store, queue = queued
+    monkeypatch.setenv("HOOK_SECRET", SECRET)
+    with WebhookReceiver(statuses=[500]) as hook:
+        cfg = WebhookNotifier(url=hook.url, secret_env="HOOK_SECRET", github_signature=True)
+        async with httpx.AsyncClient() as client:
+            sender = WebhookSender(cfg, client)
+            queue([sender.name])
+            assert (await deliver_due(store, {sender.name: sender}, 5)).failed == 1
+            assert (await deliver_due(store, {sender.name: sender}, 5, now=later(30))).sent == 1
+            assert (await deliver_due(store, {sender.name: sender}, 5, now=later(600))).sent == 0
+    assert [r["status"] for r in hook.received] == [500, 200]
+    first, second = hook.received
+    assert first["headers"]["webhook-id"] == second["headers"]["webhook-id"]  # receivers can drop replays
+    body = Webhook(SECRET).verify(second["body"], second["headers"])
+    assert body["type"] == "match.created" and body["score"] == 0.87
+    assert body["source"]["url"] == "https://publisher.example/a"
+    assert body["copy"]["url"].startswith("https://copy.example/1")
+    assert second["headers"]["x-hub-signature-256"].startswith("sha256=")
+
+
+async def test_webhook_410_disables_the_destination(queued):
+    store, queue = queued
+    with WebhookReceiver(statuses=[410]) as hook:
+        async with httpx.AsyncClient() as client:
+            sender = WebhookSender(WebhookNotifier(url=hook.url), client)
+            queue([sender.name])
+            await deliver_due(store, {sender.name: sender}, 5)
+            assert (await deliver_due(store, {sender.name: sender}, 5, now=later(600))).sent == 0
+    [(_, _, _, status, attempts, error)] = store.deliveries()
+    assert (status, attempts, error.endswith("HTTP 410")) == ("disabled", 1, True)
+    assert len(hook.received) == 1
+
+
+async def test_dead_destination_does_not_delay_the_other(queued):
+    store, queue = queued
+    with WebhookReceiver() as hook:
+        async with httpx.AsyncClient() as client:
+            good = WebhookSender(WebhookNotifier(url=hook.url), client)
+            dead = EmailSender(email_config(free_port()))
+            queue([good.name, dead.name])
+            report = await deliver_due(store, {good.name: good, dead.name: dead}, 5)
+    assert (report.sent, report.failed) == (1, 1)
+    assert len(hook.accepted) == 1 and webhook_json(hook.accepted[0])["kind"] == "spun_copy"
+
+
+def test_backoff_grows_and_honours_retry_after():
+    assert backoff(1).total_seconds() < backoff(5).total_seconds() <= 6 * 3600 * 1.2
+    assert backoff(1, retry_after=3600).total_seconds() >= 3600
+    # 20 attempts span roughly three days
+    total = sum(min(6 * 3600, 60 * 2 ** (a - 1)) for a in range(1, 20))
+    assert 2 * 86400 < total < 4 * 86400

@@ -1,0 +1,143 @@
+"""Whole cycles in-process against loopback blogs, on SQLite and PostgreSQL."""
+
+import asyncio
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from monitor import config
+from monitor.demo.run import demo_blog, seed
+from monitor.demo.servers import SMTPSink, WebhookReceiver, free_port
+from monitor.pipeline import Monitor
+from monitor.store import Database
+
+
+def settings_for(db_url, tmp_path, watch, notify=None, sources=None):
+    (tmp_path / "original.txt").write_text(seed("original.txt"), encoding="utf-8")
+    return config.load(None, database_url=db_url, data_dir=str(tmp_path),
+                       sources=sources or [{"file": str(tmp_path / "original.txt"),
+                                            "url": "https://publisher.example/russia-japan"}],
+                       watch=[{"url": u} for u in watch], notify=notify or {},
+                       fetch={"allow_private_networks": True})
+
+
+def open_monitor(settings):
+    db = Database(settings.db_url)
+    db.migrate()
+    return Monitor(settings, db)
+
+
+class Faulty:
+    """Feeds that fail in the ways real ones do, and posts that are not what they claim."""
+
+    def __init__(self) -> None:
+        class H(BaseHTTPRequestHandler):
+            def log_message(self, *a):  # noqa: ANN002
+                pass
+
+            def do_GET(self):  # noqa: N802
+                routes = {
+                    "/gone": (410, "text/plain", b"gone"),
+                    "/broken.xml": (200, "application/rss+xml", b"<rss><channel><item><title>x</ti"),
+                    "/nofeed": (200, "text/html", b"<html><body><p>no feed here</p></body></html>"),
+                    "/faults.rss": (200, "application/rss+xml", (
+                        b'<?xml version="1.0"?><rss version="2.0"><channel><title>F</title>'
+                        b'<item><title>Image</title><link>/img.png</link></item>'
+                        b'<item><title>Empty</title><link>/empty.html</link></item>'
+                        b'<item><title>Missing</title><link>/missing.html</link></item>'
+                        b'</channel></rss>')),
+                    "/img.png": (200, "image/png", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4),
+                    "/empty.html": (200, "text/html", b"<html><body><nav>Home</nav></body></html>"),
+                }
+                status, ctype, body = routes.get(self.path, (404, "text/plain", b"no"))
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def __enter__(self):
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_cycle_finds_the_spun_copy_once(db_url, tmp_path):
+    with demo_blog() as blog, WebhookReceiver() as hook:
+        s = settings_for(db_url, tmp_path, [blog.url + "/"], notify={"webhooks": [{"url": hook.url}]})
+        m = open_monitor(s)
+        try:
+            report = asyncio.run(m.run_cycle())
+            assert report.feeds_checked == 1 and report.posts_checked == 3
+            [found] = report.matches
+            assert found.post.url.endswith("russia-japan-military.html")
+            assert found.verdict.kind == "spun_copy" and found.match_id is not None
+            assert len(hook.accepted) == 1
+            # The next cycle (forced) sees nothing new and sends nothing again.
+            again = asyncio.run(m.run_cycle(only_urls=[blog.url + "/"]))
+            assert again.feeds_checked == 1 and again.posts_checked == 0 and again.matches == []
+            assert len(hook.accepted) == 1
+            [feed] = m.store.list_feeds()
+            assert feed.feed_url == blog.url + "/feeds/posts/default"  # found by discovery
+            [stored] = m.store.list_matches()
+            assert stored.raw_sha256 and stored.http_status == 200
+        finally:
+            m.close()
+
+
+def test_a_restart_rebuilds_the_index_from_stored_signatures(sqlite_url, tmp_path):
+    with demo_blog() as blog:
+        s = settings_for(sqlite_url, tmp_path, [blog.url + "/"])
+        first = open_monitor(s)
+        asyncio.run(first.sync_config(None))  # file sources need no fetching
+        assert len(first.detector) == 1
+        first.close()
+        second = Monitor(s)
+        assert len(second.detector) == 1
+        report = asyncio.run(second.run_cycle())
+        second.close()
+    assert len(report.matches) == 1
+
+
+def test_broken_feeds_and_posts_do_not_stop_the_cycle(db_url, tmp_path):
+    dead = f"http://127.0.0.1:{free_port()}/feed"
+    with demo_blog() as blog, Faulty() as bad, SMTPSink() as smtp:
+        watch = [bad.url + "/gone", bad.url + "/broken.xml", bad.url + "/nofeed", dead,
+                 bad.url + "/faults.rss", blog.url + "/"]
+        notify = {"email": [{"host": "127.0.0.1", "port": smtp.port, "security": "none",
+                             "from": "m@localhost", "to": "e@localhost"}]}
+        m = open_monitor(settings_for(db_url, tmp_path, watch, notify=notify))
+        try:
+            report = asyncio.run(m.run_cycle())
+        finally:
+            m.close()
+        assert len(report.matches) == 1 and len(smtp.messages) == 1
+        feeds = {f.url: f for f in m.store.list_feeds()}
+    assert feeds[bad.url + "/gone"].last_status == "410"
+    assert "HTTP 410" in feeds[bad.url + "/gone"].last_error
+    assert "not a feed" in feeds[bad.url + "/broken.xml"].last_error
+    assert "no feed found" in feeds[bad.url + "/nofeed"].last_error
+    assert feeds[dead].error_count == 1 and "127.0.0.1" in feeds[dead].last_error
+    assert feeds[bad.url + "/faults.rss"].last_status == "200"
+    assert feeds[blog.url + "/"].last_status == "200"
+    # The image and the empty page were kept as posts with no text; the missing one is retried.
+    assert any("missing.html" in e and "404" in e for e in report.errors)
+    assert feeds[bad.url + "/faults.rss"].body_hash is None
+
+
+def test_unreadable_source_file_is_reported_not_fatal(sqlite_url, tmp_path):
+    s = config.load(None, database_url=sqlite_url, data_dir=str(tmp_path),
+                    sources=[{"file": str(tmp_path / "nope.txt")}])
+    m = open_monitor(s)
+    try:
+        errors = asyncio.run(m.sync_config(None))
+    finally:
+        m.close()
+    assert len(errors) == 1 and "nope.txt" in errors[0]

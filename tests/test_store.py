@@ -1,0 +1,125 @@
+"""The store on real SQLite and real PostgreSQL (each test runs on both)."""
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import text
+
+from monitor.domain import Post, Source
+from monitor.store import Database, Store
+
+
+
+def test_migration_makes_every_table(store: Store):
+    with store.db.engine.connect() as c:
+        names = {"sources", "feeds", "posts", "matches", "deliveries", "site_boilerplate"}
+        for name in names:
+            c.execute(text(f"select count(*) from {name}"))
+        c.execute(text("select * from match_history"))
+
+
+def test_source_upsert_is_idempotent(store: Store):
+    sid, changed = store.upsert_source(Source("https://p.example/a", "one two three", "A"), b"sig", "url")
+    assert changed
+    again, changed = store.upsert_source(Source("https://p.example/a", "one two three", "A"), b"sig", "url")
+    assert (again, changed) == (sid, False)
+    _, changed = store.upsert_source(Source("https://p.example/a", "one two four", "A"), b"sig2", "url")
+    assert changed
+    assert list(store.signatures()) == [(sid, b"sig2")]
+    assert store.sources_by_id([sid])[sid].text == "one two four"
+
+
+def test_feeds_are_claimed_once_and_released(store: Store):
+    NOW = datetime.now(timezone.utc)
+    store.sync_feeds([("https://a.example/", "watch", 60), ("https://b.example/", "watch", 5)])
+    first = store.claim_due_feeds(NOW + timedelta(seconds=1), timedelta(minutes=10))
+    assert {f.url for f in first} == {"https://a.example/", "https://b.example/"}
+    # Leased: a second claimant gets nothing.
+    assert store.claim_due_feeds(NOW + timedelta(seconds=2), timedelta(minutes=10)) == []
+    a = next(f for f in first if f.url == "https://a.example/")
+    store.feed_checked(a.id, status="200", next_check_at=NOW + timedelta(hours=1), etag='"x"')
+    n = store.feed_failed(next(f.id for f in first if f.url != a.url), error="boom", status="error",
+                          next_check_at=NOW - timedelta(seconds=1))
+    assert n == 1
+    due = store.claim_due_feeds(NOW + timedelta(seconds=3), timedelta(minutes=10))
+    assert [f.url for f in due] == ["https://b.example/"]
+    states = {f.url: f for f in store.list_feeds()}
+    assert states["https://a.example/"].etag == '"x"' and states["https://b.example/"].last_error == "boom"
+
+
+def test_unconfigured_feed_is_kept_but_not_polled(store: Store):
+    NOW = datetime.now(timezone.utc)
+    store.sync_feeds([("https://a.example/", "watch", 60)])
+    store.sync_feeds([])
+    assert store.claim_due_feeds(NOW + timedelta(days=365), timedelta(minutes=1)) == []
+    assert len(store.list_feeds()) == 1
+
+
+def test_one_match_and_one_alert_per_destination(store: Store):
+    NOW = datetime.now(timezone.utc)
+    sid, _ = store.upsert_source(Source("https://p.example/a", "text", "A"), b"s", "url")
+    pid = store.save_post(Post("https://copy.example/1", "copied text", "C", html="<p>copied</p>"), None)
+    evidence = {"passages": [{"source_start": 0, "source_end": 4, "copy_start": 0, "copy_end": 6}]}
+    mid = store.record_match(sid, pid, "spun_copy", 0.9, 0.8, 0.2, evidence, ["email:x", "webhook:y"])
+    assert mid is not None
+    # The same pair on a later cycle: evidence refreshed, no second alert.
+    assert store.record_match(sid, pid, "spun_copy", 0.95, 0.8, 0.2, evidence, ["email:x", "webhook:y"]) is None
+    assert len(store.deliveries()) == 2
+    [m] = store.list_matches()
+    assert (m.score, m.copy_url, m.raw_sha256 is not None) == (0.95, "https://copy.example/1", True)
+    jobs = store.due_deliveries(NOW + timedelta(seconds=1))
+    assert {j.destination for j in jobs} == {"email:x", "webhook:y"}
+    assert store.due_deliveries(NOW + timedelta(seconds=2)) == []  # leased
+    store.delivery_sent(jobs[0].id)
+    store.delivery_failed(jobs[1].id, "down", NOW - timedelta(seconds=1))
+    statuses = {d[2]: (d[3], d[4]) for d in store.deliveries()}
+    assert statuses[jobs[0].destination] == ("sent", 1)
+    assert statuses[jobs[1].destination] == ("pending", 1)
+    assert [j.id for j in store.due_deliveries(NOW + timedelta(minutes=6))] == [jobs[1].id]
+
+
+def test_match_filters(store: Store):
+    NOW = datetime.now(timezone.utc)
+    sid, _ = store.upsert_source(Source("https://p.example/a", "text", "A"), b"s", "url")
+    for i, score in enumerate([0.6, 0.9]):
+        pid = store.save_post(Post(f"https://copy.example/{i}", "t"), None)
+        store.record_match(sid, pid, "copy", score, 1.0, 0.0, {}, [])
+    assert len(store.list_matches(min_score=0.8)) == 1
+    assert len(store.list_matches(source="p.example")) == 2
+    assert store.list_matches(source="nothing") == []
+    assert len(store.list_matches(since=NOW - timedelta(minutes=1))) == 2
+    assert store.list_matches(since=NOW + timedelta(minutes=1)) == []
+
+
+def test_site_boilerplate_round_trip(store: Store):
+    assert store.site_boilerplate("blog.example") is None
+    store.save_site_boilerplate("blog.example", {"blocks": {"abc": 3}})
+    store.save_site_boilerplate("blog.example", {"blocks": {"abc": 4}})
+    assert store.site_boilerplate("blog.example") == {"blocks": {"abc": 4}}
+
+
+@pytest.mark.postgres
+def test_two_processes_never_claim_the_same_feed(postgres_url):
+    """PostgreSQL: FOR UPDATE SKIP LOCKED + lease: concurrent claimants split the feeds."""
+    NOW = datetime.now(timezone.utc)
+    import threading
+
+    dbs = [Database(postgres_url) for _ in range(4)]
+    dbs[0].migrate()
+    Store(dbs[0]).sync_feeds([(f"https://f{i}.example/", "watch", 60) for i in range(200)])
+    claimed: list[list[str]] = [[] for _ in dbs]
+
+    def worker(i: int) -> None:
+        s = Store(dbs[i])
+        while batch := s.claim_due_feeds(datetime.now(timezone.utc), timedelta(minutes=5), limit=7):
+            claimed[i] += [f.url for f in batch]
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(dbs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    every = [u for c in claimed for u in c]
+    assert len(every) == 200 and len(set(every)) == 200
+    for db in dbs:
+        db.close()
