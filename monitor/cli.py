@@ -368,6 +368,29 @@ def matches(
 
 
 @app.command()
+def report(
+    match_id: Annotated[int, typer.Argument(help="A match id, from `monitor matches`")],
+    html_file: Annotated[Optional[Path], typer.Option("--html", help="Write the self-contained HTML report here")] = None,
+) -> None:
+    """The evidence for one match: side by side, passages highlighted, fetch facts and hashes."""
+    from monitor.notify.report import render
+
+    monitor = open_monitor()
+    try:
+        found = monitor.store.match_with_texts(match_id)
+    finally:
+        monitor.close()
+    if found is None:
+        fail(f"no match with id {match_id} (see `monitor matches`)")
+    record, source_text, copy_text = found
+    if html_file is not None:
+        html_file.write_text(render(record, source_text, copy_text), encoding="utf-8")
+        err.print(f"report written to {html_file}", highlight=False)
+        return
+    out.print(json.dumps(record.to_dict(), ensure_ascii=False, indent=2), highlight=False)
+
+
+@app.command()
 def demo(
     keep: Annotated[bool, typer.Option(help="Keep the demo's folder and print its path")] = False,
 ) -> None:

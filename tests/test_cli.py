@@ -110,3 +110,29 @@ def test_unreachable_postgres_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     r = runner.invoke(app, ["--database-url", "postgresql://nobody@127.0.0.1:1/x", "sources", "list"])
     assert r.exit_code == 2 and "127.0.0.1" in r.output
+
+
+def test_report_html_is_escaped_and_complete(cli, tmp_path):
+    from monitor.domain import Post, Source
+    from monitor.store import Database, Store
+
+    cli("migrate")
+    db = Database(f"sqlite:///{tmp_path / 'm.db'}")
+    store = Store(db)
+    sid, _ = store.upsert_source(Source("https://publisher.example/a", "Alpha beta gamma.", "A"), b"s", "url")
+    evil = 'Alpha <script>alert(1)</script> gamma.'
+    pid = store.save_post(Post("https://copy.example/1", evil, "<b>T</b>", html=f"<p>{evil}</p>", http_status=200), None)
+    ev = {"passages": [{"source_start": 0, "source_end": 5, "copy_start": 0, "copy_end": 5}],
+          "substitutions": [["beta", "<script>"]]}
+    mid = store.record_match(sid, pid, "spun_copy", 0.8, 0.7, 0.3, ev, [])
+    db.close()
+    r = cli("report", str(mid), "--html", str(tmp_path / "r.html"))
+    assert r.exit_code == 0
+    page = (tmp_path / "r.html").read_text()
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "<mark>Alpha</mark>" in page and "https://copy.example/1" in page
+    import hashlib
+
+    assert "HTTP status 200" in page
+    assert hashlib.sha256(f"<p>{evil}</p>".encode()).hexdigest() in page
+    assert cli("report", "999").exit_code == 2

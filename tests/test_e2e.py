@@ -72,3 +72,37 @@ def test_bad_config_exits_non_zero_naming_the_key(tmp_path):
     assert r.returncode == 2
     assert "watch.0.intervall" in r.stderr and "unknown key" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+@pytest.mark.slow
+def test_run_polls_until_sigterm_and_stops_cleanly(tmp_path):
+    import signal
+    import time
+
+    spun = seed("spun.txt").split("Buat lebih berguna, kongsi:")[0]
+    (tmp_path / "original.txt").write_text(seed("original.txt"), encoding="utf-8")
+    with Blog("Autoblog", [BlogPost("copy", "Copy", spun)]) as blog, WebhookReceiver() as hook:
+        cfg = {"sources": [{"file": "original.txt"}], "watch": [{"url": blog.url + "/"}],
+               "notify": {"webhooks": [{"url": hook.url}]}, "tick_seconds": 1,
+               "fetch": {"allow_private_networks": True}}
+        (tmp_path / "monitor.yaml").write_text(yaml.safe_dump(cfg), encoding="utf-8")
+        env = {**os.environ, "MONITOR_CONFIG": str(tmp_path / "monitor.yaml"),
+               "MONITOR_DATA_DIR": str(tmp_path / "data")}
+        env.pop("MONITOR_DATABASE_URL", None)
+        proc = subprocess.Popen([sys.executable, "-m", "monitor", "run"], env=env, cwd=tmp_path,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 60
+            while not hook.accepted and time.monotonic() < deadline and proc.poll() is None:
+                time.sleep(0.2)
+            assert hook.accepted, "no alert within 60 s"
+            time.sleep(2.5)  # a few more ticks: the feed is not due again, nothing is re-sent
+            proc.send_signal(signal.SIGTERM)
+            _, stderr = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 0, stderr
+    assert len(hook.accepted) == 1
+    assert blog.requests.count("/feeds/posts/default") == 1
+    assert "Traceback" not in stderr

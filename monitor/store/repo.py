@@ -325,6 +325,18 @@ class Store:
                 q = q.limit(limit)
             return [_match_record(m, src, p) for m, src, p in s.execute(q)]
 
+    def match_with_texts(self, match_id: int) -> tuple[MatchRecord, str, str] | None:
+        """A match with the source's and the copy's full texts, for the evidence report."""
+        with self.db.session() as s:
+            row = s.execute(select(MatchRow, SourceRow, PostRow)
+                            .join(SourceRow, MatchRow.source_id == SourceRow.id)
+                            .join(PostRow, MatchRow.post_id == PostRow.id)
+                            .where(MatchRow.id == match_id)).first()
+            if row is None:
+                return None
+            m, src, p = row
+            return _match_record(m, src, p), src.text, p.text
+
     def due_deliveries(self, now: datetime, limit: int = 100) -> list[DeliveryJob]:
         with self.db.session() as s:
             q = (select(DeliveryRow, MatchRow, SourceRow, PostRow)
