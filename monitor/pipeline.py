@@ -42,6 +42,12 @@ FEED_LEASE = timedelta(minutes=15)  # a crashed process's claims expire after th
 FULL_CONTENT_WORDS = 150  # feed content shorter than this is a summary: fetch the page
 
 
+def is_page(content_type: str | None) -> bool:
+    """HTML or text, or undeclared (sniffed by the extractor): anything else has no post text."""
+    ct = (content_type or "").split(";")[0].strip().lower()
+    return not ct or ct.startswith("text/") or ct in ("application/xhtml+xml", "application/xml")
+
+
 @dataclass(frozen=True, slots=True)
 class FoundMatch:
     source: Source
@@ -175,10 +181,15 @@ class Monitor:
             page_html, text, title = entry.content_html, in_feed.text, entry.title or in_feed.title
         else:  # a summary-only feed: the post's own page has the text
             fetched = await fetcher.get(entry.url, accept="text/html,*/*;q=0.5")
-            page = extract_page(fetched.body, url=entry.url, content_type=fetched.content_type)
-            page_html = fetched.body.decode("utf-8", errors="replace")
             status, fetched_at = fetched.status, fetched.fetched_at
-            text, title = page.text, entry.title or page.title
+            if not is_page(fetched.content_type):
+                # Kept with no text, so it is not fetched again; nothing to compare.
+                log.info("post %s is not an HTML page (%s); not compared", entry.url, fetched.content_type)
+                page_html, text, title = None, "", entry.title
+            else:
+                page = extract_page(fetched.body, url=entry.url, content_type=fetched.content_type)
+                page_html = fetched.body.decode("utf-8", errors="replace")
+                text, title = page.text, entry.title or page.title
         return Post(url=entry.url, text=text, title=title, guid=entry.guid, feed_url=feed_url,
                     published=entry.published, html=page_html, http_status=status, fetched_at=fetched_at)
 

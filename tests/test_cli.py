@@ -136,3 +136,18 @@ def test_report_html_is_escaped_and_complete(cli, tmp_path):
     assert "HTTP status 200" in page
     assert hashlib.sha256(f"<p>{evil}</p>".encode()).hexdigest() in page
     assert cli("report", "999").exit_code == 2
+
+
+def test_sources_add_url_fetches_and_extracts(cli, monkeypatch):
+    from monitor.demo.servers import Blog, BlogPost
+
+    with Blog("Publisher", [BlogPost("a", "Russia, Japan", seed("original.txt"))]) as blog:
+        r = cli("sources", "add", blog.url + "/a.html")
+        assert r.exit_code == 2 and "non-public address" in r.output  # guarded by default
+        monkeypatch.setenv("MONITOR_FETCH__ALLOW_PRIVATE_NETWORKS", "true")
+        r = cli("sources", "add", blog.url + "/a.html")
+        assert r.exit_code == 0, r.output
+        r = cli("sources", "add", blog.url + "/missing.html")
+        assert r.exit_code == 2 and "HTTP 404" in r.output
+    [src] = [json.loads(x) for x in cli("sources", "list", "--json").stdout.splitlines()]
+    assert src["words"] > 500 and src["title"]

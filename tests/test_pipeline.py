@@ -141,3 +141,39 @@ def test_unreadable_source_file_is_reported_not_fatal(sqlite_url, tmp_path):
     finally:
         m.close()
     assert len(errors) == 1 and "nope.txt" in errors[0]
+
+
+def test_not_html_post_is_kept_without_text(sqlite_url, tmp_path):
+    with Faulty() as bad:
+        m = open_monitor(settings_for(sqlite_url, tmp_path, [bad.url + "/faults.rss"]))
+        try:
+            asyncio.run(m.run_cycle())
+            from sqlalchemy import text
+            with m.db.engine.connect() as c:
+                rows = dict(c.execute(text("select url, text from posts")).all())
+        finally:
+            m.close()
+    assert rows[bad.url + "/img.png"] == ""
+    assert rows[bad.url + "/empty.html"] == ""
+
+
+def test_own_feed_registers_every_post_as_a_source(sqlite_url, tmp_path):
+    """`sources: - feed:` makes each post of the user's own blog a source."""
+    from monitor.demo.servers import Blog, BlogPost
+
+    own = Blog("Publisher", [BlogPost("russia-japan", "Russia, Japan", seed("original.txt")),
+                             BlogPost("garden", "Garden", seed("unrelated-1.txt"))])
+    with own, demo_blog() as copier:
+        s = config.load(None, database_url=sqlite_url, data_dir=str(tmp_path),
+                        sources=[{"feed": own.url + "/feeds/posts/default"}],
+                        watch=[{"url": copier.url + "/"}], fetch={"allow_private_networks": True})
+        m = open_monitor(s)
+        try:
+            report = asyncio.run(m.run_cycle())
+            registered = {x.url for x in m.store.list_sources()}
+        finally:
+            m.close()
+    assert registered == {own.url + "/russia-japan.html", own.url + "/garden.html"}
+    # The demo blog copies both: the spun article and, verbatim, the garden post.
+    kinds = {f.source.url: f.verdict.kind for f in report.matches}
+    assert kinds == {own.url + "/russia-japan.html": "spun_copy", own.url + "/garden.html": "copy"}
