@@ -28,8 +28,10 @@ app = typer.Typer(help="Reuse Monitor: finds spun copies of your articles on the
                   no_args_is_help=True, pretty_exceptions_enable=False)
 sources_app = typer.Typer(help="Register and list the articles to protect.", no_args_is_help=True)
 feeds_app = typer.Typer(help="Watched feeds: state and on-demand checks.", no_args_is_help=True)
+notify_app = typer.Typer(help="Alert destinations.", no_args_is_help=True)
 app.add_typer(sources_app, name="sources")
 app.add_typer(feeds_app, name="feeds")
+app.add_typer(notify_app, name="notify")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -100,7 +102,7 @@ def run(once: Annotated[bool, typer.Option("--once", help="One cycle over due fe
         if once:
             report = asyncio.run(monitor.run_cycle())
             for m in report.matches:
-                if m.match_id is not None:
+                if m.event is not None:
                     out.print(f"[bold red]copy[/] {m.post.url} ← {m.source.url} "
                               f"({m.verdict.kind}, score {m.verdict.score:.2f})", highlight=False)
             err.print(summary(report), highlight=False)
@@ -246,6 +248,24 @@ def feeds_check(url: Annotated[str, typer.Argument(help="A watched feed's URL, a
     if not report.feeds_checked and not report.feeds_failed:
         fail(f"{url} is not a watched feed (see `monitor feeds list`)")
     err.print(summary(report), highlight=False)
+
+
+# --- alert destinations ------------------------------------------------------------------
+@notify_app.command("test")
+def notify_test() -> None:
+    """Send a test message to every configured destination and report each result."""
+    monitor = open_monitor()
+    try:
+        if not monitor.settings.notify.destinations():
+            fail("no destinations configured (notify.email, notify.webhooks)")
+        results = asyncio.run(monitor.test_destinations())
+    finally:
+        monitor.close()
+    for name, problem in results.items():
+        out.print(f"{'ok    ' if problem is None else 'FAILED'} {name}" + (f": {problem}" if problem else ""),
+                  highlight=False)
+    if any(results.values()):
+        raise typer.Exit(1)
 
 
 # --- checking posts without fetching -----------------------------------------------------

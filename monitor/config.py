@@ -50,7 +50,19 @@ class WatchEntry(_Strict):
     name: str | None = None
 
 
-class EmailNotifier(_Strict):
+class DestinationRules(_Strict):
+    """What one destination wants to hear about."""
+
+    min_score: float = Field(0.0, ge=0.0, le=1.0)  # matches scoring below this are not sent here
+    sources: list[str] = []  # only matches of sources whose URL contains one of these (empty: all)
+    digest: Literal["hourly", "daily"] | None = None  # one message per period instead of one per match
+    feed_alerts: bool = True  # also tell this destination when a watched feed keeps failing
+
+    def wants(self, source_url: str, score: float) -> bool:
+        return score >= self.min_score and (not self.sources or any(s in source_url for s in self.sources))
+
+
+class EmailNotifier(DestinationRules):
     host: str
     port: int = Field(587, ge=1, le=65535)
     security: Literal["starttls", "tls", "none"] = "starttls"
@@ -73,7 +85,7 @@ class EmailNotifier(_Strict):
         return f"email:{','.join(self.to)}"
 
 
-class WebhookNotifier(_Strict):
+class WebhookNotifier(DestinationRules):
     url: str
     secret_env: str | None = None  # env var holding the signing secret (`whsec_…` or raw)
     github_signature: bool = False  # also send X-Hub-Signature-256
@@ -91,6 +103,10 @@ class NotifyConfig(_Strict):
     email: list[EmailNotifier] = []
     webhooks: list[WebhookNotifier] = []
     max_attempts: int = Field(20, ge=1)  # retries spread by back-off over about three days
+    feed_failures: int = Field(5, ge=0)  # alert when a watched feed fails this many times in a row (0: never)
+
+    def destinations(self) -> list[EmailNotifier | WebhookNotifier]:
+        return [*self.email, *self.webhooks]
 
 
 class DetectionConfig(_Strict):

@@ -31,7 +31,7 @@ from monitor.fetch import (
     parse_feed,
 )
 from monitor.fetch.policy import next_check
-from monitor.notify.outbox import DeliveryReport, deliver_due
+from monitor.notify.outbox import DeliveryReport, deliver_due, first_attempt, send_test
 from monitor.notify.senders import EmailSender, Sender, WebhookSender
 from monitor.store import Database, FeedState, Store, check_migrated
 from monitor.store.repo import content_hash
@@ -53,7 +53,8 @@ class FoundMatch:
     source: Source
     post: Post
     verdict: Verdict
-    match_id: int | None  # None when this pair had matched before (no new alert)
+    match_id: int | None  # None for a post checked without storing (`monitor scan`)
+    event: str | None = None  # "match.created" / "match.updated" when alerts were queued
 
 
 @dataclass
@@ -101,10 +102,19 @@ class Monitor:
             self.store.set_signature(source_id, signature)
             self.detector.add(source_id, signature)
 
-    @property
-    def destinations(self) -> list[str]:
-        n = self.settings.notify
-        return [e.name for e in n.email] + [w.name for w in n.webhooks]
+    def destinations_for(self, source_url: str | None, score: float | None) -> list[tuple[str, datetime]]:
+        """The destinations that want this alert, each with its first attempt time (digests wait).
+
+        A feed alert (source_url None) goes to destinations with feed_alerts, at once."""
+        now = datetime.now(timezone.utc)
+        out = []
+        for d in self.settings.notify.destinations():
+            if source_url is None:
+                if d.feed_alerts:
+                    out.append((d.name, now))
+            elif d.wants(source_url, score or 0.0):
+                out.append((d.name, first_attempt(d, now)))
+        return out
 
     # --- sources -------------------------------------------------------------------------
     def register_source(self, source: Source, origin: str, feed_id: int | None = None) -> int:
@@ -162,15 +172,15 @@ class Monitor:
             verdict = self.detector.compare(source.text, post.text)
             if not verdict.is_match:
                 continue
-            match_id = None
+            match_id = event = None
             if post_id is not None:
-                match_id = self.store.record_match(
+                match_id, event = self.store.record_match(
                     sid, post_id, verdict.kind or "copy", verdict.score, verdict.coverage,
-                    verdict.spin_rate, verdict.to_dict(), self.destinations)
-            if match_id is not None:
-                log.warning("copy found: %s copies %s (%s, score %.2f)", post.url, source.url,
+                    verdict.spin_rate, verdict.to_dict(), self.destinations_for(source.url, verdict.score))
+            if event:
+                log.warning("%s: %s copies %s (%s, score %.2f)", event, post.url, source.url,
                             verdict.kind, verdict.score)
-            found.append(FoundMatch(source, post, verdict, match_id))
+            found.append(FoundMatch(source, post, verdict, match_id, event))
         return found
 
     async def post_from_entry(self, fetcher: Fetcher, entry: Entry, feed_url: str) -> Post:
@@ -230,21 +240,31 @@ class Monitor:
                     body_hash = None
             else:
                 title = None  # 304 or an identical body: nothing new, nothing re-parsed
-            self.store.feed_checked(
+            recovered = self.store.feed_checked(
                 feed.id, status=str(fetched.status), feed_url=feed_url, title=title,
                 etag=fetched.etag, last_modified=fetched.last_modified, body_hash=body_hash,
                 next_check_at=next_check(now, feed.interval_minutes, max_age=fetched.max_age, ttl_minutes=ttl))
             report.feeds_checked += 1
+            if recovered:
+                log.info("feed %s recovered", feed.url)
+                self.store.queue_feed_event(feed.id, "feed.recovered", {"url": feed.url},
+                                            self.destinations_for(None, None))
         except Exception as e:  # noqa: BLE001 - one broken feed never stops the cycle
             if not isinstance(e, (FetchError, FeedError)):
                 log.exception("unexpected error on feed %s", feed.url)
             retry_after = e.retry_after if isinstance(e, HTTPStatusError) else None
             status = getattr(e, "status", "error")
-            errors = self.store.feed_failed(
+            errors, alerted = self.store.feed_failed(
                 feed.id, error=str(e), status=status,
                 next_check_at=next_check(now, feed.interval_minutes, errors=feed.error_count + 1,
                                          retry_after=retry_after))
             log.error("feed %s failed (%d in a row): %s", feed.url, errors, e)
+            threshold = self.settings.notify.feed_failures
+            if threshold and errors >= threshold and not alerted and feed.role == "watch":
+                self.store.queue_feed_event(
+                    feed.id, "feed.failing",
+                    {"url": feed.url, "error_count": errors, "last_error": str(e), "status": status},
+                    self.destinations_for(None, None))
             report.feeds_failed += 1
             report.errors.append(str(e))
 
@@ -287,18 +307,25 @@ class Monitor:
         async with httpx.AsyncClient() as client:
             return await deliver_due(self.store, self.senders(client), self.settings.notify.max_attempts)
 
+    async def test_destinations(self) -> dict[str, str | None]:
+        async with httpx.AsyncClient() as client:
+            return await send_test(self.store, self.senders(client))
+
     # --- one cycle -----------------------------------------------------------------------
     async def run_cycle(self, only_urls: Iterable[str] | None = None) -> CycleReport:
         """Sync the config, poll every due feed (or the given ones), deliver due alerts."""
         report = CycleReport()
         async with Fetcher(self.fetch_settings) as fetcher:
             report.errors += await self.sync_config(fetcher)
-            while True:
-                feeds = self.store.claim_due_feeds(datetime.now(timezone.utc), FEED_LEASE, urls=only_urls)
-                if not feeds:
-                    break
-                await asyncio.gather(*(self.poll_feed(fetcher, f, report) for f in feeds))
-                if only_urls is not None:
-                    break
+            # The user's own feeds first: a copy must meet its source in the same cycle.
+            for role in ("source", "watch"):
+                while True:
+                    feeds = self.store.claim_due_feeds(datetime.now(timezone.utc), FEED_LEASE,
+                                                       urls=only_urls, role=role)
+                    if not feeds:
+                        break
+                    await asyncio.gather(*(self.poll_feed(fetcher, f, report) for f in feeds))
+                    if only_urls is not None:
+                        break
         report.alerts = await self.deliver_alerts()
         return report

@@ -19,7 +19,7 @@ log = logging.getLogger("monitor.scheduler")
 
 
 def summary(report: CycleReport) -> str:
-    new = sum(m.match_id is not None for m in report.matches)
+    new = sum(m.event is not None for m in report.matches)
     return (f"{report.feeds_checked} feed(s) checked, {report.feeds_failed} failed, "
             f"{report.posts_checked} new post(s), {new} new match(es), "
             f"{report.alerts.sent} alert(s) sent, {report.alerts.failed} failed")

@@ -124,7 +124,7 @@ def test_report_html_is_escaped_and_complete(cli, tmp_path):
     pid = store.save_post(Post("https://copy.example/1", evil, "<b>T</b>", html=f"<p>{evil}</p>", http_status=200), None)
     ev = {"passages": [{"source_start": 0, "source_end": 5, "copy_start": 0, "copy_end": 5}],
           "substitutions": [["beta", "<script>"]]}
-    mid = store.record_match(sid, pid, "spun_copy", 0.8, 0.7, 0.3, ev, [])
+    mid, _ = store.record_match(sid, pid, "spun_copy", 0.8, 0.7, 0.3, ev, [])
     db.close()
     r = cli("report", str(mid), "--html", str(tmp_path / "r.html"))
     assert r.exit_code == 0
@@ -151,3 +151,22 @@ def test_sources_add_url_fetches_and_extracts(cli, monkeypatch):
         assert r.exit_code == 2 and "HTTP 404" in r.output
     [src] = [json.loads(x) for x in cli("sources", "list", "--json").stdout.splitlines()]
     assert src["words"] > 500 and src["title"]
+
+
+def test_notify_test_reports_each_destination(cli, tmp_path):
+    import yaml
+
+    from monitor.demo.servers import WebhookReceiver, free_port
+
+    with WebhookReceiver() as hook:
+        cfg = {"notify": {"webhooks": [{"url": hook.url}],
+                          "email": [{"host": "127.0.0.1", "port": free_port(), "security": "none",
+                                     "from": "m@localhost", "to": "e@localhost", "timeout": 3}]}}
+        (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+        r = runner.invoke(app, ["--config", str(tmp_path / "c.yaml"),
+                                "--database-url", f"sqlite:///{tmp_path / 'm.db'}", "notify", "test"])
+    assert r.exit_code == 1
+    lines = r.stdout.splitlines()
+    assert any(x.startswith("ok") and hook.url in x for x in lines)
+    assert any(x.startswith("FAILED") and "email:e@localhost" in x for x in lines)
+    assert len(hook.accepted) == 1

@@ -106,3 +106,53 @@ def test_run_polls_until_sigterm_and_stops_cleanly(tmp_path):
     assert len(hook.accepted) == 1
     assert blog.requests.count("/feeds/posts/default") == 1
     assert "Traceback" not in stderr
+
+
+@pytest.mark.slow
+def test_kill_9_between_match_and_delivery_still_delivers_once(tmp_path):
+    """The receiver holds the first delivery; the process is killed mid-send; after a restart
+    the alert arrives, with the same webhook-id, and is accepted once."""
+    import signal
+    import threading
+    import time
+
+    spun = seed("spun.txt").split("Buat lebih berguna, kongsi:")[0]
+    (tmp_path / "original.txt").write_text(seed("original.txt"), encoding="utf-8")
+    release, held = threading.Event(), threading.Event()
+    with Blog("Autoblog", [BlogPost("copy", "Copy", spun)]) as blog, WebhookReceiver() as hook:
+        handler = hook.server.RequestHandlerClass
+        original_post = handler.do_POST
+
+        def slow_first(self):  # noqa: ANN001
+            if not hook.received and not release.is_set():
+                held.set()
+                release.wait(30)  # hold the first request until the sender is dead
+                hook.received.append({"headers": {}, "body": "", "status": 0})  # never answered
+                return
+            original_post(self)
+
+        handler.do_POST = slow_first
+        cfg = {"sources": [{"file": "original.txt"}], "watch": [{"url": blog.url + "/"}],
+               "notify": {"webhooks": [{"url": hook.url, "timeout": 5}]}, "tick_seconds": 1,
+               "fetch": {"allow_private_networks": True}}
+        (tmp_path / "monitor.yaml").write_text(yaml.safe_dump(cfg), encoding="utf-8")
+        env = {**os.environ, "MONITOR_CONFIG": str(tmp_path / "monitor.yaml"),
+               "MONITOR_DATA_DIR": str(tmp_path / "data")}
+        env.pop("MONITOR_DATABASE_URL", None)
+        cmd = [sys.executable, "-m", "monitor", "run"]
+        first = subprocess.Popen(cmd, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        assert held.wait(60), "the first delivery never started"
+        first.send_signal(signal.SIGKILL)  # the match is stored, the delivery in flight
+        first.wait(10)
+        release.set()
+        second = subprocess.Popen(cmd, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            deadline = time.monotonic() + 60
+            while not hook.accepted and time.monotonic() < deadline:
+                time.sleep(0.2)
+        finally:
+            second.send_signal(signal.SIGTERM)
+            second.wait(30)
+    assert len(hook.accepted) == 1
+    ids = {r["headers"].get("webhook-id") for r in hook.accepted}
+    assert len(ids) == 1 and None not in ids

@@ -29,7 +29,8 @@ def queued(sqlite_url):
         pid = store.save_post(Post("https://copy.example/1?a=1&b=<x>", EVIL, EVIL, html=f"<p>{EVIL}</p>"), None)
         ev = {"passages": [{"source_start": 0, "source_end": 12, "copy_start": 0, "copy_end": len(EVIL)}],
               "substitutions": [["original", "<b>first</b>"]]}
-        return store.record_match(sid, pid, "spun_copy", 0.87, 0.9, 0.25, ev, destinations)
+        now = datetime.now(timezone.utc)
+        return store.record_match(sid, pid, "spun_copy", 0.87, 0.9, 0.25, ev, [(d, now) for d in destinations])[0]
 
     yield store, queue
     db.close()
@@ -131,3 +132,53 @@ def test_backoff_grows_and_honours_retry_after():
     # 20 attempts span roughly three days
     total = sum(min(6 * 3600, 60 * 2 ** (a - 1)) for a in range(1, 20))
     assert 2 * 86400 < total < 4 * 86400
+
+
+def test_destination_rules_and_digest_times():
+    from monitor.notify.outbox import first_attempt
+
+    hook = WebhookNotifier(url="https://h", min_score=0.8, sources=["publisher.example/news/"], digest="hourly")
+    assert hook.wants("https://publisher.example/news/a", 0.9)
+    assert not hook.wants("https://publisher.example/blog/a", 0.9)
+    assert not hook.wants("https://publisher.example/news/a", 0.7)
+    now = datetime(2026, 11, 22, 10, 37, tzinfo=timezone.utc)
+    assert first_attempt(hook, now) == datetime(2026, 11, 22, 11, 0, tzinfo=timezone.utc)
+    daily = WebhookNotifier(url="https://h", digest="daily")
+    assert first_attempt(daily, now) == datetime(2026, 11, 23, 0, 0, tzinfo=timezone.utc)
+    assert first_attempt(WebhookNotifier(url="https://h"), now) == now
+
+
+async def test_digest_sends_one_message_for_many_matches(sqlite_url):
+    db = Database(sqlite_url)
+    db.migrate()
+    store = Store(db)
+    with SMTPSink() as smtp:
+        cfg = email_config(smtp.port).model_copy(update={"digest": "daily"})
+        sender = EmailSender(cfg)
+        now = datetime.now(timezone.utc)
+        sid, _ = store.upsert_source(Source("https://publisher.example/a", "The original text.", "A"), b"s", "url")
+        for i in range(3):
+            pid = store.save_post(Post(f"https://copy.example/{i}", "The original text."), None)
+            store.record_match(sid, pid, "copy", 0.9, 1.0, 0.0, {"passages": []}, [(sender.name, now)])
+        report = await deliver_due(store, {sender.name: sender}, 5)
+    db.close()
+    assert report.sent == 3
+    [msg] = smtp.messages
+    assert msg["Subject"].startswith("3 new copies")
+    plain = msg.get_body(("plain",)).get_content()
+    assert all(f"https://copy.example/{i}" in plain for i in range(3))
+
+
+async def test_a_disabled_destination_is_skipped_until_a_test_passes(queued):
+    from monitor.notify.outbox import send_test
+
+    store, queue = queued
+    with WebhookReceiver(statuses=[410]) as hook:
+        async with httpx.AsyncClient() as client:
+            sender = WebhookSender(WebhookNotifier(url=hook.url), client)
+            queue([sender.name])
+            await deliver_due(store, {sender.name: sender}, 5)
+            assert sender.name in store.disabled_destinations()
+            assert await send_test(store, {sender.name: sender}) == {sender.name: None}
+    assert store.disabled_destinations() == {}
+    assert webhook_json(hook.received[-1])["type"] == "test"

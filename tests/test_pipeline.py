@@ -8,7 +8,7 @@ import pytest
 
 from monitor import config
 from monitor.demo.run import demo_blog, seed
-from monitor.demo.servers import SMTPSink, WebhookReceiver, free_port
+from monitor.demo.servers import SMTPSink, WebhookReceiver, free_port, webhook_json
 from monitor.pipeline import Monitor
 from monitor.store import Database
 
@@ -78,7 +78,7 @@ def test_cycle_finds_the_spun_copy_once(db_url, tmp_path):
             assert report.feeds_checked == 1 and report.posts_checked == 3
             [found] = report.matches
             assert found.post.url.endswith("russia-japan-military.html")
-            assert found.verdict.kind == "spun_copy" and found.match_id is not None
+            assert found.verdict.kind == "spun_copy" and found.event == "match.created"
             assert len(hook.accepted) == 1
             # The next cycle (forced) sees nothing new and sends nothing again.
             again = asyncio.run(m.run_cycle(only_urls=[blog.url + "/"]))
@@ -177,3 +177,27 @@ def test_own_feed_registers_every_post_as_a_source(sqlite_url, tmp_path):
     # The demo blog copies both: the spun article and, verbatim, the garden post.
     kinds = {f.source.url: f.verdict.kind for f in report.matches}
     assert kinds == {own.url + "/russia-japan.html": "spun_copy", own.url + "/garden.html": "copy"}
+
+
+def test_a_feed_failing_n_times_alerts_once_then_recovers(sqlite_url, tmp_path):
+    from monitor.demo.servers import Blog, BlogPost
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    with WebhookReceiver() as hook:
+        s = settings_for(sqlite_url, tmp_path, [url], notify={"webhooks": [{"url": hook.url}], "feed_failures": 2})
+        m = open_monitor(s)
+        try:
+            for _ in range(3):  # three failures in a row: one "failing" alert, after the second
+                asyncio.run(m.run_cycle(only_urls=[url]))
+            assert [webhook_json(r)["type"] for r in hook.accepted] == ["feed.failing"]
+            assert webhook_json(hook.accepted[0])["error_count"] == 2
+            # The feed comes back on the same port.
+            blog = Blog("Back", [BlogPost("p", "P", "Some text.")])
+            blog.server.server_close()
+            blog.server = ThreadingHTTPServer(("127.0.0.1", port), blog.server.RequestHandlerClass)
+            with blog:
+                asyncio.run(m.run_cycle(only_urls=[url]))
+            assert [webhook_json(r)["type"] for r in hook.accepted] == ["feed.failing", "feed.recovered"]
+        finally:
+            m.close()

@@ -40,7 +40,7 @@ def test_feeds_are_claimed_once_and_released(store: Store):
     store.feed_checked(a.id, status="200", next_check_at=NOW + timedelta(hours=1), etag='"x"')
     n = store.feed_failed(next(f.id for f in first if f.url != a.url), error="boom", status="error",
                           next_check_at=NOW - timedelta(seconds=1))
-    assert n == 1
+    assert n == (1, False)
     due = store.claim_due_feeds(NOW + timedelta(seconds=3), timedelta(minutes=10))
     assert [f.url for f in due] == ["https://b.example/"]
     states = {f.url: f for f in store.list_feeds()}
@@ -60,10 +60,11 @@ def test_one_match_and_one_alert_per_destination(store: Store):
     sid, _ = store.upsert_source(Source("https://p.example/a", "text", "A"), b"s", "url")
     pid = store.save_post(Post("https://copy.example/1", "copied text", "C", html="<p>copied</p>"), None)
     evidence = {"passages": [{"source_start": 0, "source_end": 4, "copy_start": 0, "copy_end": 6}]}
-    mid = store.record_match(sid, pid, "spun_copy", 0.9, 0.8, 0.2, evidence, ["email:x", "webhook:y"])
-    assert mid is not None
+    dests = [("email:x", NOW), ("webhook:y", NOW)]
+    mid, event = store.record_match(sid, pid, "spun_copy", 0.9, 0.8, 0.2, evidence, dests)
+    assert mid is not None and event == "match.created"
     # The same pair on a later cycle: evidence refreshed, no second alert.
-    assert store.record_match(sid, pid, "spun_copy", 0.95, 0.8, 0.2, evidence, ["email:x", "webhook:y"]) is None
+    assert store.record_match(sid, pid, "spun_copy", 0.95, 0.8, 0.2, evidence, dests) == (mid, None)
     assert len(store.deliveries()) == 2
     [m] = store.list_matches()
     assert (m.score, m.copy_url, m.raw_sha256 is not None) == (0.95, "https://copy.example/1", True)
@@ -76,6 +77,38 @@ def test_one_match_and_one_alert_per_destination(store: Store):
     assert statuses[jobs[0].destination] == ("sent", 1)
     assert statuses[jobs[1].destination] == ("pending", 1)
     assert [j.id for j in store.due_deliveries(NOW + timedelta(minutes=6))] == [jobs[1].id]
+
+
+def test_a_material_change_alerts_again_once(store: Store):
+    NOW = datetime.now(timezone.utc)
+    sid, _ = store.upsert_source(Source("https://p.example/a", "text", "A"), b"s", "url")
+    pid = store.save_post(Post("https://copy.example/1", "a few paragraphs"), None)
+    dests = [("webhook:y", NOW)]
+    assert store.record_match(sid, pid, "partial_copy", 0.7, 0.35, 0.2, {}, dests)[1] == "match.created"
+    # Same text re-checked with a slightly different score: nothing new.
+    assert store.record_match(sid, pid, "partial_copy", 0.72, 0.37, 0.2, {}, dests)[1] is None
+    # The copy grew to the whole article: one update alert.
+    store.save_post(Post("https://copy.example/1", "the whole article now"), None)
+    mid, event = store.record_match(sid, pid, "spun_copy", 0.9, 0.95, 0.2, {}, dests)
+    assert event == "match.updated"
+    assert store.record_match(sid, pid, "spun_copy", 0.9, 0.95, 0.2, {}, dests)[1] is None
+    assert [e for e, _, _ in store.delivery_events()] == ["match.created", "match.updated"]
+
+
+def test_feed_events_and_disabled_destinations(store: Store):
+    NOW = datetime.now(timezone.utc)
+    store.sync_feeds([("https://a.example/", "watch", 60)])
+    [feed] = store.list_feeds()
+    assert store.feed_failed(feed.id, error="x", status="error", next_check_at=NOW) == (1, False)
+    store.queue_feed_event(feed.id, "feed.failing", {"url": feed.url}, [("webhook:y", NOW)])
+    assert store.feed_failed(feed.id, error="x", status="error", next_check_at=NOW) == (2, True)
+    assert store.feed_checked(feed.id, status="200", next_check_at=NOW) is True
+    [job] = store.due_deliveries(NOW + timedelta(seconds=1))
+    assert (job.event, job.match, job.payload) == ("feed.failing", None, {"url": feed.url})
+    store.set_destination_disabled("webhook:y", "HTTP 410")
+    assert store.disabled_destinations() == {"webhook:y": "HTTP 410"}
+    store.set_destination_disabled("webhook:y", None)
+    assert store.disabled_destinations() == {}
 
 
 def test_match_filters(store: Store):

@@ -1,12 +1,13 @@
-"""What an alert says: the webhook payload and the email, built from a stored match.
+"""What an alert says: webhook payloads and emails, built from outbox jobs.
 
 The copy's text is written by whoever runs the copying site: every value that reaches HTML is
-escaped, and links are only ever the two URLs, escaped as attribute values.
+escaped, and the only links are the two URLs, escaped as attribute values.
 """
 
 from __future__ import annotations
 
 import html
+from datetime import datetime, timezone
 from email.message import EmailMessage
 from typing import Any
 
@@ -14,10 +15,13 @@ from monitor.store import DeliveryJob
 
 PAYLOAD_VERSION = 1
 EXCERPTS = 3
+e = html.escape
 
 
 def excerpts(job: DeliveryJob, n: int = EXCERPTS, width: int = 300) -> list[tuple[str, str]]:
     """The first aligned passages as (source excerpt, copy excerpt), trimmed for a message."""
+    if job.match is None:
+        return []
     out = []
     for p in job.match.evidence.get("passages", [])[:n]:
         src = job.source_text[p["source_start"]:p["source_end"]]
@@ -26,18 +30,20 @@ def excerpts(job: DeliveryJob, n: int = EXCERPTS, width: int = 300) -> list[tupl
     return out
 
 
+# --- webhook payloads (documented in the README) -----------------------------------------
 def payload(job: DeliveryJob) -> dict[str, Any]:
-    """The webhook body (version 1, documented in the README)."""
+    base = {"type": job.event, "version": PAYLOAD_VERSION, "id": job.idempotency_key}
     m = job.match
+    if m is None:  # feed.failing, feed.recovered, test
+        return {**base, **(job.payload or {})}
     return {
-        "type": "match.created",
-        "version": PAYLOAD_VERSION,
-        "id": job.idempotency_key,
+        **base,
         "match_id": m.id,
+        "revision": job.revision,
         "detected_at": m.detected_at.isoformat(),
         "source": {"url": m.source_url, "title": m.source_title},
         "copy": {"url": m.copy_url, "title": m.copy_title, "http_status": m.http_status,
-                 "raw_sha256": m.raw_sha256},
+                 "raw_sha256": m.raw_sha256, "fetched_at": m.fetched_at.isoformat() if m.fetched_at else None},
         "kind": m.kind,
         "score": round(m.score, 4),
         "coverage": round(m.coverage, 4),
@@ -45,22 +51,30 @@ def payload(job: DeliveryJob) -> dict[str, Any]:
         "passages": m.evidence.get("passages", []),
         "substitutions": m.evidence.get("substitutions", [])[:20],
         "excerpts": [{"source": s, "copy": c} for s, c in excerpts(job)],
-        "report": f"monitor report {m.id}",
+        "report": f"monitor report {m.id} --html report-{m.id}.html",
     }
 
 
-def email(job: DeliveryJob, sender: str, to: list[str]) -> EmailMessage:
-    m = job.match
-    pct = f"{m.score:.0%}"
+def digest_payload(jobs: list[DeliveryJob], key: str) -> dict[str, Any]:
+    return {"type": "match.digest", "version": PAYLOAD_VERSION, "id": key,
+            "matches": [payload(j) for j in jobs]}
+
+
+# --- email ---------------------------------------------------------------------------------
+def _envelope(subject: str, sender: str, to: list[str], key: str) -> EmailMessage:
     msg = EmailMessage()
-    msg["Subject"] = f"Copy found ({m.kind.replace('_', ' ')}, {pct}): {_one_line(m.source_title or m.source_url)}"
+    msg["Subject"] = _one_line(subject)
     msg["From"] = sender
     msg["To"] = ", ".join(to)
-    msg["Message-ID"] = f"<{job.idempotency_key}@reuse-monitor>"
+    msg["Message-ID"] = f"<{key}@reuse-monitor>"
+    return msg
+
+
+def _match_text(job: DeliveryJob) -> list[str]:
+    m = job.match
+    assert m is not None
     lines = [
-        f"A post appears to copy your article ({m.kind.replace('_', ' ')}).",
-        "",
-        f"Your article: {m.source_url}",
+        f"Your article: {m.source_url}" + (f" ({_one_line(m.source_title)})" if m.source_title else ""),
         f"The copy:     {m.copy_url}" + (f" ({_one_line(m.copy_title)})" if m.copy_title else ""),
         f"Score {m.score:.2f}, coverage {m.coverage:.0%}, spin rate {m.spin_rate:.0%}, "
         f"detected {m.detected_at:%Y-%m-%d %H:%M} UTC.",
@@ -70,28 +84,81 @@ def email(job: DeliveryJob, sender: str, to: list[str]) -> EmailMessage:
         lines += [f"Passage {i}", f"  yours: {src}", f"  copy:  {cpy}", ""]
     subs = m.evidence.get("substitutions", [])[:8]
     if subs:
-        lines.append("Words swapped: " + "; ".join(f"{a} -> {b}" for a, b in subs))
-    lines += ["", f"Full evidence: monitor report {m.id} --html report.html"]
-    msg.set_content("\n".join(lines))
+        lines += ["Words swapped: " + "; ".join(f"{a} -> {b}" for a, b in subs), ""]
+    lines.append(f"Full evidence: monitor report {m.id} --html report-{m.id}.html")
+    return lines
 
-    e = html.escape
+
+def _match_html(job: DeliveryJob) -> str:
+    m = job.match
+    assert m is not None
     rows = "".join(
         f"<tr><td style='vertical-align:top;padding:4px'>{e(s)}</td>"
-        f"<td style='vertical-align:top;padding:4px'>{e(c)}</td></tr>"
-        for s, c in excerpts(job))
-    subs_html = "".join(f"<li>{e(a)} &rarr; {e(b)}</li>" for a, b in subs)
-    body = (
-        f"<p>A post appears to copy your article ({e(m.kind.replace('_', ' '))}).</p>"
-        f"<p>Your article: <a href=\"{e(m.source_url, quote=True)}\">{e(m.source_title or m.source_url)}</a><br>"
-        f"The copy: <a href=\"{e(m.copy_url, quote=True)}\">{e(m.copy_url)}</a>"
+        f"<td style='vertical-align:top;padding:4px'>{e(c)}</td></tr>" for s, c in excerpts(job))
+    subs = "".join(f"<li>{e(a)} &rarr; {e(b)}</li>" for a, b in m.evidence.get("substitutions", [])[:8])
+    return (
+        f"<p>Your article: <a href=\"{e(m.source_url)}\">{e(m.source_title or m.source_url)}</a><br>"
+        f"The copy: <a href=\"{e(m.copy_url)}\">{e(m.copy_url)}</a>"
         + (f" &ldquo;{e(_one_line(m.copy_title))}&rdquo;" if m.copy_title else "") + "</p>"
         f"<p>Score {m.score:.2f}, coverage {m.coverage:.0%}, spin rate {m.spin_rate:.0%}.</p>"
-        f"<table border='1' style='border-collapse:collapse'><tr><th>Yours</th><th>Copy</th></tr>{rows}</table>"
-        + (f"<p>Words swapped:</p><ul>{subs_html}</ul>" if subs_html else "")
-        + f"<p>Full evidence: <code>monitor report {m.id} --html report.html</code></p>"
+        + (f"<table border='1' style='border-collapse:collapse'><tr><th>Yours</th><th>Copy</th></tr>{rows}</table>"
+           if rows else "")
+        + (f"<p>Words swapped:</p><ul>{subs}</ul>" if subs else "")
+        + f"<p>Full evidence: <code>monitor report {m.id} --html report-{m.id}.html</code></p>"
     )
-    msg.add_alternative(f"<!doctype html><html><body>{body}</body></html>", subtype="html")
+
+
+def _html_doc(body: str) -> str:
+    return f"<!doctype html><html><body>{body}</body></html>"
+
+
+def email(job: DeliveryJob, sender: str, to: list[str]) -> EmailMessage:
+    m = job.match
+    if m is not None:
+        what = m.kind.replace("_", " ")
+        verb = "Copy changed" if job.event == "match.updated" else "Copy found"
+        msg = _envelope(f"{verb} ({what}, {m.score:.0%}): {m.source_title or m.source_url}",
+                        sender, to, job.idempotency_key)
+        intro = (f"A copy of your article changed materially ({what})." if job.event == "match.updated"
+                 else f"A post appears to copy your article ({what}).")
+        msg.set_content("\n".join([intro, "", *_match_text(job)]))
+        msg.add_alternative(_html_doc(f"<p>{e(intro)}</p>" + _match_html(job)), subtype="html")
+        return msg
+    p = job.payload or {}
+    if job.event in ("feed.failing", "feed.recovered"):
+        if job.event == "feed.failing":
+            subject = f"Feed failing: {p.get('url')}"
+            text = (f"The watched feed {p.get('url')} has failed {p.get('error_count')} times in a row.\n"
+                    f"Last error: {p.get('last_error')}\nIt is retried with back-off; "
+                    f"`monitor feeds list` shows its state.")
+        else:
+            subject = f"Feed recovered: {p.get('url')}"
+            text = f"The watched feed {p.get('url')} is readable again."
+    else:  # test
+        subject = "Reuse Monitor test message"
+        text = f"This is a test of the destination {job.destination}. Alerts will arrive like this one."
+    msg = _envelope(subject, sender, to, job.idempotency_key)
+    msg.set_content(text)
+    msg.add_alternative(_html_doc("".join(f"<p>{e(line)}</p>" for line in text.split("\n"))), subtype="html")
     return msg
+
+
+def digest_email(jobs: list[DeliveryJob], sender: str, to: list[str], key: str) -> EmailMessage:
+    msg = _envelope(f"{len(jobs)} new cop{'y' if len(jobs) == 1 else 'ies'} of your articles",
+                    sender, to, key)
+    text, body = [f"{len(jobs)} match(es) since the last digest.", ""], [f"<p>{len(jobs)} match(es) since the last digest.</p>"]
+    for i, job in enumerate(jobs, 1):
+        text += [f"{i}.", *_match_text(job), ""]
+        body.append(f"<h3>{i}.</h3>" + _match_html(job))
+    msg.set_content("\n".join(text))
+    msg.add_alternative(_html_doc("".join(body)), subtype="html")
+    return msg
+
+
+def probe_job(destination: str) -> DeliveryJob:
+    now = datetime.now(timezone.utc)
+    return DeliveryJob(0, destination, 0, f"msg_test_{int(now.timestamp())}", "test",
+                       payload={"message": "Reuse Monitor test message", "sent_at": now.isoformat()})
 
 
 def _trim(s: str, width: int) -> str:
@@ -100,4 +167,4 @@ def _trim(s: str, width: int) -> str:
 
 
 def _one_line(s: str) -> str:
-    return " ".join(s.split())[:120]
+    return " ".join(s.split())[:160]

@@ -1,20 +1,28 @@
-"""Delivery of the alert outbox: due rows are sent; failures back off and are retried."""
+"""Delivery of the alert outbox: due rows are sent; failures back off and are retried.
+
+Rows are claimed with a lease a little longer than the slowest sender's timeout, so a process
+killed mid-send leaves its rows to the next run, which sends them again with the same id
+(a webhook receiver drops the replay by its `webhook-id`).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import random
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from monitor.config import DestinationRules
 from monitor.notify.senders import DeliveryError, Sender
-from monitor.store import Store
+from monitor.store import DeliveryJob, Store
 
 log = logging.getLogger("monitor.notify")
 
 BASE_DELAY = 60.0  # first retry after about a minute
 MAX_DELAY = 6 * 3600.0  # never wait more than six hours between tries
+LEASE_MARGIN = 10.0  # seconds beyond a sender's timeout before its claim expires
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
@@ -24,6 +32,16 @@ def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
     if retry_after is not None:
         delay = max(delay, retry_after)
     return timedelta(seconds=delay)
+
+
+def first_attempt(rules: DestinationRules, now: datetime) -> datetime:
+    """When a new match alert is first due: now, or the next digest time (top of the hour,
+    or midnight UTC for daily digests)."""
+    if rules.digest == "hourly":
+        return now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    if rules.digest == "daily":
+        return now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    return now
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,34 +55,87 @@ async def deliver_due(store: Store, senders: dict[str, Sender], max_attempts: in
                       now: datetime | None = None) -> DeliveryReport:
     """Send every due outbox row; one dead destination never delays the others."""
     now = now or datetime.now(timezone.utc)
-    jobs = store.due_deliveries(now)
+    timeout = max((s.config.timeout for s in senders.values()), default=30.0)
+    jobs = store.due_deliveries(now, lease=timedelta(seconds=timeout + LEASE_MARGIN))
     if not jobs:
         return DeliveryReport()
+    disabled = store.disabled_destinations()
+    by_destination: dict[str, list[DeliveryJob]] = defaultdict(list)
+    for job in jobs:
+        by_destination[job.destination].append(job)
 
-    async def one(job) -> str:  # noqa: ANN001
-        sender = senders.get(job.destination)
+    async def one_destination(name: str, batch: list[DeliveryJob]) -> list[str]:
+        sender = senders.get(name)
         if sender is None:
-            # The destination was removed from the config; keep the row for when it returns.
-            store.delivery_failed(job.id, "destination no longer configured", now + timedelta(hours=1))
-            return "unknown"
-        try:
-            await sender.send(job)
-        except DeliveryError as e:
+            # Removed from the config: keep the rows for when it comes back.
+            for job in batch:
+                store.delivery_failed(job.id, "destination no longer configured", now + timedelta(hours=1))
+            return ["unknown"] * len(batch)
+        if name in disabled:
+            for job in batch:
+                store.delivery_failed(job.id, f"destination disabled: {disabled[name]}", None, status="disabled")
+            return ["failed"] * len(batch)
+        digest = [j for j in batch if j.match is not None] if sender.config.digest else []
+        results = []
+        if len(digest) > 1:
+            results += await _attempt(store, sender, digest, max_attempts, now)
+        else:
+            digest = []
+        for job in batch:
+            if job not in digest:
+                results += await _attempt(store, sender, [job], max_attempts, now)
+        return results
+
+    outcomes = await asyncio.gather(*(one_destination(n, b) for n, b in by_destination.items()))
+    flat = [r for rs in outcomes for r in rs]
+    return DeliveryReport(flat.count("sent"), flat.count("failed"), flat.count("unknown"))
+
+
+async def _attempt(store: Store, sender: Sender, jobs: list[DeliveryJob], max_attempts: int,
+                   now: datetime) -> list[str]:
+    """Send one job, or several as one digest; record the outcome on every row."""
+    try:
+        if len(jobs) == 1:
+            await sender.send(jobs[0])
+        else:
+            await sender.send_digest(jobs)
+    except DeliveryError as e:
+        for job in jobs:
             attempts = job.attempts + 1
             if e.permanent or attempts >= max_attempts:
-                status = "disabled" if e.permanent else "failed"
-                log.error("alert %s for match %s given up after %d attempt(s): %s",
-                          job.destination, job.match.id, attempts, e)
+                status = "disabled" if e.disable else "failed"
+                log.error("alert %s (%s) given up after %d attempt(s): %s", job.destination, job.event, attempts, e)
                 store.delivery_failed(job.id, str(e), None, status=status)
             else:
                 when = now + backoff(attempts, e.retry_after)
-                log.warning("alert %s for match %s failed (attempt %d), retry at %s: %s",
-                            job.destination, job.match.id, attempts, when.isoformat(timespec="seconds"), e)
+                log.warning("alert %s (%s) failed (attempt %d), retry at %s: %s", job.destination, job.event,
+                            attempts, when.isoformat(timespec="seconds"), e)
                 store.delivery_failed(job.id, str(e), when)
-            return "failed"
+        if e.disable:
+            log.error("destination %s disabled: it answered that it is gone (%s); "
+                      "`monitor notify test` re-enables it once it answers again", sender.name, e)
+            store.set_destination_disabled(sender.name, str(e))
+        return ["failed"] * len(jobs)
+    for job in jobs:
         store.delivery_sent(job.id)
-        log.info("alert sent to %s for match %s (%s)", job.destination, job.match.id, job.match.copy_url)
-        return "sent"
+    what = f"digest of {len(jobs)}" if len(jobs) > 1 else jobs[0].event
+    log.info("alert sent to %s (%s)", sender.name, what)
+    return ["sent"] * len(jobs)
 
-    results = await asyncio.gather(*(one(j) for j in jobs))
-    return DeliveryReport(results.count("sent"), results.count("failed"), results.count("unknown"))
+
+async def send_test(store: Store, senders: dict[str, Sender]) -> dict[str, str | None]:
+    """Send a test message to every destination: name → None on success, else the error.
+    A destination that was disabled and now answers is enabled again."""
+    from monitor.notify.message import probe_job
+
+    async def one(name: str, sender: Sender) -> tuple[str, str | None]:
+        try:
+            await sender.send(probe_job(name))
+        except DeliveryError as e:
+            return name, str(e)
+        if name in disabled:
+            store.set_destination_disabled(name, None)
+        return name, None
+
+    disabled = store.disabled_destinations()
+    return dict(await asyncio.gather(*(one(n, s) for n, s in senders.items())))

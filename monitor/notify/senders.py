@@ -8,6 +8,7 @@ import hmac
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from email.message import EmailMessage
 from typing import Protocol
 
 import aiosmtplib
@@ -23,16 +24,20 @@ class DeliveryError(Exception):
     """An alert could not be delivered. `permanent` failures are not retried."""
 
     def __init__(self, destination: str, reason: str, *, permanent: bool = False,
-                 retry_after: float | None = None) -> None:
+                 disable: bool = False, retry_after: float | None = None) -> None:
         super().__init__(f"{destination}: {reason}")
-        self.permanent = permanent
+        self.permanent = permanent or disable
+        self.disable = disable  # the destination itself is gone: stop sending to it
         self.retry_after = retry_after
 
 
 class Sender(Protocol):
     name: str
+    config: EmailNotifier | WebhookNotifier
 
     async def send(self, job: DeliveryJob) -> None: ...
+
+    async def send_digest(self, jobs: list[DeliveryJob]) -> None: ...
 
 
 @dataclass
@@ -44,8 +49,14 @@ class EmailSender:
         return self.config.name
 
     async def send(self, job: DeliveryJob) -> None:
+        await self._deliver(message.email(job, self.config.sender, self.config.to))
+
+    async def send_digest(self, jobs: list[DeliveryJob]) -> None:
+        key = "msg_digest_" + "_".join(str(j.id) for j in jobs[:8])
+        await self._deliver(message.digest_email(jobs, self.config.sender, self.config.to, key))
+
+    async def _deliver(self, msg: EmailMessage) -> None:
         c = self.config
-        msg = message.email(job, c.sender, c.to)
         try:
             await aiosmtplib.send(
                 msg, hostname=c.host, port=c.port,
@@ -55,8 +66,8 @@ class EmailSender:
             )
         except aiosmtplib.SMTPResponseException as e:
             # 5xx is a refusal that retrying will not fix (bad recipient, auth); 4xx is temporary.
-            raise DeliveryError(self.name, f"SMTP {e.code} {e.message}", permanent=500 <= e.code < 600
-                                and e.code not in (554,)) from None
+            raise DeliveryError(self.name, f"SMTP {e.code} {e.message}",
+                                permanent=500 <= e.code < 600) from None
         except (aiosmtplib.SMTPException, OSError) as e:
             raise DeliveryError(self.name, f"{type(e).__name__}: {e}") from None
 
@@ -71,9 +82,16 @@ class WebhookSender:
         return self.config.name
 
     async def send(self, job: DeliveryJob) -> None:
-        body = json.dumps(message.payload(job), ensure_ascii=False, separators=(",", ":"))
+        await self._post(job.idempotency_key, message.payload(job))
+
+    async def send_digest(self, jobs: list[DeliveryJob]) -> None:
+        key = "msg_digest_" + "_".join(str(j.id) for j in jobs[:8])
+        await self._post(key, message.digest_payload(jobs, key))
+
+    async def _post(self, msg_id: str, data: dict) -> None:
+        body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
         headers = {"content-type": "application/json", "user-agent": "ReuseMonitor-Webhook/1"}
-        headers.update(sign(job.idempotency_key, body, self.config.secret(), self.config.github_signature))
+        headers.update(sign(msg_id, body, self.config.secret(), self.config.github_signature))
         try:
             r = await self.client.post(self.config.url, content=body.encode(), headers=headers,
                                        timeout=self.config.timeout)
@@ -84,7 +102,7 @@ class WebhookSender:
         retry_after = r.headers.get("retry-after")
         raise DeliveryError(
             self.name, f"HTTP {r.status_code}",
-            permanent=r.status_code == 410,  # Gone: the receiver asks us to stop
+            disable=r.status_code == 410,  # Gone: the receiver asks us to stop
             retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
         )
 

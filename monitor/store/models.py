@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -89,6 +90,7 @@ class FeedRow(Base):
     last_status: Mapped[str | None] = mapped_column(String(64), nullable=True)  # "200", "304", "error"
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     error_count: Mapped[int] = mapped_column(Integer, default=0)
+    failure_alerted: Mapped[bool] = mapped_column(Boolean, default=False)  # a "failing" alert went out
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -131,7 +133,10 @@ class MatchRow(Base):
     spin_rate: Mapped[float] = mapped_column(Float, default=0.0)
     evidence: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     post_content_hash: Mapped[str] = mapped_column(String(64), default="")
+    # Bumped when a re-checked copy changed materially; each revision alerts once.
+    revision: Mapped[int] = mapped_column(Integer, default=0)
     detected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     __table_args__ = (
         UniqueConstraint("source_id", "post_id", name="uq_matches_source_post"),
@@ -140,12 +145,16 @@ class MatchRow(Base):
 
 
 class DeliveryRow(Base):
-    """The alert outbox: one row per match × destination."""
+    """The alert outbox: one row per match (revision) × destination, or per feed event."""
 
     __tablename__ = "deliveries"
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    match_id: Mapped[int] = mapped_column(ForeignKey("matches.id", ondelete="CASCADE"))
+    match_id: Mapped[int | None] = mapped_column(ForeignKey("matches.id", ondelete="CASCADE"), nullable=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    # match.created | match.updated | feed.failing | feed.recovered
+    event: Mapped[str] = mapped_column(String(32), default="match.created")
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)  # feed events
     destination: Mapped[str] = mapped_column(String(2048))  # "email:a@b" | "webhook:https://…"
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | failed | disabled
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -156,9 +165,19 @@ class DeliveryRow(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     __table_args__ = (
-        UniqueConstraint("match_id", "destination", name="uq_deliveries_match_destination"),
+        UniqueConstraint("match_id", "revision", "destination", name="uq_deliveries_match_revision_destination"),
         Index("ix_deliveries_due", "status", "next_attempt_at"),
     )
+
+
+class DestinationRow(Base):
+    """Alert destinations that asked to be left alone (HTTP 410); a passing `notify test` re-enables."""
+
+    __tablename__ = "destinations"
+
+    name: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class SiteBoilerplateRow(Base):

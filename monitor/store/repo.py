@@ -15,6 +15,7 @@ from monitor.domain import Post, Source
 from monitor.store.database import Database
 from monitor.store.models import (
     DeliveryRow,
+    DestinationRow,
     FeedRow,
     MatchRow,
     PostRow,
@@ -97,13 +98,28 @@ class MatchRecord:
 
 @dataclass(frozen=True, slots=True)
 class DeliveryJob:
+    """One outbox row to send: a match event (with both texts, for excerpts) or a feed event."""
+
     id: int
     destination: str
     attempts: int
     idempotency_key: str
-    match: MatchRecord
-    source_text: str
-    copy_text: str
+    event: str  # match.created | match.updated | feed.failing | feed.recovered | test
+    match: MatchRecord | None = None
+    source_text: str = ""
+    copy_text: str = ""
+    payload: dict[str, Any] | None = None
+    revision: int = 0
+
+
+# A re-checked copy whose coverage moved by this much (or whose kind changed) alerts again:
+# re-fetches with new ads or a fixed typo move coverage by a few points; a copy that grew from
+# a few paragraphs to the whole article moves it by tens of points.
+MATERIAL_COVERAGE_CHANGE = 0.15
+
+
+def _key(*parts: object) -> str:
+    return hashlib.sha256(":".join(map(str, parts)).encode()).hexdigest()[:32]
 
 
 def _feed_state(r: FeedRow) -> FeedState:
@@ -205,7 +221,7 @@ class Store:
                     row.next_check_at = far
 
     def claim_due_feeds(self, now: datetime, lease: timedelta, limit: int = 100,
-                        urls: Iterable[str] | None = None) -> list[FeedState]:
+                        urls: Iterable[str] | None = None, role: str | None = None) -> list[FeedState]:
         """Claim feeds due for a check; a claim is a lease so that another process skips them.
 
         On PostgreSQL `FOR UPDATE SKIP LOCKED` makes the claim safe between processes;
@@ -214,6 +230,8 @@ class Store:
         with self.db.session() as s:
             q = select(FeedRow).where(
                 or_(FeedRow.lease_until.is_(None), FeedRow.lease_until < now))
+            if role is not None:
+                q = q.where(FeedRow.role == role)
             if urls is not None:
                 q = q.where(FeedRow.url.in_(list(urls)))
             else:
@@ -228,9 +246,11 @@ class Store:
 
     def feed_checked(self, feed_id: int, *, status: str, next_check_at: datetime,
                      feed_url: str | None = None, title: str | None = None, etag: str | None = None,
-                     last_modified: str | None = None, body_hash: str | None = None) -> None:
+                     last_modified: str | None = None, body_hash: str | None = None) -> bool:
+        """Record a successful check; returns True when the feed recovers from alerted failures."""
         with self.db.session() as s:
             row = s.get_one(FeedRow, feed_id)
+            recovered = row.failure_alerted
             row.last_status, row.last_error, row.error_count = status, None, 0
             row.last_checked_at, row.next_check_at, row.lease_until = utcnow(), next_check_at, None
             if feed_url:
@@ -239,15 +259,17 @@ class Store:
                 row.title = title
             if status != "304":
                 row.etag, row.last_modified, row.body_hash = etag, last_modified, body_hash
+            return recovered
 
-    def feed_failed(self, feed_id: int, *, error: str, status: str, next_check_at: datetime) -> int:
-        """Record a failed check; returns the number of failures in a row."""
+    def feed_failed(self, feed_id: int, *, error: str, status: str,
+                    next_check_at: datetime) -> tuple[int, bool]:
+        """Record a failed check; returns (failures in a row, whether that was already alerted)."""
         with self.db.session() as s:
             row = s.get_one(FeedRow, feed_id)
             row.error_count += 1
             row.last_status, row.last_error = status, error[:2000]
             row.last_checked_at, row.next_check_at, row.lease_until = utcnow(), next_check_at, None
-            return row.error_count
+            return row.error_count, row.failure_alerted
 
     def list_feeds(self) -> list[FeedState]:
         with self.db.session() as s:
@@ -278,35 +300,52 @@ class Store:
 
     # --- matches and the outbox ----------------------------------------------------------
     def record_match(self, source_id: int, post_id: int, kind: str, score: float, coverage: float,
-                     spin_rate: float, evidence: dict[str, Any], destinations: Iterable[str]) -> int | None:
-        """Store a match and queue one alert per destination, in one transaction.
+                     spin_rate: float, evidence: dict[str, Any],
+                     destinations: Iterable[tuple[str, datetime]]) -> tuple[int | None, str | None]:
+        """Store a match and queue its alerts (destination, first attempt) in one transaction.
 
-        Returns the new match id, or None when this (source, post) pair matched before: its
-        evidence is refreshed, and no second alert is queued.
+        Returns (match id, event): "match.created" for a new pair, "match.updated" when a
+        re-checked copy changed materially, None when nothing new is worth an alert (the
+        evidence is refreshed all the same).
         """
         destinations = list(destinations)
         with self.db.session() as s:
             post_hash = s.scalar(select(PostRow.content_hash).where(PostRow.id == post_id)) or ""
-            existing = s.scalar(select(MatchRow).where(
+            row = s.scalar(select(MatchRow).where(
                 MatchRow.source_id == source_id, MatchRow.post_id == post_id))
-            if existing is not None:
-                existing.kind, existing.score, existing.coverage = kind, score, coverage
-                existing.spin_rate, existing.evidence = spin_rate, evidence
-                existing.post_content_hash = post_hash
-                return None
-            row = MatchRow(source_id=source_id, post_id=post_id, kind=kind, score=score,
-                           coverage=coverage, spin_rate=spin_rate, evidence=evidence,
-                           post_content_hash=post_hash)
-            s.add(row)
+            if row is None:
+                event = "match.created"
+                row = MatchRow(source_id=source_id, post_id=post_id, revision=0)
+                s.add(row)
+            else:
+                material = row.kind != kind or abs(row.coverage - coverage) >= MATERIAL_COVERAGE_CHANGE
+                event = "match.updated" if material and row.post_content_hash != post_hash else None
+                if event:
+                    row.revision += 1
+                row.updated_at = utcnow()
+            row.kind, row.score, row.coverage, row.spin_rate = kind, score, coverage, spin_rate
+            row.evidence, row.post_content_hash = evidence, post_hash
             try:
-                s.flush()
-            except IntegrityError:  # another process recorded it first
-                s.rollback()
-                return None
-            for dest in destinations:
-                key = hashlib.sha256(f"{row.id}:{dest}".encode()).hexdigest()[:32]
-                s.add(DeliveryRow(match_id=row.id, destination=dest, idempotency_key=f"match_{key}"))
-            return row.id
+                with s.begin_nested():
+                    s.flush()
+            except IntegrityError:  # another process recorded this pair first: it alerts
+                return None, None
+            if event:
+                for dest, due in destinations:
+                    s.add(DeliveryRow(match_id=row.id, revision=row.revision, event=event, destination=dest,
+                                      next_attempt_at=due,
+                                      idempotency_key=f"msg_{_key(row.id, row.revision, dest)}"))
+            return row.id, event
+
+    def queue_feed_event(self, feed_id: int, event: str, payload: dict[str, Any],
+                         destinations: Iterable[tuple[str, datetime]]) -> None:
+        """Queue a feed.failing / feed.recovered alert; remember that the feed was reported."""
+        with self.db.session() as s:
+            feed = s.get_one(FeedRow, feed_id)
+            feed.failure_alerted = event == "feed.failing"
+            for dest, due in destinations:
+                s.add(DeliveryRow(event=event, payload=payload, destination=dest, next_attempt_at=due,
+                                  idempotency_key=f"msg_{_key(event, feed_id, utcnow().isoformat(), dest)}"))
 
     def list_matches(self, since: datetime | None = None, source: str | None = None,
                      min_score: float | None = None, limit: int | None = None) -> list[MatchRecord]:
@@ -337,22 +376,28 @@ class Store:
             m, src, p = row
             return _match_record(m, src, p), src.text, p.text
 
-    def due_deliveries(self, now: datetime, limit: int = 100) -> list[DeliveryJob]:
+    def due_deliveries(self, now: datetime, lease: timedelta = timedelta(minutes=5),
+                       limit: int = 100) -> list[DeliveryJob]:
+        """Claim due outbox rows. A claim is a lease: a process killed mid-send leaves the row
+        to be sent again when the lease ends (receivers drop the replay by its webhook-id)."""
         with self.db.session() as s:
             q = (select(DeliveryRow, MatchRow, SourceRow, PostRow)
-                 .join(MatchRow, DeliveryRow.match_id == MatchRow.id)
-                 .join(SourceRow, MatchRow.source_id == SourceRow.id)
-                 .join(PostRow, MatchRow.post_id == PostRow.id)
+                 .outerjoin(MatchRow, DeliveryRow.match_id == MatchRow.id)
+                 .outerjoin(SourceRow, MatchRow.source_id == SourceRow.id)
+                 .outerjoin(PostRow, MatchRow.post_id == PostRow.id)
                  .where(and_(DeliveryRow.status == "pending", DeliveryRow.next_attempt_at <= now))
                  .order_by(DeliveryRow.next_attempt_at, DeliveryRow.id).limit(limit))
             if self.db.is_postgres:
                 q = q.with_for_update(of=DeliveryRow, skip_locked=True)
             jobs = []
             for d, m, src, p in s.execute(q):
-                # Lease the row for a few minutes so a parallel process does not send it too.
-                d.next_attempt_at = now + timedelta(minutes=5)
-                jobs.append(DeliveryJob(d.id, d.destination, d.attempts, d.idempotency_key,
-                                        _match_record(m, src, p), src.text, p.text))
+                d.next_attempt_at = now + lease
+                if m is not None:
+                    jobs.append(DeliveryJob(d.id, d.destination, d.attempts, d.idempotency_key, d.event,
+                                            _match_record(m, src, p), src.text, p.text, revision=d.revision))
+                else:
+                    jobs.append(DeliveryJob(d.id, d.destination, d.attempts, d.idempotency_key, d.event,
+                                            payload=dict(d.payload or {})))
             return jobs
 
     def delivery_sent(self, delivery_id: int) -> None:
@@ -370,12 +415,32 @@ class Store:
                 values["next_attempt_at"] = next_attempt_at
             s.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(**values))
 
-    def deliveries(self) -> list[tuple[int, int, str, str, int, str | None]]:
+    def deliveries(self) -> list[tuple[int, int | None, str, str, int, str | None]]:
         """(id, match_id, destination, status, attempts, last_error) of every delivery."""
         with self.db.session() as s:
             return [tuple(r) for r in s.execute(select(
                 DeliveryRow.id, DeliveryRow.match_id, DeliveryRow.destination, DeliveryRow.status,
                 DeliveryRow.attempts, DeliveryRow.last_error).order_by(DeliveryRow.id))]
+
+    def delivery_events(self) -> list[tuple[str, str, str]]:
+        """(event, destination, status) of every delivery, oldest first."""
+        with self.db.session() as s:
+            return [tuple(r) for r in s.execute(select(
+                DeliveryRow.event, DeliveryRow.destination, DeliveryRow.status).order_by(DeliveryRow.id))]
+
+    def disabled_destinations(self) -> dict[str, str]:
+        with self.db.session() as s:
+            return {r.name: r.reason or "" for r in s.scalars(
+                select(DestinationRow).where(DestinationRow.disabled_at.is_not(None)))}
+
+    def set_destination_disabled(self, name: str, reason: str | None) -> None:
+        """Disable a destination (reason given) or enable it again (None)."""
+        with self.db.session() as s:
+            row = s.get(DestinationRow, name)
+            if row is None:
+                row = DestinationRow(name=name)
+                s.add(row)
+            row.disabled_at, row.reason = (utcnow(), reason) if reason else (None, None)
 
     # --- per-site boilerplate --------------------------------------------------------------
     def site_boilerplate(self, host: str) -> dict[str, Any] | None:
