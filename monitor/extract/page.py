@@ -31,7 +31,7 @@ MAX_DEPTH = 200  # below this nesting depth an element's text is taken flat (no 
 _STRIP = [
     "script", "style", "noscript", "template", "iframe", "svg", "math", "object", "embed",
     "canvas", "button", "select", "input", "textarea", "option", "link", "meta", "head",
-    "video", "audio", "map", "dialog", "menu",
+    "video", "audio", "map", "dialog", "menu", "title",
 ]
 # Inline elements: their text joins the surrounding block.
 _INLINE = frozenset(
@@ -39,7 +39,8 @@ _INLINE = frozenset(
     "strong sub sup time tt u var wbr del ins nobr big picture source ruby rt rp".split()
 )
 # Block elements that are paragraphs of the text when they hold inline text.
-_PARA = frozenset("p h1 h2 h3 h4 h5 h6 li blockquote pre dd dt td th figcaption caption address".split())
+_PARA = frozenset("p h1 h2 h3 h4 h5 h6 li blockquote pre dd dt tr figcaption caption address".split())
+_CELLS = frozenset(("td", "th"))
 _HEADINGS = frozenset("h1 h2 h3 h4 h5 h6".split())
 # Tags that are chrome wherever they are.
 _CHROME_TAGS = frozenset("nav aside footer header form fieldset".split())
@@ -54,7 +55,7 @@ _NEG_WORDS = frozenset(
     signup cookie cookies consent gdpr popup modal overlay tags tag tagcloud labels label
     categories category byline author bio meta postmeta skip print pagination pager
     jump blog-pager archive feeds follow login search hidden sr screen-reader caption credit
-    rating rate reactions jp post-labels post-share share-buttons toc""".split()
+    rating reactions toc""".split()
 )
 # Substrings that mark chrome even inside longer words (sharedaddy, relatedposts, ...).
 _NEG_SUB = re.compile(
@@ -74,7 +75,7 @@ _POS_STRONG = re.compile(
     re.I,
 )
 _TAXONOMY = re.compile(r"(?<!\S)(?:category|tag|tags|status|format|has|type|post|postid|label|author|comments?)-\S*", re.I)
-_WORD_SPLIT = re.compile(r"[\s_\-:]+|(?<=[a-z])(?=[A-Z])")
+_WORD_SPLIT = re.compile(r"[\s_\-:]+")
 
 # Short lines that are widgets or comment/share chrome, in the languages we meet.
 _BOILER_LINE = re.compile(
@@ -238,6 +239,11 @@ class _Walker:
                     pass
                 else:
                     self.walk(child, elem, in_link, depth + 1)
+            elif tag in _CELLS and _simple_cell(child):
+                # A data cell: its text joins the row (one paragraph per table row).
+                self.buf.append(" ")
+                self.walk(child, elem, in_link, depth + 1)
+                self.buf.append(" ")
             elif tag == "br":
                 self.flush(elem)
             elif tag == "-comment" or tag == "hr":
@@ -262,6 +268,17 @@ class _Walker:
                 self.walk(child, idx, in_link, depth + 1)
                 self.flush(idx)
             child = child.next
+
+
+def _simple_cell(node) -> bool:
+    """A table cell holding only inline content (not a layout cell with paragraphs)."""
+    child = node.child
+    while child is not None:
+        tag = child.tag
+        if tag != "-text" and tag != "-comment" and tag not in _INLINE and tag != "br":
+            return False
+        child = child.next
+    return True
 
 
 def _hint(tag: str, attrs: dict) -> int:
