@@ -104,10 +104,10 @@ class Extracted:
 
 
 class _Block:
-    __slots__ = ("parts", "link", "elem", "text", "tag", "len", "score")
+    __slots__ = ("raw", "link", "elem", "text", "tag", "len", "score")
 
-    def __init__(self, parts, link, elem, tag):
-        self.parts = parts
+    def __init__(self, raw, link, elem, tag):
+        self.raw = raw
         self.link = link
         self.elem = elem
         self.tag = tag
@@ -216,14 +216,16 @@ class _Walker:
         self.link = 0
 
     def flush(self, elem: int) -> None:
-        if self.buf:
-            self.blocks.append(_Block(self.buf, self.link, elem, self.tags[elem]))
-            self.buf = []
-            self.link = 0
+        text = "".join(self.buf)
+        if text and not text.isspace():
+            self.blocks.append(_Block(text, self.link, elem, self.tags[elem]))
+        self.buf = []
+        self.link = 0
 
     def walk(self, node, elem: int, in_link: bool, depth: int) -> None:
+        # Hot path: one Python call per block element and per inline element that has
+        # element children; plain inline elements and links are read in C with .text().
         child = node.child
-        buf = self.buf
         while child is not None:
             tag = child.tag
             if tag == "-text":
@@ -234,39 +236,51 @@ class _Walker:
                         self.link += len(t.strip())
             elif tag in _INLINE:
                 if tag == "a":
-                    self.walk(child, elem, True, depth + 1)
+                    t = child.text()
+                    if t:
+                        self.buf.append(t)
+                        self.link += len(t.strip())
                 elif tag == "img":
                     pass
                 else:
-                    self.walk(child, elem, in_link, depth + 1)
+                    first = child.child
+                    if first is None:
+                        pass
+                    elif first.next is None and first.tag == "-text":
+                        t = first.text_content
+                        if t:
+                            self.buf.append(t)
+                            if in_link:
+                                self.link += len(t.strip())
+                    else:
+                        self.walk(child, elem, in_link, depth + 1)
             elif tag in _CELLS and _simple_cell(child):
                 # A data cell: its text joins the row (one paragraph per table row).
                 self.buf.append(" ")
                 self.walk(child, elem, in_link, depth + 1)
                 self.buf.append(" ")
-            elif tag == "br":
-                self.flush(elem)
-            elif tag == "-comment" or tag == "hr":
-                if tag == "hr":
+            elif tag == "br" or tag == "hr":
+                if self.buf:
                     self.flush(elem)
+            elif tag == "-comment":
+                pass
             elif depth > MAX_DEPTH:
                 # Pathological nesting: take the text flat, no deeper recursion.
                 t = child.text(separator=" ")
                 if t:
                     self.buf.append(" " + t + " ")
             else:
-                self.flush(elem)
-                attrs = child.attributes
-                hint = _hint(tag, attrs)
-                if hint == -9:  # hidden: skip entirely
-                    child = child.next
-                    continue
-                idx = len(self.tags)
-                self.parent.append(elem)
-                self.tags.append(tag)
-                self.hints.append(hint)
-                self.walk(child, idx, in_link, depth + 1)
-                self.flush(idx)
+                if self.buf:
+                    self.flush(elem)
+                hint = _hint(tag, child.attributes)
+                if hint != -9:  # -9: hidden, skipped entirely
+                    idx = len(self.tags)
+                    self.parent.append(elem)
+                    self.tags.append(tag)
+                    self.hints.append(hint)
+                    self.walk(child, idx, in_link, depth + 1)
+                    if self.buf:
+                        self.flush(idx)
             child = child.next
 
 
@@ -281,9 +295,24 @@ def _simple_cell(node) -> bool:
     return True
 
 
+_HINT_CACHE: dict[tuple, int] = {}
+
+
 def _hint(tag: str, attrs: dict) -> int:
+    """-9 hidden, -1 chrome, 0 neutral, 1 content, 2 strong content. Memoised: class
+    names repeat across elements and pages, and this is the hot path of the walk."""
     if not attrs:
         return -1 if tag in _CHROME_TAGS else 0
+    key = (tag, *attrs.items())
+    h = _HINT_CACHE.get(key)
+    if h is None:
+        if len(_HINT_CACHE) > 20000:
+            _HINT_CACHE.clear()
+        h = _HINT_CACHE[key] = _hint_uncached(tag, attrs)
+    return h
+
+
+def _hint_uncached(tag: str, attrs: dict) -> int:
     if "hidden" in attrs or attrs.get("aria-hidden") == "true":
         return -9
     style = attrs.get("style")
@@ -321,10 +350,11 @@ def _main_text(tree, body, title: str, fragment: bool = False) -> str:
     tree.strip_tags(_STRIP)
     w = _Walker()
     w.walk(body, 0, False, 0)
-    w.flush(0)
+    if w.buf:
+        w.flush(0)
     blocks = []
     for b in w.blocks:
-        t = _WS.sub(" ", "".join(b.parts)).strip()
+        t = _WS.sub(" ", b.raw).strip()
         if t:
             b.text = t
             b.len = len(t)
