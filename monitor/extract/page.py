@@ -68,6 +68,7 @@ _POS_WORDS = frozenset(
     "article articlebody content entry post body story text main blog hentry prose "
     "postbody entrycontent storybody".split()
 )
+_EMBED_WORDS = frozenset("embed embedded tweet twitter-tweet instagram-media quote".split())
 _POS_STRONG = re.compile(
     r"article[-_]?body|articlebody|entry[-_]content|post[-_]?body|post[-_]content|"
     r"story[-_]?body|article[-_]content|article[-_]text|main[-_]content|content[-_]body|"
@@ -89,6 +90,8 @@ _BOILER_LINE = re.compile(
     r"related:|see also:|more from\b|recommended for you|popular posts|blog archive)",
     re.I,
 )
+_URL_LINE = re.compile(r"^(?:https?://|www\.)\S+$")
+_ELLIPSIS_END = re.compile(r"(?:\.\.\.|…|\[…\]|\[\.\.\.\])\s*$")
 _WS = re.compile(r"[ \t\r\n\f\v\u00a0\u200b\u2009\u202f\ufeff]+")
 _SENT_END = re.compile(r"[.!?。！？…\"”»)]\s*$")
 
@@ -334,6 +337,8 @@ def _hint_uncached(tag: str, attrs: dict) -> int:
         return 2
     words = [w.lower() for w in _WORD_SPLIT.split(names) if w]
     neg = any(w in _NEG_WORDS for w in words) or bool(_NEG_SUB.search(names))
+    if neg and any(w in _EMBED_WORDS for w in words):
+        return 0  # an embedded tweet/post quoted by the article is part of it
     pos = tag in ("article", "main") or any(w in _POS_WORDS for w in words)
     if neg and not (pos and tag in ("article", "main")):
         return -1
@@ -386,8 +391,8 @@ def _main_text(tree, body, title: str, fragment: bool = False) -> str:
     for b in blocks:
         L = b.len
         ld = min(1.0, b.link / L)
-        if ld > 0.5:
-            s = -L
+        if ld > 0.5 or (ld > 0.1 and _ELLIPSIS_END.search(b.text)):
+            s = -L  # link text, or a teaser: linked headline + excerpt cut with "..."
         elif L < 30 and not _SENT_END.search(b.text):
             s = -8.0 if b.tag not in _HEADINGS else 2.0
         else:
@@ -436,8 +441,8 @@ def _main_text(tree, body, title: str, fragment: bool = False) -> str:
         t = b.text
         L = b.len
         ld = b.link / L
-        if ld > 0.6 and (L < 200 or b.tag == "li"):
-            continue
+        if ld > 0.6 and (L < 200 or b.tag == "li") and not _URL_LINE.match(t):
+            continue  # a link list item, unless it is a URL the author pasted
         if L < 120 and _BOILER_LINE.match(t):
             continue
         if title and b.tag in _HEADINGS and t == title:
