@@ -25,7 +25,8 @@ from monitor.extract.decode import decode_html
 from monitor.extract import meta as _meta
 
 MAX_HTML_BYTES = 15 * 1024 * 1024  # larger input is cut here before parsing
-MAX_DEPTH = 200  # below this nesting depth an element's text is taken flat (no recursion)
+MAX_DEPTH = 200
+CARD_MAX = 600  # chars: a linked heading plus up to this much text is a teaser card  # below this nesting depth an element's text is taken flat (no recursion)
 
 # Elements that never hold the post's prose. Removed in C before the Python walk.
 _STRIP = [
@@ -43,7 +44,7 @@ _PARA = frozenset("p h1 h2 h3 h4 h5 h6 li blockquote pre dd dt tr figcaption cap
 _CELLS = frozenset(("td", "th"))
 _HEADINGS = frozenset("h1 h2 h3 h4 h5 h6".split())
 # Tags that are chrome wherever they are.
-_CHROME_TAGS = frozenset("nav aside footer header form fieldset".split())
+_CHROME_TAGS = frozenset("nav aside footer header form fieldset figcaption".split())
 
 # class/id words. Matched against each word of class and id, split on - _ and space.
 _NEG_WORDS = frozenset(
@@ -87,7 +88,10 @@ _BOILER_LINE = re.compile(
     r"sign up for\b|follow us\b|newer post|older post|home$|subscribe to:|print$|email$|"
     r"tweet$|pin it$|facebook$|twitter$|whatsapp$|linkedin$|reddit$|telegram$|"
     r"we use cookies|this (?:web)?site uses cookies|copyright\b|©|all rights reserved|"
-    r"related:|see also:|more from\b|recommended for you|popular posts|blog archive)",
+    r"related:|see also:|more from\b|recommended for you|popular posts|blog archive|"
+    r"advert(?:isement)?$|this slideshow requires javascript|don'?t miss$|our latest stories|"
+    r"\[\w+[^\]]*\].*\[/\w+\]$|"  # an unrendered WordPress shortcode
+    r"(?=.{0,100}$).*\b(?:newsletters?|sign up|subscribe)\b)",
     re.I,
 )
 _URL_LINE = re.compile(r"^(?:https?://|www\.)\S+$")
@@ -372,16 +376,31 @@ def _main_text(tree, body, title: str, fragment: bool = False) -> str:
     # A chrome-looking element that holds most of the page's prose is a wrapper, not chrome
     # (class names like "site-content has-sidebar" on the element around everything).
     prose = [0] * n
+    chars = [0] * n  # all text in the subtree
     for b in blocks:
-        if b.len >= 80 and b.link < b.len * 0.3:
-            e = b.elem
-            while e >= 0:
+        good = b.len >= 80 and b.link < b.len * 0.3
+        e = b.elem
+        while e >= 0:
+            chars[e] += b.len
+            if good:
                 prose[e] += b.len
-                e = parent[e]
+            e = parent[e]
     total = prose[0] or 1
     for e in range(1, n):
         if hints[e] < 0 and prose[e] > 0.5 * total:
             hints[e] = 0
+    # Teaser cards: a linked heading (or linked first line) with a short excerpt, the
+    # unit of "related"/"latest stories" lists. The card is the largest ancestor of the
+    # linked heading holding under CARD_MAX chars; it is marked chrome. An article's own
+    # headings are rarely links, and when one is, its ancestors are far larger.
+    for b in blocks:
+        if b.tag in _HEADINGS and b.link >= 0.8 * b.len and b.len < 200:
+            e, card = b.elem, -1
+            while e > 0 and chars[e] < CARD_MAX:
+                card = e
+                e = parent[e]
+            if card >= 0 and chars[card] > b.len:
+                hints[card] = -1
     # chrome[e]: e or an ancestor is chrome-hinted (computed top-down: parents come first).
     chrome = [False] * n
     for e in range(1, n):
