@@ -84,14 +84,14 @@ _BOILER_LINE = re.compile(
     r"^(?:share\s+(?:this|on)\b|share\s*:|buat lebih berguna|kongsi\b|no comments?\b|"
     r"\d+\s+comments?\b|post a comment|leave a (?:reply|comment)|related(?: posts| articles)?\s*:?$|"
     r"you may also like|read more\b|labels?\s*:|tags?\s*:|filed under|posted (?:by|in)\b|"
-    r"like this:|loading\.\.\.|click to share|advertisement$|sponsored$|subscribe\b|"
-    r"sign up for\b|follow us\b|newer post|older post|home$|subscribe to:|print$|email$|"
+    r"like this:|loading\.\.\.|click to share|advertisement$|sponsored$|subscribe to our\b|"
+    r"sign up (?:for|to) our\b|follow us\b|newer post|older post|home$|subscribe to:|print$|email$|"
     r"tweet$|pin it$|facebook$|twitter$|whatsapp$|linkedin$|reddit$|telegram$|"
     r"we use cookies|this (?:web)?site uses cookies|copyright\b|©|all rights reserved|"
     r"related:|see also:|more from\b|recommended for you|popular posts|blog archive|"
     r"advert(?:isement)?$|this slideshow requires javascript|don'?t miss$|our latest stories|"
     r"\[\w+[^\]]*\].*\[/\w+\]$|"  # an unrendered WordPress shortcode
-    r"(?=.{0,100}$).*\b(?:newsletters?|sign up|subscribe)\b)",
+    r"(?=.{0,100}$).*\b(?:newsletters?|in your inbox|to your inbox)\b)",
     re.I,
 )
 _URL_LINE = re.compile(r"^(?:https?://|www\.)\S+$")
@@ -373,7 +373,7 @@ def _main_text(tree, body, title: str, fragment: bool = False) -> str:
     parent, hints, tags = w.parent, w.hints, w.tags
     n = len(tags)
 
-    # A chrome-looking element that holds most of the page's prose is a wrapper, not chrome
+    # A chrome-looking element that holds most (>75%, >=400 chars) of the prose is a wrapper, not chrome
     # (class names like "site-content has-sidebar" on the element around everything).
     prose = [0] * n
     chars = [0] * n  # all text in the subtree
@@ -387,7 +387,7 @@ def _main_text(tree, body, title: str, fragment: bool = False) -> str:
             e = parent[e]
     total = prose[0] or 1
     for e in range(1, n):
-        if hints[e] < 0 and prose[e] > 0.5 * total:
+        if hints[e] < 0 and prose[e] > 0.75 * total and prose[e] >= 400:
             hints[e] = 0
     # Teaser cards: a linked heading (or linked first line) with a short excerpt, the
     # unit of "related"/"latest stories" lists. The card is the largest ancestor of the
@@ -404,7 +404,9 @@ def _main_text(tree, body, title: str, fragment: bool = False) -> str:
     # chrome[e]: e or an ancestor is chrome-hinted (computed top-down: parents come first).
     chrome = [False] * n
     for e in range(1, n):
-        chrome[e] = chrome[parent[e]] or hints[e] < 0
+        # A strong content marker (articleBody, entry-content, post-body) inside a
+        # chrome-looking wrapper (Blogger's "widget Blog") starts content again.
+        chrome[e] = (chrome[parent[e]] or hints[e] < 0) and hints[e] != 2
 
     # Block score: prose counts for its length, links and chrome against.
     for b in blocks:
@@ -446,12 +448,16 @@ def _main_text(tree, body, title: str, fragment: bool = False) -> str:
         e = b.elem
         ok = False
         bad = False
+        safe = False  # below a strong content marker: chrome hints above it do not count
         while e >= 0:
             if e == root:
                 ok = True
                 break
-            if hints[e] < 0:
+            h = hints[e]
+            if h < 0 and not safe:
                 bad = True
+            elif h == 2 and not bad:
+                safe = True
             e = parent[e]
         if ok and not bad:
             inside.append(b)
