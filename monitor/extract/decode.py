@@ -94,13 +94,61 @@ def decode_html(body: bytes, content_type: str | None = None) -> str:
             return utf8
         text = _try(body, codec)
         if text is not None:
-            return text
+            return _repair(text) if codec == "utf-8" else text
     if utf8 is not None:
-        return utf8
+        return _repair(utf8)
+    text = _mostly_utf8(body)
+    if text is not None:
+        return text
     text = _detect(body)
     if text is not None:
         return text
     return body.decode("cp1252" if _single_byte_plausible(body) else "utf-8", errors="replace")
+
+
+def _mostly_utf8(body: bytes) -> str | None:
+    """UTF-8 with a few stray Latin-1/windows-1252 bytes (a feed assembled from two
+    sources): decode UTF-8 and read only the invalid bytes as windows-1252. Used when valid
+    multi-byte sequences outnumber the invalid bytes."""
+    text = body.decode("utf-8", errors="surrogateescape")
+    bad = sum(1 for ch in text if "\udc80" <= ch <= "\udcff")
+    good = sum(1 for ch in text if ord(ch) > 127) - bad
+    if bad == 0 or good <= bad:
+        return None
+    return re.sub(
+        "[\udc80-\udcff]",
+        lambda m: bytes([ord(m.group()) - 0xDC00]).decode("cp1252", errors="replace"),
+        text,
+    )
+
+
+# UTF-8 that was decoded as windows-1252 and encoded again ("donâ€™t", "cafÃ©"): a lead
+# character of a 2-4 byte sequence followed by continuation characters, as cp1252 shows them.
+_CONT = "\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013\u2014\u2018\u2019\u201a\u201c\u201d\u201e\u2020\u2021\u2022\u2026\u2030\u2039\u203a\u20ac\u2122"
+_DOUBLE = re.compile(f"[\u00c2-\u00df][{_CONT}]|[\u00e0-\u00ef][{_CONT}]{{2}}|[\u00f0-\u00f4][{_CONT}]{{3}}")
+_DOUBLE_HINT = re.compile("[\u00c2\u00c3\u00e2\u00d0\u00d1][\u0080-\u00bf\u20ac\u2122\u2019\u201c\u201d]")
+
+
+def _as_cp1252_bytes(s: str) -> bytes:
+    return b"".join(bytes([ord(c)]) if ord(c) < 256 else c.encode("cp1252") for c in s)
+
+
+def _repair(text: str) -> str:
+    """Undo double encoding, only where it is unambiguous: each repaired run must be valid
+    UTF-8, and at least two runs must be present (one "Ã©" may be a real Ã followed by ©)."""
+    if not _DOUBLE_HINT.search(text):
+        return text
+    runs = _DOUBLE.findall(text)
+    if len(runs) < 2:
+        return text
+
+    def fix(m: re.Match) -> str:
+        try:
+            return _as_cp1252_bytes(m.group()).decode("utf-8")
+        except (UnicodeDecodeError, UnicodeEncodeError):
+            return m.group()
+
+    return _DOUBLE.sub(fix, text)
 
 
 def _single_byte(codec: str) -> bool:
@@ -114,13 +162,34 @@ def _single_byte_plausible(body: bytes) -> bool:
     return b"\x00" not in body[:4096]
 
 
+_LATIN = re.compile(r"^(?:iso8859_(?:1|2|3|4|9|10|13|14|15|16)|cp125[02478]|mac_(?:roman|latin2|iceland)|latin_1|cp850|cp858|hp_roman8)$")
+
+
 def _detect(body: bytes) -> str | None:
+    """charset-normalizer's guess; among equally good guesses, windows-1252 (the web's
+    default for undeclared pages, WHATWG) wins: short Western texts decode without chaos
+    in many Latin code pages, and the detector's tie-break among them is arbitrary."""
     try:
         from charset_normalizer import from_bytes
     except ImportError:  # pragma: no cover - it is a declared dependency
         return None
     # Detection over the whole of a large page is slow and no better than over a sample.
-    best = from_bytes(body[:200_000]).best()
-    if best is None:
-        return None
+    matches = list(from_bytes(body[:200_000]))
+    non_ascii = sum(1 for b in body[:200_000] if b > 127)
+    if not matches or matches[0].percent_chaos > 10 or non_ascii < 16:
+        # No convincing guess, or too few non-ASCII bytes to tell a CJK code page from a
+        # Latin one: windows-1252 when it decodes (a few accented letters are the usual case).
+        text = _try(body, "cp1252")
+        if text is not None or not matches:
+            return text
+    best = matches[0]
+    # Among Latin guesses the detector's choice is a coin toss on short texts (it picked
+    # iso8859_10 for plain French): windows-1252 wins when it is nearly as clean.
+    slack = 5.0 if _LATIN.match(best.encoding) else 0.5
+    for m in matches:
+        if m.percent_chaos > best.percent_chaos + slack:
+            break
+        if m.encoding == "cp1252" or "cp1252" in m.could_be_from_charset:
+            best = m
+            break
     return _try(body, best.encoding) or body.decode(best.encoding, errors="replace")
