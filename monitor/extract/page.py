@@ -363,7 +363,10 @@ def _main_text(tree, body, title: str, fragment: bool = False) -> str:
         w.flush(0)
     blocks = []
     for b in w.blocks:
-        t = _WS.sub(" ", b.raw).strip()
+        if b.tag == "pre":  # code and verse keep their lines
+            t = "\n".join(ln for ln in (_WS.sub(" ", x).rstrip() for x in b.raw.strip("\n").split("\n")) if ln)
+        else:
+            t = _WS.sub(" ", b.raw).strip()
         if t:
             b.text = t
             b.len = len(t)
