@@ -92,11 +92,11 @@ def decode_html(body: bytes, content_type: str | None = None) -> str:
             continue  # an ASCII-readable document cannot be UTF-16: the label is wrong
         if utf8 is not None and non_ascii and codec != "utf-8" and _single_byte(codec):
             return utf8
-        text = _try(body, codec)
+        text = utf8 if codec == "utf-8" else _try(body, codec)
         if text is not None:
-            return _repair(text) if codec == "utf-8" else text
+            return _repair(text) if codec == "utf-8" and _maybe_double(body) else text
     if utf8 is not None:
-        return _repair(utf8)
+        return _repair(utf8) if _maybe_double(body) else utf8
     text = _mostly_utf8(body)
     if text is not None:
         return text
@@ -127,6 +127,16 @@ def _mostly_utf8(body: bytes) -> str | None:
 _CONT = "\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013\u2014\u2018\u2019\u201a\u201c\u201d\u201e\u2020\u2021\u2022\u2026\u2030\u2039\u203a\u20ac\u2122"
 _DOUBLE = re.compile(f"[\u00c2-\u00df][{_CONT}]|[\u00e0-\u00ef][{_CONT}]{{2}}|[\u00f0-\u00f4][{_CONT}]{{3}}")
 _DOUBLE_HINT = re.compile("[\u00c2\u00c3\u00e2\u00d0\u00d1][\u0080-\u00bf\u20ac\u2122\u2019\u201c\u201d]")
+
+
+# UTF-8 bytes of "Ã", "Â", "â€", "Ð", "Ñ": a fast byte search before any regex work.
+
+_DOUBLE_BYTES_RE = re.compile(rb"\xc3[\x82\x83\x90\x91]|\xc3\xa2\xe2\x82\xac")
+
+
+def _maybe_double(body: bytes) -> bool:
+    # All the markers start with 0xC3: one scan for it settles most pages.
+    return b"\xc3" in body and _DOUBLE_BYTES_RE.search(body) is not None
 
 
 def _as_cp1252_bytes(s: str) -> bytes:

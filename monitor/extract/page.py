@@ -196,6 +196,9 @@ def _prepare(html: str | bytes, content_type: str | None) -> tuple[str, str]:
 _BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x1f\x8b", b"BZh", b"\x7fELF", b"RIFF", b"OggS", b"\x00\x00\x01\x00")
 
 
+_CONTROL_BYTES = bytes(b for b in range(32) if b < 9 or 13 < b)
+
+
 def _looks_binary(raw: bytes) -> bool:
     if raw.startswith(_BINARY_MAGIC):
         return True
@@ -203,7 +206,7 @@ def _looks_binary(raw: bytes) -> bool:
     # UTF-16 text has many NULs too, but then it starts with a BOM or '<' in UTF-16.
     if head.startswith((b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<")):
         return False
-    controls = sum(1 for b in head if b < 9 or 13 < b < 32)
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
     return controls > len(head) * 0.1
 
 
