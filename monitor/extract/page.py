@@ -76,6 +76,11 @@ _POS_STRONG = re.compile(
     r"post[-_]entry|blog[-_]post|single[-_]post|text[-_]content",
     re.I,
 )
+_STRONG_SEL = (
+    "[itemprop~=articleBody], [class*=entry-content], [class*=post-body], [class*=article-body], "
+    "[class*=articleBody], [class*=story-body], [class*=post-content], [class*=article-content], "
+    "[id*=post-body], [id*=article-body], p"
+)
 _TAXONOMY = re.compile(r"(?<!\S)(?:category|tag|tags|status|format|has|type|post|postid|label|author|comments?)-\S*", re.I)
 _WORD_SPLIT = re.compile(r"[\s_\-:]+")
 
@@ -215,9 +220,10 @@ def _looks_binary(raw: bytes) -> bool:
 
 
 class _Walker:
-    __slots__ = ("parent", "tags", "hints", "blocks", "buf", "link")
+    __slots__ = ("parent", "tags", "hints", "blocks", "buf", "link", "skip_max")
 
-    def __init__(self):
+    def __init__(self, skip_max: int = 0):
+        self.skip_max = skip_max  # chrome subtrees with less text than this are read flat
         self.parent: list[int] = [-1]  # element index → parent element index
         self.tags: list[str] = ["body"]
         self.hints: list[int] = [0]  # -1 chrome, 0 neutral, 1 content, 2 strong content
@@ -283,6 +289,24 @@ class _Walker:
                 if self.buf:
                     self.flush(elem)
                 hint = _hint(tag, child.attributes)
+                if hint == -1 and self.skip_max:
+                    # Chrome (sidebar, comments, footer): its blocks are never output, so
+                    # read it in C as one chrome block instead of walking it in Python —
+                    # unless it is big enough to be a mislabelled wrapper of the post, or
+                    # holds a paragraph or a strong content marker (those need the full walk).
+                    t = child.text()
+                    if len(t) < self.skip_max and child.css_first(_STRONG_SEL) is None:
+                        idx = len(self.tags)
+                        self.parent.append(elem)
+                        self.tags.append(tag)
+                        self.hints.append(hint)
+                        if t and not t.isspace():
+                            # Short ones get their real link text (a card's linked
+                            # <header> must still look like a linked heading).
+                            link = sum(len(a.text(strip=True)) for a in child.css("a")) if len(t) < 300 else len(t)
+                            self.blocks.append(_Block(t, link, idx, tag))
+                        child = child.next
+                        continue
                 if hint != -9:  # -9: hidden, skipped entirely
                     idx = len(self.tags)
                     self.parent.append(elem)
@@ -360,7 +384,7 @@ def _hint_uncached(tag: str, attrs: dict) -> int:
 
 def _main_text(tree, body, title: str, fragment: bool = False) -> str:
     tree.strip_tags(_STRIP)
-    w = _Walker()
+    w = _Walker(0 if fragment else len(body.text()) // 3)
     w.walk(body, 0, False, 0)
     if w.buf:
         w.flush(0)
@@ -400,7 +424,7 @@ def _main_text(tree, body, title: str, fragment: bool = False) -> str:
     # linked heading holding under CARD_MAX chars; it is marked chrome. An article's own
     # headings are rarely links, and when one is, its ancestors are far larger.
     for b in blocks:
-        if b.tag in _HEADINGS and b.link >= 0.8 * b.len and b.len < 200:
+        if (b.tag in _HEADINGS or b.tag == "header") and b.link >= 0.8 * b.len and b.len < 200:
             e, card = b.elem, -1
             while e > 0 and chars[e] < CARD_MAX:
                 card = e
