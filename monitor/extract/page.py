@@ -146,7 +146,10 @@ def extract_page(
     body = tree.body
     if body is None:
         return Extracted(info.title, "", info.published, info.canonical_url, info.language, "no body")
-    text = _main_text(tree, body, info.title)
+    try:
+        text = _main_text(tree, body, info.title)
+    except RecursionError:  # a safety net: MAX_DEPTH should make this unreachable
+        return Extracted(info.title, "", info.published, info.canonical_url, info.language, "page nested too deeply")
     return Extracted(
         title=info.title,
         text=text,
@@ -172,7 +175,10 @@ def extract_fragment(html: str | bytes, url: str | None = None, content_type: st
         return ""
     if tree.body is None:
         return ""
-    return _main_text(tree, tree.body, "", fragment=True)
+    try:
+        return _main_text(tree, tree.body, "", fragment=True)
+    except RecursionError:
+        return ""
 
 
 def _prepare(html: str | bytes, content_type: str | None) -> tuple[str, str]:
@@ -241,6 +247,12 @@ class _Walker:
     def walk(self, node, elem: int, in_link: bool, depth: int) -> None:
         # Hot path: one Python call per block element and per inline element that has
         # element children; plain inline elements and links are read in C with .text().
+        if depth > MAX_DEPTH:
+            # Pathological nesting (block or inline): the rest is read flat, in C.
+            t = node.text(separator=" ")
+            if t:
+                self.buf.append(" " + t + " ")
+            return
         child = node.child
         while child is not None:
             tag = child.tag
@@ -280,11 +292,6 @@ class _Walker:
                     self.flush(elem)
             elif tag == "-comment":
                 pass
-            elif depth > MAX_DEPTH:
-                # Pathological nesting: take the text flat, no deeper recursion.
-                t = child.text(separator=" ")
-                if t:
-                    self.buf.append(" " + t + " ")
             else:
                 if self.buf:
                     self.flush(elem)

@@ -138,3 +138,10 @@ def test_deep_nesting_does_not_recurse_forever():
     html = "<div>" * depth + "<p>Deep inside the page there is still a paragraph of real text to find.</p>" + "</div>" * depth
     page = extract_page(f"<html><body>{html}</body></html>")
     assert "Deep inside the page" in page.text
+
+
+@pytest.mark.parametrize("opening", ["<b>", "<span><a href='#'>", "<ul><li>", "<table><tr><td>"])
+def test_deep_inline_and_list_nesting_is_capped(opening):
+    html = opening * 3000 + "Text at the bottom of a very deep page, long enough to be a paragraph of prose."
+    page = extract_page(html.encode())
+    assert page.reason == "" or page.text == ""  # never an exception
