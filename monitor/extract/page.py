@@ -1,4 +1,18 @@
-"""First extractor: drop non-content elements, keep the densest block of paragraphs."""
+"""HTML page → the post's own text and metadata. Pure: HTML in, values out.
+
+How (details and thresholds in README.md next to this file):
+
+1. Decode (``decode_html``), cap the size, parse with Lexbor, read metadata from the head.
+2. Drop elements that never carry prose (scripts, styles, forms controls, hidden nodes).
+3. One walk over the DOM turns the body into *blocks* (runs of inline text between
+   block-level boundaries), each remembering its nearest block element, its link text and
+   the chain of its ancestors. Block elements get a *hint* from their tag and class/id words
+   (``entry-content`` +, ``comments``/``share``/``related``/``sidebar`` −).
+4. The main container is the element whose subtree maximises a text score: long,
+   link-poor blocks count for their length, link-heavy and chrome-hinted blocks against.
+5. Inside it, blocks under chrome-hinted elements, link lists and short boilerplate lines
+   ("Share this:", "No comments:", "Leave a Reply", "Labels:") are dropped.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +21,88 @@ from dataclasses import dataclass
 
 from selectolax.lexbor import LexborHTMLParser
 
-MAX_HTML_BYTES = 15 * 1024 * 1024
+from monitor.extract.decode import decode_html
+from monitor.extract import meta as _meta
 
-_DROP = "script, style, noscript, template, iframe, svg, form, nav, header, footer, aside, button"
-_BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td", "dd", "dt"}
-_BOILERPLATE_CLASS = re.compile(
-    r"comment|share|sharing|social|related|sidebar|widget|footer|header|nav|menu|breadcrumb|"
-    r"cookie|banner|advert|\bads?\b|popup|subscribe|newsletter|post-footer|labels|tags",
+MAX_HTML_BYTES = 15 * 1024 * 1024  # larger input is cut here before parsing
+MAX_DEPTH = 200
+CARD_MAX = 600  # chars: a linked heading plus up to this much text is a teaser card  # below this nesting depth an element's text is taken flat (no recursion)
+
+# Elements that never hold the post's prose. Removed in C before the Python walk.
+_STRIP = [
+    "script", "style", "noscript", "template", "iframe", "svg", "math", "object", "embed",
+    "canvas", "button", "select", "input", "textarea", "option", "link", "meta", "head",
+    "video", "audio", "map", "dialog", "menu", "title",
+]
+# Inline elements: their text joins the surrounding block.
+_INLINE = frozenset(
+    "a abbr b bdi bdo cite code data dfn em font i img kbd label mark q s samp small span strike "
+    "strong sub sup time tt u var wbr del ins nobr big picture source ruby rt rp".split()
+)
+# Block elements that are paragraphs of the text when they hold inline text.
+_PARA = frozenset("p h1 h2 h3 h4 h5 h6 li blockquote pre dd dt tr figcaption caption address".split())
+_CELLS = frozenset(("td", "th"))
+_HEADINGS = frozenset("h1 h2 h3 h4 h5 h6".split())
+# Tags that are chrome wherever they are.
+_CHROME_TAGS = frozenset("nav aside footer header form fieldset figcaption".split())
+
+# class/id words. Matched against each word of class and id, split on - _ and space.
+_NEG_WORDS = frozenset(
+    """ad ads adv advert advertisement advertising adsense sponsor sponsored promo promoted
+    banner sidebar side widget widgets nav navbar navigation menu breadcrumb breadcrumbs
+    footer header masthead topbar toolbar share shares sharing sharedaddy addtoany a2a social
+    sociable comment comments commentlist respond disqus related relatedposts recommended
+    recommendations more trending popular outbrain taboola newsletter subscribe subscription
+    signup cookie cookies consent gdpr popup modal overlay tags tag tagcloud labels label
+    categories category byline author bio meta postmeta skip print pagination pager
+    jump blog-pager archive feeds follow login search hidden sr screen-reader caption credit
+    rating reactions toc""".split()
+)
+# Substrings that mark chrome even inside longer words (sharedaddy, relatedposts, ...).
+_NEG_SUB = re.compile(
+    r"share|social|comment|related|sidebar|cookie|newsletter|breadcrumb|advert|sponsor|"
+    r"outbrain|taboola|addtoany|disqus|subscri|promo|recirc|popular|widget|footer|"
+    r"navigation|navbar|banner",
     re.I,
 )
-_WS = re.compile(r"[ \t\r\f\v\u00a0]+")
+_POS_WORDS = frozenset(
+    "article articlebody content entry post body story text main blog hentry prose "
+    "postbody entrycontent storybody".split()
+)
+_EMBED_WORDS = frozenset("embed embedded tweet twitter-tweet instagram-media quote".split())
+_POS_STRONG = re.compile(
+    r"article[-_]?body|articlebody|entry[-_]content|post[-_]?body|post[-_]content|"
+    r"story[-_]?body|article[-_]content|article[-_]text|main[-_]content|content[-_]body|"
+    r"post[-_]entry|blog[-_]post|single[-_]post|text[-_]content",
+    re.I,
+)
+_STRONG_SEL = (
+    "[itemprop~=articleBody], [class*=entry-content], [class*=post-body], [class*=article-body], "
+    "[class*=articleBody], [class*=story-body], [class*=post-content], [class*=article-content], "
+    "[id*=post-body], [id*=article-body], p"
+)
+_TAXONOMY = re.compile(r"(?<!\S)(?:category|tag|tags|status|format|has|type|post|postid|label|author|comments?)-\S*", re.I)
+_WORD_SPLIT = re.compile(r"[\s_\-:]+")
+
+# Short lines that are widgets or comment/share chrome, in the languages we meet.
+_BOILER_LINE = re.compile(
+    r"^(?:share\s+(?:this|on)\b|share\s*:|buat lebih berguna|kongsi\b|no comments?\b|"
+    r"\d+\s+comments?\b|post a comment|leave a (?:reply|comment)|related(?: posts| articles)?\s*:?$|"
+    r"you may also like|read more\b|labels?\s*:|tags?\s*:|filed under|posted (?:by|in)\b|"
+    r"like this:|loading\.\.\.|click to share|advertisement$|sponsored$|subscribe to our\b|"
+    r"sign up (?:for|to) our\b|follow us\b|newer post|older post|home$|subscribe to:|print$|email$|"
+    r"tweet$|pin it$|facebook$|twitter$|whatsapp$|linkedin$|reddit$|telegram$|"
+    r"we use cookies|this (?:web)?site uses cookies|copyright\b|©|all rights reserved|"
+    r"related:|see also:|more from\b|recommended for you|popular posts|blog archive|"
+    r"advert(?:isement)?$|this slideshow requires javascript|don'?t miss$|our latest stories|"
+    r"\[\w+[^\]]*\].*\[/\w+\]$|"  # an unrendered WordPress shortcode
+    r"(?=.{0,100}$).*\b(?:newsletters?|in your inbox|to your inbox)\b)",
+    re.I,
+)
+_URL_LINE = re.compile(r"^(?:https?://|www\.)\S+$")
+_ELLIPSIS_END = re.compile(r"(?:\.\.\.|…|\[…\]|\[\.\.\.\])\s*$")
+_WS = re.compile(r"[ \t\r\n\f\v\u00a0\u200b\u2009\u202f\ufeff]+")
+_SENT_END = re.compile(r"[.!?。！？…\"”»)]\s*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,72 +115,399 @@ class Extracted:
     reason: str = ""  # why the text is empty, when it is
 
 
-def extract_page(html: str | bytes, url: str | None = None, content_type: str | None = None) -> Extracted:
-    if isinstance(html, bytes):
-        html = html[:MAX_HTML_BYTES].decode("utf-8", errors="replace")
-    html = html[:MAX_HTML_BYTES]
-    if not html.strip():
-        return Extracted("", "", reason="empty page")
-    tree = LexborHTMLParser(html)
-    title_node = tree.css_first("h1.post-title, h3.post-title, h1.entry-title, article h1, h1") or tree.css_first("title")
-    title = _clean(title_node.text()) if title_node else ""
-    canonical = tree.css_first('link[rel="canonical"]')
-    html_node = tree.css_first("html")
-    published = None
-    for sel in ('meta[property="article:published_time"]', "time[datetime]", "abbr.published"):
-        node = tree.css_first(sel)
-        if node:
-            published = node.attributes.get("content") or node.attributes.get("datetime") or node.attributes.get("title")
-            break
-    for node in tree.css(_DROP):
-        node.decompose()
-    for node in tree.css("[class], [id]"):
-        names = f"{node.attributes.get('class') or ''} {node.attributes.get('id') or ''}"
-        if _BOILERPLATE_CLASS.search(names) and not re.search(r"post-body|entry-content|article-body", names, re.I):
-            node.decompose()
-    root = tree.css_first(".post-body, .entry-content, article, [itemprop=articleBody], main") or tree.body
-    text = _block_text(root) if root is not None else ""
+class _Block:
+    __slots__ = ("raw", "link", "elem", "text", "tag", "len", "score")
+
+    def __init__(self, raw, link, elem, tag):
+        self.raw = raw
+        self.link = link
+        self.elem = elem
+        self.tag = tag
+
+
+def extract_page(
+    html: str | bytes,
+    url: str | None = None,
+    content_type: str | None = None,
+) -> Extracted:
+    """Title, main text ("\\n\\n" between paragraphs), date, canonical URL, language.
+
+    Never raises on bad input: an empty, binary or text-less page gives ``text == ""`` and
+    a ``reason``.
+    """
+    html, reason = _prepare(html, content_type)
+    if reason:
+        return Extracted("", "", reason=reason)
+    try:
+        tree = LexborHTMLParser(html)
+    except Exception as exc:  # lexbor refuses very odd input
+        return Extracted("", "", reason=f"unparseable HTML: {exc}")
+    info = _meta.read(tree, url)
+    body = tree.body
+    if body is None:
+        return Extracted(info.title, "", info.published, info.canonical_url, info.language, "no body")
+    try:
+        text = _main_text(tree, body, info.title)
+    except RecursionError:  # a safety net: MAX_DEPTH should make this unreachable
+        return Extracted(info.title, "", info.published, info.canonical_url, info.language, "page nested too deeply")
     return Extracted(
-        title=title,
+        title=info.title,
         text=text,
-        published=published,
-        canonical_url=canonical.attributes.get("href") if canonical else None,
-        language=(html_node.attributes.get("lang") if html_node else None) or None,
+        published=info.published,
+        canonical_url=info.canonical_url,
+        language=info.language,
         reason="" if text else "no main text found",
     )
 
 
-def _block_text(root) -> str:
-    """Text with one paragraph per block element; inline text between blocks is kept too."""
-    parts: list[str] = []
-    buf: list[str] = []
+def extract_fragment(html: str | bytes, url: str | None = None, content_type: str | None = None) -> str:
+    """Text of an HTML fragment that is the post itself (feed ``content:encoded``).
 
-    def flush() -> None:
-        line = _clean("".join(buf))
-        if line:
-            parts.append(line)
-        buf.clear()
+    No container search: there is no page chrome around it. Share widgets, link lists and
+    boilerplate lines inside it are still dropped.
+    """
+    html, reason = _prepare(html, content_type)
+    if reason:
+        return ""
+    try:
+        tree = LexborHTMLParser(f"<html><body>{html}</body></html>")
+    except Exception:
+        return ""
+    if tree.body is None:
+        return ""
+    try:
+        return _main_text(tree, tree.body, "", fragment=True)
+    except RecursionError:
+        return ""
 
-    def walk(node) -> None:
+
+def _prepare(html: str | bytes, content_type: str | None) -> tuple[str, str]:
+    if html is None:
+        return "", "empty input"
+    if isinstance(html, (bytes, bytearray, memoryview)):
+        raw = bytes(html[:MAX_HTML_BYTES])
+        if not raw.strip():
+            return "", "empty input"
+        if _looks_binary(raw):
+            return "", "binary input, not HTML"
+        html = decode_html(raw, content_type)
+    elif not isinstance(html, str):
+        return "", f"unsupported input type {type(html).__name__}"
+    if len(html) > MAX_HTML_BYTES:
+        html = html[:MAX_HTML_BYTES]
+    if not html.strip():
+        return "", "empty input"
+    if "\x00" in html[:2048]:
+        if html.count("\x00", 0, 2048) > 8:
+            return "", "binary input, not HTML"
+        html = html.replace("\x00", "")
+    return html, ""
+
+
+_BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x1f\x8b", b"BZh", b"\x7fELF", b"RIFF", b"OggS", b"\x00\x00\x01\x00")
+
+
+_CONTROL_BYTES = bytes(b for b in range(32) if b < 9 or 13 < b)
+
+
+def _looks_binary(raw: bytes) -> bool:
+    if raw.startswith(_BINARY_MAGIC):
+        return True
+    head = raw[:2048]
+    # UTF-16 text has many NULs too, but then it starts with a BOM or '<' in UTF-16.
+    if head.startswith((b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<")):
+        return False
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
+    return controls > len(head) * 0.1
+
+
+# --------------------------------------------------------------------------------------
+# The walk: DOM → elements (block-level) and blocks (text runs)
+
+
+class _Walker:
+    __slots__ = ("parent", "tags", "hints", "blocks", "buf", "link", "skip_max")
+
+    def __init__(self, skip_max: int = 0):
+        self.skip_max = skip_max  # chrome subtrees with less text than this are read flat
+        self.parent: list[int] = [-1]  # element index → parent element index
+        self.tags: list[str] = ["body"]
+        self.hints: list[int] = [0]  # -1 chrome, 0 neutral, 1 content, 2 strong content
+        self.blocks: list[_Block] = []
+        self.buf: list[str] = []
+        self.link = 0
+
+    def flush(self, elem: int) -> None:
+        text = "".join(self.buf)
+        if text and not text.isspace():
+            self.blocks.append(_Block(text, self.link, elem, self.tags[elem]))
+        self.buf = []
+        self.link = 0
+
+    def walk(self, node, elem: int, in_link: bool, depth: int) -> None:
+        # Hot path: one Python call per block element and per inline element that has
+        # element children; plain inline elements and links are read in C with .text().
+        if depth > MAX_DEPTH:
+            # Pathological nesting (block or inline): the rest is read flat, in C.
+            t = node.text(separator=" ")
+            if t:
+                self.buf.append(" " + t + " ")
+            return
         child = node.child
         while child is not None:
             tag = child.tag
             if tag == "-text":
-                buf.append(child.text_content or "")
-            elif tag == "br":
-                flush()
-            elif tag in _BLOCKS or tag in {"div", "section", "article", "ul", "ol", "table", "tr"}:
-                flush()
-                walk(child)
-                flush()
+                t = child.text_content
+                if t:
+                    self.buf.append(t)
+                    if in_link:
+                        self.link += len(t.strip())
+            elif tag in _INLINE:
+                if tag == "a":
+                    t = child.text()
+                    if t:
+                        self.buf.append(t)
+                        self.link += len(t.strip())
+                elif tag == "img":
+                    pass
+                else:
+                    first = child.child
+                    if first is None:
+                        pass
+                    elif first.next is None and first.tag == "-text":
+                        t = first.text_content
+                        if t:
+                            self.buf.append(t)
+                            if in_link:
+                                self.link += len(t.strip())
+                    else:
+                        self.walk(child, elem, in_link, depth + 1)
+            elif tag in _CELLS and _simple_cell(child):
+                # A data cell: its text joins the row (one paragraph per table row).
+                self.buf.append(" ")
+                self.walk(child, elem, in_link, depth + 1)
+                self.buf.append(" ")
+            elif tag == "br" or tag == "hr":
+                if self.buf:
+                    self.flush(elem)
+            elif tag == "-comment":
+                pass
             else:
-                walk(child)
+                if self.buf:
+                    self.flush(elem)
+                hint = _hint(tag, child.attributes)
+                if hint == -1 and self.skip_max:
+                    # Chrome (sidebar, comments, footer): its blocks are never output, so
+                    # read it in C as one chrome block instead of walking it in Python —
+                    # unless it is big enough to be a mislabelled wrapper of the post, or
+                    # holds a paragraph or a strong content marker (those need the full walk).
+                    t = child.text()
+                    if len(t) < self.skip_max and child.css_first(_STRONG_SEL) is None:
+                        idx = len(self.tags)
+                        self.parent.append(elem)
+                        self.tags.append(tag)
+                        self.hints.append(hint)
+                        if t and not t.isspace():
+                            # Short ones get their real link text (a card's linked
+                            # <header> must still look like a linked heading).
+                            link = sum(len(a.text(strip=True)) for a in child.css("a")) if len(t) < 300 else len(t)
+                            self.blocks.append(_Block(t, link, idx, tag))
+                        child = child.next
+                        continue
+                if hint != -9:  # -9: hidden, skipped entirely
+                    idx = len(self.tags)
+                    self.parent.append(elem)
+                    self.tags.append(tag)
+                    self.hints.append(hint)
+                    self.walk(child, idx, in_link, depth + 1)
+                    if self.buf:
+                        self.flush(idx)
             child = child.next
 
-    walk(root)
-    flush()
-    return "\n\n".join(parts)
+
+def _simple_cell(node) -> bool:
+    """A table cell holding only inline content (not a layout cell with paragraphs)."""
+    child = node.child
+    while child is not None:
+        tag = child.tag
+        if tag != "-text" and tag != "-comment" and tag not in _INLINE and tag != "br":
+            return False
+        child = child.next
+    return True
 
 
-def _clean(s: str) -> str:
-    return _WS.sub(" ", s).strip()
+_HINT_CACHE: dict[tuple, int] = {}
+
+
+def _hint(tag: str, attrs: dict) -> int:
+    """-9 hidden, -1 chrome, 0 neutral, 1 content, 2 strong content. Memoised: class
+    names repeat across elements and pages, and this is the hot path of the walk."""
+    if not attrs:
+        return -1 if tag in _CHROME_TAGS else 0
+    key = (tag, *attrs.items())
+    h = _HINT_CACHE.get(key)
+    if h is None:
+        if len(_HINT_CACHE) > 20000:
+            _HINT_CACHE.clear()
+        h = _HINT_CACHE[key] = _hint_uncached(tag, attrs)
+    return h
+
+
+def _hint_uncached(tag: str, attrs: dict) -> int:
+    if "hidden" in attrs or attrs.get("aria-hidden") == "true":
+        return -9
+    style = attrs.get("style")
+    if style and "none" in style and re.search(r"display\s*:\s*none|visibility\s*:\s*hidden", style):
+        return -9
+    ip = attrs.get("itemprop")
+    if ip and ("articleBody" in ip or "text" == ip):
+        return 2
+    names = " ".join(v for v in (attrs.get("class"), attrs.get("id")) if v)
+    if names and _TAXONOMY.search(names):
+        # WordPress/Blogger post_class() adds category-x tag-y has-z: not chrome words.
+        names = _TAXONOMY.sub(" ", names)
+    role = attrs.get("role")
+    if role in ("navigation", "complementary", "contentinfo", "banner", "search", "dialog", "menu"):
+        return -1
+    if not names:
+        return -1 if tag in _CHROME_TAGS else (1 if tag in ("article", "main") else 0)
+    if _POS_STRONG.search(names):
+        return 2
+    words = [w.lower() for w in _WORD_SPLIT.split(names) if w]
+    neg = any(w in _NEG_WORDS for w in words) or bool(_NEG_SUB.search(names))
+    if neg and any(w in _EMBED_WORDS for w in words):
+        return 0  # an embedded tweet/post quoted by the article is part of it
+    pos = tag in ("article", "main") or any(w in _POS_WORDS for w in words)
+    if neg and not (pos and tag in ("article", "main")):
+        return -1
+    if tag in _CHROME_TAGS:
+        return -1
+    return 1 if pos else 0
+
+
+# --------------------------------------------------------------------------------------
+# Scoring and selection
+
+
+def _main_text(tree, body, title: str, fragment: bool = False) -> str:
+    tree.strip_tags(_STRIP)
+    w = _Walker(0 if fragment else len(body.text()) // 3)
+    w.walk(body, 0, False, 0)
+    if w.buf:
+        w.flush(0)
+    blocks = []
+    for b in w.blocks:
+        if b.tag == "pre":  # code and verse keep their lines
+            t = "\n".join(ln for ln in (_WS.sub(" ", x).rstrip() for x in b.raw.strip("\n").split("\n")) if ln)
+        else:
+            t = _WS.sub(" ", b.raw).strip()
+        if t:
+            b.text = t
+            b.len = len(t)
+            blocks.append(b)
+    if not blocks:
+        return ""
+    parent, hints, tags = w.parent, w.hints, w.tags
+    n = len(tags)
+
+    # A chrome-looking element that holds most (>75%, >=400 chars) of the prose is a wrapper, not chrome
+    # (class names like "site-content has-sidebar" on the element around everything).
+    prose = [0] * n
+    chars = [0] * n  # all text in the subtree
+    for b in blocks:
+        good = b.len >= 80 and b.link < b.len * 0.3
+        e = b.elem
+        while e >= 0:
+            chars[e] += b.len
+            if good:
+                prose[e] += b.len
+            e = parent[e]
+    total = prose[0] or 1
+    for e in range(1, n):
+        if hints[e] < 0 and prose[e] > 0.75 * total and prose[e] >= 400:
+            hints[e] = 0
+    # Teaser cards: a linked heading (or linked first line) with a short excerpt, the
+    # unit of "related"/"latest stories" lists. The card is the largest ancestor of the
+    # linked heading holding under CARD_MAX chars; it is marked chrome. An article's own
+    # headings are rarely links, and when one is, its ancestors are far larger.
+    for b in blocks:
+        if (b.tag in _HEADINGS or b.tag == "header") and b.link >= 0.8 * b.len and b.len < 200:
+            e, card = b.elem, -1
+            while e > 0 and chars[e] < CARD_MAX:
+                card = e
+                e = parent[e]
+            if card >= 0 and chars[card] > b.len:
+                hints[card] = -1
+    # chrome[e]: e or an ancestor is chrome-hinted (computed top-down: parents come first).
+    chrome = [False] * n
+    for e in range(1, n):
+        # A strong content marker (articleBody, entry-content, post-body) inside a
+        # chrome-looking wrapper (Blogger's "widget Blog") starts content again.
+        chrome[e] = (chrome[parent[e]] or hints[e] < 0) and hints[e] != 2
+
+    # Block score: prose counts for its length, links and chrome against.
+    for b in blocks:
+        L = b.len
+        ld = min(1.0, b.link / L)
+        if ld > 0.5 or (ld > 0.1 and _ELLIPSIS_END.search(b.text)):
+            s = -L  # link text, or a teaser: linked headline + excerpt cut with "..."
+        elif L < 30 and not _SENT_END.search(b.text):
+            s = -8.0 if b.tag not in _HEADINGS else 2.0
+        else:
+            s = L * (1.0 - 2 * ld)
+            if L > 80:
+                s += 40  # a paragraph of prose: worth more than its length alone
+        if chrome[b.elem]:
+            s = -abs(s) * 0.6
+        b.score = s
+
+    if fragment:
+        root = 0
+    else:
+        score = [0.0] * n
+        for b in blocks:
+            e = b.elem
+            s = b.score
+            while e >= 0:
+                score[e] += s
+                e = parent[e]
+        best, root = float("-inf"), 0
+        for e in range(n):
+            s = score[e]
+            if hints[e] > 0:
+                s *= 1.15 if hints[e] == 1 else 1.3
+            if s > best:
+                best, root = s, e
+
+    # Blocks inside the container, minus chrome below it.
+    inside = []
+    for b in blocks:
+        e = b.elem
+        ok = False
+        bad = False
+        safe = False  # below a strong content marker: chrome hints above it do not count
+        while e >= 0:
+            if e == root:
+                ok = True
+                break
+            h = hints[e]
+            if h < 0 and not safe:
+                bad = True
+            elif h == 2 and not bad:
+                safe = True
+            e = parent[e]
+        if ok and not bad:
+            inside.append(b)
+    out = []
+    for b in inside:
+        t = b.text
+        L = b.len
+        ld = b.link / L
+        if ld > 0.6 and (L < 200 or b.tag == "li") and not _URL_LINE.match(t):
+            continue  # a link list item, unless it is a URL the author pasted
+        if L < 120 and _BOILER_LINE.match(t):
+            continue
+        if title and b.tag in _HEADINGS and t == title:
+            continue
+        out.append(t)
+    return "\n\n".join(out)
