@@ -11,13 +11,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
 from monitor.config import Settings
 from monitor.detect import DetectSettings, Detector, Verdict
 from monitor.domain import Post, Source
-from monitor.extract import extract_page
+from monitor.extract import SiteBoilerplate, extract_fragment, extract_page
 from monitor.fetch import (
     Entry,
     FeedError,
@@ -186,9 +187,9 @@ class Monitor:
     async def post_from_entry(self, fetcher: Fetcher, entry: Entry, feed_url: str) -> Post:
         """The post's text: from the feed when it carries the full post, else from its page."""
         status, fetched_at = None, datetime.now(timezone.utc)
-        in_feed = extract_page(entry.content_html) if entry.content_html else None
-        if in_feed is not None and len(in_feed.text.split()) >= FULL_CONTENT_WORDS:
-            page_html, text, title = entry.content_html, in_feed.text, entry.title or in_feed.title
+        in_feed = extract_fragment(entry.content_html, url=entry.url) if entry.content_html else ""
+        if len(in_feed.split()) >= FULL_CONTENT_WORDS:
+            page_html, text, title = entry.content_html, in_feed, entry.title
         else:  # a summary-only feed: the post's own page has the text
             fetched = await fetcher.get(entry.url, accept="text/html,*/*;q=0.5")
             status, fetched_at = fetched.status, fetched.fetched_at
@@ -200,8 +201,19 @@ class Monitor:
                 page = extract_page(fetched.body, url=entry.url, content_type=fetched.content_type)
                 page_html = fetched.body.decode("utf-8", errors="replace")
                 text, title = page.text, entry.title or page.title
-        return Post(url=entry.url, text=text, title=title, guid=entry.guid, feed_url=feed_url,
-                    published=entry.published, html=page_html, http_status=status, fetched_at=fetched_at)
+        return Post(url=entry.url, text=self.strip_site_boilerplate(entry.url, text), title=title,
+                    guid=entry.guid, feed_url=feed_url, published=entry.published, html=page_html,
+                    http_status=status, fetched_at=fetched_at)
+
+    def strip_site_boilerplate(self, url: str, text: str) -> str:
+        """Learn what recurs across this site's posts (kept per host) and remove it."""
+        host = urlsplit(url).hostname or ""
+        if not text or not host:
+            return text
+        learned = SiteBoilerplate.from_dict(self.store.site_boilerplate(host))
+        if learned.observe(text):
+            self.store.save_site_boilerplate(host, learned.to_dict())
+        return learned.strip(text)
 
     # --- feeds ---------------------------------------------------------------------------
     async def _fetch_feed(self, fetcher: Fetcher, feed: FeedState) -> tuple[Fetched, str]:

@@ -150,7 +150,7 @@ def test_sources_add_url_fetches_and_extracts(cli, monkeypatch):
         r = cli("sources", "add", blog.url + "/missing.html")
         assert r.exit_code == 2 and "HTTP 404" in r.output
     [src] = [json.loads(x) for x in cli("sources", "list", "--json").stdout.splitlines()]
-    assert src["words"] > 500 and src["title"]
+    assert src["words"] > 500 and src["title"] == "Russia, Japan"
 
 
 def test_notify_test_reports_each_destination(cli, tmp_path):

@@ -201,3 +201,25 @@ def test_a_feed_failing_n_times_alerts_once_then_recovers(sqlite_url, tmp_path):
             assert [webhook_json(r)["type"] for r in hook.accepted] == ["feed.failing", "feed.recovered"]
         finally:
             m.close()
+
+
+def test_site_boilerplate_is_learned_and_stripped(sqlite_url, tmp_path):
+    from monitor.demo.servers import Blog, BlogPost
+
+    signature = "Salam hormat, Admin Berita Dunia. Jangan lupa kongsi artikel ini."
+    posts = [BlogPost(f"p{i}", f"Post {i}", f"Paragraph {i} about topic number {i} with its own words {'x' * i}.\n{signature}")
+             for i in range(5)]
+    with Blog("Sig blog", posts) as blog:
+        m = open_monitor(settings_for(sqlite_url, tmp_path, [blog.url + "/"]))
+        try:
+            asyncio.run(m.run_cycle())
+            from sqlalchemy import text
+            with m.db.engine.connect() as c:
+                texts = dict(c.execute(text("select url, text from posts")).all())
+            learned = m.store.site_boilerplate("127.0.0.1")
+        finally:
+            m.close()
+    assert learned
+    stripped = [u for u, t in texts.items() if "Salam hormat" not in t]
+    assert len(stripped) >= 2  # from the third post of the site on
+    assert all("Paragraph" in t for t in texts.values())  # the posts' own text stays
