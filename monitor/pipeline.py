@@ -87,11 +87,15 @@ class Monitor:
     def close(self) -> None:
         self.db.close()
 
-    def _load_index(self) -> None:
+    def _load_index(self, since: datetime | None = None) -> None:
         """Rebuild the detector's index from stored signatures, never re-reading the texts,
-        except for a signature the detector cannot read (another format): that one is redone."""
+        except for a signature the detector cannot read (another format): that one is redone.
+
+        With `since`, only sources changed after it: what other processes registered."""
+        # A little overlap: a source committed while the last load ran is read again (harmless).
+        started = datetime.now(timezone.utc) - timedelta(seconds=5)
         stale = []
-        for source_id, signature in self.store.signatures():
+        for source_id, signature in self.store.signatures(updated_after=since):
             try:
                 self.detector.add(source_id, signature)
             except Exception:  # noqa: BLE001 - any undecodable signature is simply redone
@@ -102,6 +106,7 @@ class Monitor:
             signature = self.detector.signature(source.text)
             self.store.set_signature(source_id, signature)
             self.detector.add(source_id, signature)
+        self._index_loaded_at = started
 
     def destinations_for(self, source_url: str | None, score: float | None) -> list[tuple[str, datetime]]:
         """The destinations that want this alert, each with its first attempt time (digests wait).
@@ -327,6 +332,7 @@ class Monitor:
     async def run_cycle(self, only_urls: Iterable[str] | None = None) -> CycleReport:
         """Sync the config, poll every due feed (or the given ones), deliver due alerts."""
         report = CycleReport()
+        self._load_index(since=self._index_loaded_at)  # sources other processes registered
         async with Fetcher(self.fetch_settings) as fetcher:
             report.errors += await self.sync_config(fetcher)
             # The user's own feeds first: a copy must meet its source in the same cycle.

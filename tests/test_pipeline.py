@@ -9,6 +9,7 @@ import pytest
 from monitor import config
 from monitor.demo.run import demo_blog, seed
 from monitor.demo.servers import SMTPSink, WebhookReceiver, free_port, webhook_json
+from monitor.domain import Source
 from monitor.pipeline import Monitor
 from monitor.store import Database
 
@@ -223,3 +224,18 @@ def test_site_boilerplate_is_learned_and_stripped(sqlite_url, tmp_path):
     stripped = [u for u, t in texts.items() if "Salam hormat" not in t]
     assert len(stripped) >= 2  # from the third post of the site on
     assert all("Paragraph" in t for t in texts.values())  # the posts' own text stays
+
+
+def test_sources_registered_by_another_process_are_seen_next_cycle(sqlite_url, tmp_path):
+    with demo_blog() as blog:
+        s = config.load(None, database_url=sqlite_url, data_dir=str(tmp_path),
+                        watch=[{"url": blog.url + "/"}], fetch={"allow_private_networks": True})
+        watcher = open_monitor(s)
+        other = Monitor(s)  # e.g. `monitor sources add` run elsewhere
+        other.register_source(Source("https://publisher.example/a", seed("original.txt"), "A"), "file")
+        other.close()
+        try:
+            report = asyncio.run(watcher.run_cycle())
+        finally:
+            watcher.close()
+    assert [f.source.url for f in report.matches] == ["https://publisher.example/a"]

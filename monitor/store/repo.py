@@ -188,12 +188,15 @@ class Store:
             rows = s.scalars(select(SourceRow).where(SourceRow.id.in_(ids)))
             return {r.id: Source(r.url, r.text, r.title, r.id) for r in rows}
 
-    def signatures(self, batch: int = 5000) -> Iterator[tuple[int, bytes]]:
-        """Every ready source's stored signature, to rebuild the detector's index."""
+    def signatures(self, updated_after: datetime | None = None,
+                   batch: int = 5000) -> Iterator[tuple[int, bytes]]:
+        """Ready sources' stored signatures (all, or those changed since a time) for the index."""
+        q = select(SourceRow.id, SourceRow.signature).where(
+            SourceRow.status == "ready", SourceRow.signature.is_not(None))
+        if updated_after is not None:
+            q = q.where(SourceRow.updated_at > updated_after)
         with self.db.engine.connect() as conn:
-            result = conn.execution_options(yield_per=batch).execute(
-                select(SourceRow.id, SourceRow.signature).where(
-                    SourceRow.status == "ready", SourceRow.signature.is_not(None)))
+            result = conn.execution_options(yield_per=batch).execute(q)
             for sid, sig in result:
                 yield sid, bytes(sig)
 
