@@ -148,7 +148,7 @@ def sources_add(
             origin = "file"
         elif re.match(r"https?://", target):
             async def get() -> Source:
-                async with Fetcher(monitor.fetch_settings) as f:
+                async with monitor.fetcher() as f:
                     return await monitor.source_from_url(f, target, title)
             try:
                 source = asyncio.run(get())

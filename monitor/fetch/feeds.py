@@ -5,7 +5,8 @@ from __future__ import annotations
 import calendar
 import hashlib
 import json
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from urllib.parse import urljoin, urlsplit
 
@@ -24,12 +25,17 @@ class FeedError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    guid: str
+    guid: str  # identity within its feed: the GUID, else the link, else hash(link, date, title)
     url: str
     title: str
     published: datetime | None
     content_html: str  # full content when the feed carries it (content:encoded, atom content)
     summary_html: str
+
+    @property
+    def entry_hash(self) -> str:
+        """What the feed says about the post; a change means the post was edited."""
+        return _hash(self.url, self.title, self.content_html, self.summary_html)[7:]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +44,8 @@ class ParsedFeed:
     link: str
     entries: tuple[Entry, ...]
     ttl_minutes: int | None = None
+    generator: str = ""  # "Blogger", "https://wordpress.org/?v=6.4" …: how to page back
+    total_results: int | None = None  # Blogger's openSearch:totalResults
 
 
 def looks_like_html(body: bytes, content_type: str | None) -> bool:
@@ -63,10 +71,10 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
             content = max((c.get("value", "") for c in e.content), key=len)
         summary = e.get("summary", "") or ""
         published = _time(e.get("published_parsed") or e.get("updated_parsed"))
-        guid = e.get("id") or link or _hash(link, str(published), e.get("title", ""))
         if not link:
             continue  # an entry with no link cannot be fetched or cited
-        entries.append(Entry(guid, link, e.get("title", "") or "", published, content, summary))
+        entries.append(Entry(str(e.get("id") or "").strip(), link, e.get("title", "") or "", published,
+                             content, summary))
     if not entries and (not parsed.version or parsed.get("bozo")):
         # Real feeds are often slightly malformed and still readable; one that yields no
         # usable entry and is malformed (or has no feed element at all) is an error.
@@ -76,9 +84,15 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     return ParsedFeed(
         title=parsed.feed.get("title", "") or "",
         link=parsed.feed.get("link", "") or url,
-        entries=tuple(entries),
+        entries=_identify(entries),
         ttl_minutes=int(ttl) if isinstance(ttl, str) and ttl.strip().isdigit() else None,
+        generator=str(parsed.feed.get("generator", "") or ""),
+        total_results=_int(parsed.feed.get("opensearch_totalresults")),
     )
+
+
+def _int(value: object) -> int | None:
+    return int(value) if isinstance(value, str) and value.strip().isdigit() else None
 
 
 def _parse_json_feed(body: bytes, url: str) -> ParsedFeed:
@@ -104,9 +118,30 @@ def _parse_json_feed(body: bytes, url: str) -> ParsedFeed:
         content = item.get("content_html") or ""
         if not content and item.get("content_text"):
             content = "".join(f"<p>{_escape(p)}</p>" for p in str(item["content_text"]).split("\n\n"))
-        entries.append(Entry(str(item.get("id") or link), link, item.get("title") or "", published,
-                             content, item.get("summary") or ""))
-    return ParsedFeed(data.get("title") or "", data.get("home_page_url") or url, tuple(entries))
+        entries.append(Entry(str(item.get("id") or "").strip(), link, str(item.get("title") or ""),
+                             published, str(content), str(item.get("summary") or "")))
+    return ParsedFeed(str(data.get("title") or ""), str(data.get("home_page_url") or url), _identify(entries))
+
+
+def _identify(entries: list[Entry]) -> tuple[Entry, ...]:
+    """Give every entry an identity unique in its feed.
+
+    The GUID when the feed gives one to this entry alone; when it is missing or reused (some
+    generators repeat one GUID for every item) the link; when links repeat too, a hash of link,
+    date and title. Duplicate entries (same identity and content) are dropped.
+    """
+    guids = Counter(e.guid for e in entries if e.guid)
+    links = Counter(e.url for e in entries)
+    out: dict[str, Entry] = {}
+    for e in entries:
+        if e.guid and guids[e.guid] == 1:
+            key = e.guid
+        elif links[e.url] == 1:
+            key = e.url
+        else:
+            key = _hash(e.url, str(e.published), e.title)
+        out.setdefault(key[:2048], replace(e, guid=key[:2048]))
+    return tuple(out.values())
 
 
 def discover(html: str, page_url: str) -> list[str]:
