@@ -190,9 +190,11 @@ class Monitor:
     async def post_from_entry(self, fetcher: Fetcher, entry: Entry, feed_url: str) -> Post:
         """The post's text: from the feed when it carries the full post, else from its page."""
         status, fetched_at = None, datetime.now(timezone.utc)
-        in_feed = extract_page(entry.content_html) if entry.content_html else None
+        # Many RSS 2.0 feeds carry the whole post in <description> (feedparser's summary).
+        carried = entry.content_html or entry.summary_html
+        in_feed = extract_page(carried) if carried else None
         if in_feed is not None and len(in_feed.text.split()) >= FULL_CONTENT_WORDS:
-            page_html, text, title = entry.content_html, in_feed.text, entry.title or in_feed.title
+            page_html, text, title = carried, in_feed.text, entry.title or in_feed.title
         else:  # a summary-only feed: the post's own page has the text
             fetched = await fetcher.get(entry.url, accept="text/html,*/*;q=0.5")
             status, fetched_at = fetched.status, fetched.fetched_at
