@@ -279,7 +279,10 @@ class Monitor:
         if feed.role == "source":
             return await self._register_entries(fetcher, feed, entries, report)
         failures = 0
+        known = self.store.checked_entries(feed.id)
         for entry in entries:
+            if known.get(entry.guid) == entry.entry_hash:
+                continue  # checked before and unchanged (the common case: no transaction)
             claim = self.store.claim_post(feed.id, entry.guid, entry.url, entry.entry_hash,
                                           datetime.now(timezone.utc), POST_LEASE)
             if claim is None:
@@ -378,7 +381,7 @@ class Monitor:
             try:
                 while True:
                     if more and not (stop and stop.is_set()) and len(running) <= limit // 2:
-                        wanted = limit - len(running)
+                        wanted = len(only) if only is not None else limit - len(running)
                         feeds = self.store.claim_due_feeds(datetime.now(timezone.utc), FEED_LEASE,
                                                            limit=wanted, urls=only)
                         more = len(feeds) == wanted and only is None  # fewer: none left due

@@ -106,7 +106,8 @@ class Fetcher:
 
     async def __aenter__(self) -> Fetcher:
         s = self.settings
-        limits = httpx.Limits(max_connections=s.concurrency * 2, max_keepalive_connections=s.concurrency * 2)
+        # httpcore's pool scans its connections per request: keep it no larger than needed.
+        limits = httpx.Limits(max_connections=s.concurrency, max_keepalive_connections=s.concurrency)
         transport = self.transport
         if transport is None and not s.allow_private_networks:
             transport = guarded_transport(limits)
