@@ -150,7 +150,7 @@ def sources_add(
             origin = "file"
         elif re.match(r"https?://", target):
             async def get() -> Source:
-                async with Fetcher(monitor.fetch_settings) as f:
+                async with monitor.fetcher() as f:
                     return await monitor.source_from_url(f, target, title)
             try:
                 source = asyncio.run(get())
@@ -190,6 +190,53 @@ def sources_import(file: Annotated[Path, typer.Argument(help='JSON lines: {"url"
         monitor.close()
     err.print(f"{added} source(s) registered, {failed} line(s) skipped", highlight=False)
     if failed and not added:
+        raise typer.Exit(1)
+
+
+@sources_app.command("backfill")
+def sources_backfill(
+    feed: Annotated[str, typer.Argument(help="Your site's feed, as configured under sources: - feed:")],
+) -> None:
+    """Register every post your site ever published (Blogger paging, WordPress REST or ?paged=N).
+
+    `monitor run` does this by itself on a source feed's first check; this shows the progress.
+    """
+    from monitor.fetch import FeedError, FetchError, parse_feed
+    from monitor.pipeline import CycleReport
+
+    monitor = open_monitor()
+    try:
+        async def go() -> tuple[int, CycleReport]:
+            async with monitor.fetcher() as fetcher:
+                await monitor.sync_config(fetcher)
+                state_ = monitor.store.feed_by_url(feed)
+                if state_ is None or state_.role != "source":
+                    fail(f"{feed} is not a source feed in the config (sources: - feed: …)")
+                url = state_.feed_url or state_.url
+                fetched = await fetcher.get(url)
+                parsed = parse_feed(fetched.body, url, fetched.content_type)
+                report = CycleReport()
+                with Progress(console=err, disable=not err.is_terminal, transient=True) as progress:
+                    task = progress.add_task("reading back your posts", total=None)
+
+                    def advance(page) -> None:  # noqa: ANN001 - backfill.Page
+                        progress.update(task, total=page.total, completed=page.number,
+                                        description=f"page {page.number} ({page.how})")
+                    failures = await monitor.backfill(fetcher, state_, url, parsed, report, advance)
+                return failures, report
+
+        before = len(monitor.store.source_urls())
+        try:
+            failures, report = asyncio.run(go())
+        except (FetchError, FeedError) as e:
+            fail(str(e))
+        added = len(monitor.store.source_urls()) - before
+    finally:
+        monitor.close()
+    for e in report.errors:
+        err.print(e, highlight=False)
+    err.print(f"{added} source(s) registered from {feed}, {failures} failure(s)", highlight=False)
+    if failures and not added:
         raise typer.Exit(1)
 
 

@@ -114,7 +114,8 @@ class DetectionConfig(_Strict):
 
 
 class FetchConfig(_Strict):
-    timeout: float = Field(20.0, gt=0)
+    timeout: float = Field(20.0, gt=0)  # connect, and each read
+    total_timeout: float = Field(60.0, gt=0)  # a whole response: stops servers that trickle bytes
     max_bytes: int = Field(15 * 1024 * 1024, gt=0)
     max_redirects: int = Field(5, ge=0, le=20)
     concurrency: int = Field(16, ge=1)

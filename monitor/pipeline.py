@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -26,11 +26,14 @@ from monitor.fetch import (
     FetchError,
     Fetcher,
     FetchSettings,
+    ParsedFeed,
     HTTPStatusError,
+    RobotsCache,
     discover,
     looks_like_html,
     parse_feed,
 )
+from monitor.fetch import backfill
 from monitor.fetch.policy import next_check
 from monitor.notify.outbox import DeliveryReport, deliver_due, first_attempt, send_test
 from monitor.notify.senders import EmailSender, Sender, WebhookSender
@@ -40,6 +43,7 @@ from monitor.store.repo import content_hash
 log = logging.getLogger("monitor")
 
 FEED_LEASE = timedelta(minutes=15)  # a crashed process's claims expire after this
+POST_LEASE = timedelta(minutes=15)
 FULL_CONTENT_WORDS = 150  # feed content shorter than this is a summary: fetch the page
 
 
@@ -61,6 +65,7 @@ class FoundMatch:
 @dataclass
 class CycleReport:
     feeds_checked: int = 0
+    feeds_unchanged: int = 0  # 304, or a body identical to the last one (not re-parsed)
     feeds_failed: int = 0
     posts_checked: int = 0
     matches: list[FoundMatch] = field(default_factory=list)
@@ -80,9 +85,14 @@ class Monitor:
         self._load_index()
         f = settings.fetch
         self.fetch_settings = FetchSettings(
-            user_agent=settings.user_agent, timeout=f.timeout, max_bytes=f.max_bytes,
-            max_redirects=f.max_redirects, concurrency=f.concurrency, per_host=f.per_host,
-            respect_robots=f.respect_robots, allow_private_networks=f.allow_private_networks)
+            user_agent=settings.user_agent, timeout=f.timeout, total_timeout=f.total_timeout,
+            max_bytes=f.max_bytes, max_redirects=f.max_redirects, concurrency=f.concurrency,
+            per_host=f.per_host, respect_robots=f.respect_robots,
+            allow_private_networks=f.allow_private_networks)
+        self.robots = RobotsCache()  # kept across cycles: robots.txt is read once a day per site
+
+    def fetcher(self) -> Fetcher:
+        return Fetcher(self.fetch_settings, robots=self.robots)
 
     def close(self) -> None:
         self.db.close()
@@ -165,11 +175,15 @@ class Monitor:
         return errors
 
     # --- posts ---------------------------------------------------------------------------
-    def check_post(self, post: Post, feed_id: int | None = None, store_post: bool = True) -> list[FoundMatch]:
-        """Compare one post with the registered sources; keep matches and queue their alerts."""
+    def check_post(self, post: Post, feed_id: int | None = None, store_post: bool = True,
+                   post_id: int | None = None, entry_hash: str = "") -> list[FoundMatch]:
+        """Compare one post with the registered sources; keep matches and queue their alerts.
+
+        `post_id` is the row claimed for this post (see Store.claim_post), if any.
+        """
         candidates = self.detector.candidates(post.text) if post.text else []
         sources = self.store.sources_by_id(candidates)
-        post_id = self.store.save_post(post, feed_id) if store_post else None
+        post_id = self.store.save_post(post, feed_id, post_id, entry_hash) if store_post else None
         found = []
         for sid in candidates:
             source = sources.get(sid)
@@ -192,9 +206,11 @@ class Monitor:
     async def post_from_entry(self, fetcher: Fetcher, entry: Entry, feed_url: str) -> Post:
         """The post's text: from the feed when it carries the full post, else from its page."""
         status, fetched_at = None, datetime.now(timezone.utc)
-        in_feed = extract_fragment(entry.content_html, url=entry.url) if entry.content_html else ""
+        # Many RSS 2.0 feeds carry the whole post in <description> (feedparser's summary).
+        carried = entry.content_html or entry.summary_html
+        in_feed = extract_fragment(carried, url=entry.url) if carried else ""
         if len(in_feed.split()) >= FULL_CONTENT_WORDS:
-            page_html, text, title = entry.content_html, in_feed, entry.title
+            page_html, text, title = carried, in_feed, entry.title
         else:  # a summary-only feed: the post's own page has the text
             fetched = await fetcher.get(entry.url, accept="text/html,*/*;q=0.5")
             status, fetched_at = fetched.status, fetched.fetched_at
@@ -232,24 +248,27 @@ class Monitor:
                 try:
                     found = await fetcher.get(candidate)
                     parse_feed(found.body, candidate, found.content_type)
-                    return found, candidate
+                    return found, found.permanent_redirect or candidate
                 except (FetchError, FeedError):
                     continue
             raise FeedError(f"{url}: an HTML page with no feed found by discovery")
         return fetched, fetched.permanent_redirect or url
 
     async def poll_feed(self, fetcher: Fetcher, feed: FeedState, report: CycleReport) -> None:
+        """Check one claimed feed; whatever happens, its state is recorded and its claim ends."""
         now = datetime.now(timezone.utc)
         try:
             fetched, feed_url = await self._fetch_feed(fetcher, feed)
-            if fetched.permanent_redirect:
-                log.info("feed %s moved permanently to %s", feed.url, fetched.permanent_redirect)
+            if feed_url != (feed.feed_url or feed.url):
+                log.warning("feed %s moved permanently to %s; the new address is kept", feed.url, feed_url)
             body_hash = content_hash(fetched.body.decode("latin-1")) if fetched.status == 200 else feed.body_hash
             ttl = None
             if fetched.status == 200 and body_hash != feed.body_hash:
                 parsed = parse_feed(fetched.body, feed_url, fetched.content_type)
                 ttl = parsed.ttl_minutes
                 failures = await self._process_entries(fetcher, feed, parsed.entries, report)
+                if feed.role == "source" and feed.backfilled_at is None:
+                    failures += await self.backfill(fetcher, feed, feed_url, parsed, report)
                 title = parsed.title
                 if failures:
                     # Forget the validators so the next check re-reads the feed and retries them.
@@ -257,15 +276,21 @@ class Monitor:
                     body_hash = None
             else:
                 title = None  # 304 or an identical body: nothing new, nothing re-parsed
-            recovered = self.store.feed_checked(
+                report.feeds_unchanged += 1
+            self.store.feed_checked(
                 feed.id, status=str(fetched.status), feed_url=feed_url, title=title,
                 etag=fetched.etag, last_modified=fetched.last_modified, body_hash=body_hash,
                 next_check_at=next_check(now, feed.interval_minutes, max_age=fetched.max_age, ttl_minutes=ttl))
             report.feeds_checked += 1
-            if recovered:
+            if feed.failure_alerted:
                 log.info("feed %s recovered", feed.url)
                 self.store.queue_feed_event(feed.id, "feed.recovered", {"url": feed.url},
                                             self.destinations_for(None, None))
+        except asyncio.CancelledError:
+            # Shutting down mid-check: give the feed back so another process (or the next
+            # start) checks it now rather than when the lease runs out.
+            self.store.release_feeds([feed.id])
+            raise
         except Exception as e:  # noqa: BLE001 - one broken feed never stops the cycle
             if not isinstance(e, (FetchError, FeedError)):
                 log.exception("unexpected error on feed %s", feed.url)
@@ -287,30 +312,81 @@ class Monitor:
 
     async def _process_entries(self, fetcher: Fetcher, feed: FeedState, entries: Iterable[Entry],
                                report: CycleReport) -> int:
-        """Check each new entry; returns how many failed (they are retried next time)."""
+        """Check each new or edited entry; returns how many failed (they are retried next time)."""
+        if feed.role == "source":
+            return await self._register_entries(fetcher, feed, entries, report)
         failures = 0
+        known = self.store.checked_entries(feed.id)
         for entry in entries:
+            if known.get(entry.guid) == entry.entry_hash:
+                continue  # checked before and unchanged (the common case: no transaction)
+            claim = self.store.claim_post(feed.id, entry.guid, entry.url, entry.entry_hash,
+                                          datetime.now(timezone.utc), POST_LEASE)
+            if claim is None:
+                continue  # checked and unchanged, or another process has it
             try:
-                if feed.role == "source":
-                    if entry.url not in self.store.source_urls():
-                        post = await self.post_from_entry(fetcher, entry, feed.url)
-                        if post.text:
-                            self.register_source(Source(post.url, post.text, post.title), "feed", feed.id)
-                    continue
-                if self.store.seen_post(entry.url) is not None:
-                    continue  # already checked; edited posts are re-checked by the fetch issue's rules
                 post = await self.post_from_entry(fetcher, entry, feed.url)
+                if claim.previous_text_hash == content_hash(post.text):
+                    self.store.post_unchanged(claim.id, entry.entry_hash)  # the feed changed, the post did not
+                    continue
                 if not post.text:
                     log.info("post %s has no text; kept, not compared", post.url)
-                report.matches += self.check_post(post, feed.id)
+                report.matches += self.check_post(post, feed.id, post_id=claim.id, entry_hash=entry.entry_hash)
                 report.posts_checked += 1
+            except asyncio.CancelledError:
+                self.store.release_post(claim.id)
+                raise
             except Exception as e:  # noqa: BLE001 - one broken post never stops the feed
                 if not isinstance(e, (FetchError, ValueError)):
                     log.exception("unexpected error on post %s", entry.url)
-                # Not stored, so it is tried again when the feed is next read.
+                # Released, so it is tried again when the feed is next read.
+                self.store.release_post(claim.id)
                 log.error("post %s skipped: %s", entry.url, e)
                 report.errors.append(str(e))
                 failures += 1
+        return failures
+
+    async def _register_entries(self, fetcher: Fetcher, feed: FeedState, entries: Iterable[Entry],
+                                report: CycleReport) -> int:
+        """The user's own feed: each post not yet registered becomes a source."""
+        known = self.store.source_urls()
+        failures = 0
+        for entry in entries:
+            if entry.url in known:
+                continue
+            try:
+                post = await self.post_from_entry(fetcher, entry, feed.url)
+                if post.text:
+                    self.register_source(Source(post.url, post.text, post.title), "feed", feed.id)
+                    known.add(post.url)
+            except Exception as e:  # noqa: BLE001 - one unreadable post never stops the others
+                if not isinstance(e, (FetchError, ValueError)):
+                    log.exception("unexpected error on source post %s", entry.url)
+                log.error("source post %s skipped: %s", entry.url, e)
+                report.errors.append(str(e))
+                failures += 1
+        return failures
+
+    async def backfill(self, fetcher: Fetcher, feed: FeedState, feed_url: str, parsed: ParsedFeed,
+                       report: CycleReport,
+                       progress: Callable[[backfill.Page], None] | None = None) -> int:
+        """Register every post the user's site ever published (Blogger/WordPress paging).
+
+        Done once per source feed; a failure part-way is logged and the next check resumes
+        (posts already registered are skipped). Returns how many posts failed.
+        """
+        failures = 0
+        try:
+            async for page in backfill.pages(fetcher, feed_url, parsed):
+                failures += await self._register_entries(fetcher, feed, page.entries, report)
+                if progress is not None:
+                    progress(page)
+        except (FetchError, FeedError) as e:
+            log.error("backfill of %s stopped: %s (resumed at its next check)", feed.url, e)
+            report.errors.append(str(e))
+            return failures + 1
+        if not failures:
+            self.store.feed_backfilled(feed.id)
         return failures
 
     # --- alerts --------------------------------------------------------------------------
@@ -329,21 +405,41 @@ class Monitor:
             return await send_test(self.store, self.senders(client))
 
     # --- one cycle -----------------------------------------------------------------------
-    async def run_cycle(self, only_urls: Iterable[str] | None = None) -> CycleReport:
-        """Sync the config, poll every due feed (or the given ones), deliver due alerts."""
+    async def run_cycle(self, only_urls: Iterable[str] | None = None,
+                        stop: asyncio.Event | None = None) -> CycleReport:
+        """Sync the config, poll every due feed (or the given ones), deliver due alerts.
+
+        Feeds are claimed in batches as checks finish, so a slow feed never holds up the rest.
+        When `stop` is set no more feeds are claimed and the checks under way finish.
+        """
         report = CycleReport()
         self._load_index(since=self._index_loaded_at)  # sources other processes registered
-        async with Fetcher(self.fetch_settings) as fetcher:
+        only = list(only_urls) if only_urls is not None else None
+        limit = max(50, 4 * self.fetch_settings.concurrency)
+        running: set[asyncio.Task[None]] = set()
+        async with self.fetcher() as fetcher:
             report.errors += await self.sync_config(fetcher)
-            # The user's own feeds first: a copy must meet its source in the same cycle.
-            for role in ("source", "watch"):
+            more = True
+            try:
                 while True:
-                    feeds = self.store.claim_due_feeds(datetime.now(timezone.utc), FEED_LEASE,
-                                                       urls=only_urls, role=role)
-                    if not feeds:
+                    if more and not (stop and stop.is_set()) and len(running) <= limit // 2:
+                        wanted = len(only) if only is not None else limit - len(running)
+                        feeds = self.store.claim_due_feeds(datetime.now(timezone.utc), FEED_LEASE,
+                                                           limit=wanted, urls=only)
+                        more = len(feeds) == wanted and only is None  # fewer: none left due
+                        # The user's own feeds first: a copy must meet the article it copies.
+                        own = [f for f in feeds if f.role == "source"]
+                        if own:
+                            await asyncio.gather(*(self.poll_feed(fetcher, f, report) for f in own))
+                        running |= {asyncio.create_task(self.poll_feed(fetcher, f, report))
+                                    for f in feeds if f.role != "source"}
+                    if not running:
                         break
-                    await asyncio.gather(*(self.poll_feed(fetcher, f, report) for f in feeds))
-                    if only_urls is not None:
-                        break
+                    _, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            except asyncio.CancelledError:
+                for task in running:  # each releases its feed as it is cancelled
+                    task.cancel()
+                await asyncio.gather(*running, return_exceptions=True)
+                raise
         report.alerts = await self.deliver_alerts()
         return report

@@ -17,6 +17,8 @@ from monitor.pipeline import CycleReport, Monitor
 
 log = logging.getLogger("monitor.scheduler")
 
+SHUTDOWN_GRACE = 20.0  # seconds the checks under way get after SIGTERM (systemd waits 90 s)
+
 
 def summary(report: CycleReport) -> str:
     new = sum(m.event is not None for m in report.matches)
@@ -25,23 +27,32 @@ def summary(report: CycleReport) -> str:
             f"{report.alerts.sent} alert(s) sent, {report.alerts.failed} failed")
 
 
-async def run_forever(monitor: Monitor, tick_seconds: int) -> None:
-    """Tick until SIGINT/SIGTERM; the cycle under way finishes before this returns."""
+async def run_forever(monitor: Monitor, tick_seconds: int, grace_seconds: float = SHUTDOWN_GRACE) -> None:
+    """Tick until SIGINT/SIGTERM.
+
+    On a signal no more feeds are claimed; checks under way get `grace_seconds` to finish, then
+    are cancelled, which gives their feeds and posts back (their claims are released), so
+    another process or the next start picks them up at once. A process killed outright loses
+    nothing either: its claims expire after the lease (15 min).
+    """
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    busy = asyncio.Lock()
+    cycle: asyncio.Task[CycleReport] | None = None
 
     async def tick() -> None:
-        if stop.is_set():
+        nonlocal cycle
+        if stop.is_set() or (cycle is not None and not cycle.done()):
             return
-        async with busy:
-            try:
-                report = await monitor.run_cycle()
-            except Exception:  # noqa: BLE001 - a failed cycle is logged; the next tick tries again
-                log.exception("cycle failed")
-                return
+        cycle = asyncio.create_task(monitor.run_cycle(stop=stop))
+        try:
+            report = await asyncio.shield(cycle)
+        except asyncio.CancelledError:
+            return
+        except Exception:  # noqa: BLE001 - a failed cycle is logged; the next tick tries again
+            log.exception("cycle failed")
+            return
         if report.feeds_checked or report.feeds_failed or report.alerts.sent or report.alerts.failed:
             log.info(summary(report))
 
@@ -53,6 +64,10 @@ async def run_forever(monitor: Monitor, tick_seconds: int) -> None:
     log.info("monitor running: looking for due feeds every %d s; Ctrl-C or SIGTERM stops it", tick_seconds)
     await stop.wait()
     scheduler.shutdown(wait=False)
-    log.info("stopping: letting the cycle under way finish")
-    async with busy:
-        pass
+    if cycle is not None and not cycle.done():
+        log.info("stopping: letting the checks under way finish (at most %g s)", grace_seconds)
+        done, _ = await asyncio.wait({cycle}, timeout=grace_seconds)
+        if not done:
+            log.warning("stopping: checks still under way after %g s are cancelled and released", grace_seconds)
+            cycle.cancel()
+            await asyncio.gather(cycle, return_exceptions=True)

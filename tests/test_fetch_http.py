@@ -2,13 +2,16 @@
 
 import gzip
 import threading
+import time
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
 import respx
 
-from monitor.fetch import BlockedError, FetchError, Fetcher, FetchSettings, HTTPStatusError, TooLargeError
+from monitor.fetch import (BlockedError, FetchError, Fetcher, FetchSettings, FetchTimeout, HTTPStatusError,
+                           TooLargeError)
 
 OPEN = FetchSettings(allow_private_networks=True, respect_robots=False, user_agent="TestBot/1")
 
@@ -94,6 +97,32 @@ class _Server:
                             self.wfile.write(b"x" * (1 << 20))
                     except OSError:
                         pass
+                elif self.path == "/trickle":
+                    self.send_response(200)
+                    self.send_header("Content-Length", "1000")
+                    self.end_headers()
+                    try:
+                        for _ in range(1000):  # one byte every 50 ms: each read is quick
+                            self.wfile.write(b"x")
+                            self.wfile.flush()
+                            time.sleep(0.05)
+                    except OSError:
+                        pass
+                elif self.path == "/deflate":
+                    raw = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+                    body = raw.compress(b"<rss/>" * 100) + raw.flush()
+                    self.send_response(200)
+                    self.send_header("Content-Encoding", "deflate")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                elif self.path == "/gzip":
+                    body = gzip.compress(b"<rss/>" * 100)
+                    self.send_response(200)
+                    self.send_header("Content-Encoding", "gzip")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
                 elif self.path == "/bomb":
                     body = gzip.compress(b"\0" * (50 << 20))
                     self.send_response(200)
@@ -139,3 +168,61 @@ async def test_unreachable_host_is_a_clear_error():
     async with Fetcher(OPEN) as f:
         with pytest.raises(FetchError, match="127.0.0.1"):
             await f.get(f"http://127.0.0.1:{free_port()}/feed")
+
+
+async def test_a_trickling_server_hits_the_total_deadline(server):
+    settings = FetchSettings(allow_private_networks=True, respect_robots=False, timeout=5, total_timeout=0.5)
+    async with Fetcher(settings) as f:
+        with pytest.raises(FetchTimeout, match="no complete response within 0.5 s"):
+            await f.get(server.url + "/trickle")
+
+
+async def test_compressed_bodies_are_decoded(server):
+    async with Fetcher(OPEN) as f:
+        assert (await f.get(server.url + "/gzip")).body == b"<rss/>" * 100
+        assert (await f.get(server.url + "/deflate")).body == b"<rss/>" * 100
+
+
+@respx.mock
+async def test_503_carries_retry_after_as_a_date():
+    respx.get("https://blog.example/feed").mock(return_value=httpx.Response(
+        503, headers={"Retry-After": "Wed, 21 Oct 2099 07:28:00 GMT"}))
+    async with Fetcher(OPEN) as f:
+        with pytest.raises(HTTPStatusError) as e:
+            await f.get("https://blog.example/feed")
+    assert e.value.status == "503" and e.value.retry_after > 3600
+
+
+async def test_guard_refuses_every_non_public_form():
+    from monitor.fetch.guard import PrivateAddressError, public_addresses
+
+    for host in ("127.0.0.1", "10.1.2.3", "169.254.169.254", "::1", "::ffff:127.0.0.1", "fd00::1", "localhost"):
+        with pytest.raises(PrivateAddressError):
+            await public_addresses(host, 80)
+    assert await public_addresses("93.184.215.14", 80) == ["93.184.215.14"]
+
+
+async def test_guard_connects_to_the_address_it_checked(server, monkeypatch):
+    """DNS rebinding: the name is resolved once, by the guard, and that address is used."""
+    import asyncio
+    import socket
+
+    from monitor.fetch import guard
+
+    port = int(server.url.rsplit(":", 1)[1])
+    lookups = []
+
+    async def fake_getaddrinfo(self, host, port_, **kw):  # noqa: ANN001
+        lookups.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port_))]
+
+    monkeypatch.setattr(asyncio.unix_events._UnixSelectorEventLoop, "getaddrinfo", fake_getaddrinfo)
+    monkeypatch.setattr(guard, "is_public", lambda a: True)  # pretend 127.0.0.1 is public
+    async with Fetcher(FetchSettings(respect_robots=False)) as f:
+        with pytest.raises(HTTPStatusError, match="404"):  # reached the server via the vetted address
+            await f.get(f"http://rebind.invalid:{port}/missing")
+    assert lookups == ["rebind.invalid"]
+    monkeypatch.setattr(guard, "is_public", lambda a: False)
+    async with Fetcher(FetchSettings(respect_robots=False)) as f:
+        with pytest.raises(BlockedError, match="non-public address 127.0.0.1"):
+            await f.get(f"http://rebind.invalid:{port}/missing")

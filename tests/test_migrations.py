@@ -13,8 +13,9 @@ def test_migrations_match_models_and_go_down(db_url):
     try:
         db.migrate()
         with db.engine.connect() as c:
-            diff = compare_metadata(MigrationContext.configure(c), Base.metadata)
-        assert diff == []
+            ctx = MigrationContext.configure(c, opts={"compare_type": True})
+            diff = compare_metadata(ctx, Base.metadata)
+        assert diff == [], f"models.py and alembic/versions disagree: {diff}"
         from alembic import command
         from alembic.config import Config
 
@@ -28,5 +29,7 @@ def test_migrations_match_models_and_go_down(db_url):
         assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
         db.migrate()
         assert "matches" in inspect(db.engine).get_table_names()
+        cols = {c["name"] for c in inspect(db.engine).get_columns("posts")}
+        assert {"entry_hash", "state", "lease_until"} <= cols
     finally:
         db.close()

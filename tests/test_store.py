@@ -102,7 +102,8 @@ def test_feed_events_and_disabled_destinations(store: Store):
     assert store.feed_failed(feed.id, error="x", status="error", next_check_at=NOW) == (1, False)
     store.queue_feed_event(feed.id, "feed.failing", {"url": feed.url}, [("webhook:y", NOW)])
     assert store.feed_failed(feed.id, error="x", status="error", next_check_at=NOW) == (2, True)
-    assert store.feed_checked(feed.id, status="200", next_check_at=NOW) is True
+    [claimed] = store.claim_due_feeds(NOW + timedelta(seconds=1), timedelta(minutes=1))
+    assert claimed.failure_alerted
     [job] = store.due_deliveries(NOW + timedelta(seconds=1))
     assert (job.event, job.match, job.payload) == ("feed.failing", None, {"url": feed.url})
     store.set_destination_disabled("webhook:y", "HTTP 410")

@@ -7,11 +7,13 @@ from monitor.fetch.http import (
     Fetched,
     Fetcher,
     FetchSettings,
+    FetchTimeout,
     HTTPStatusError,
     TooLargeError,
 )
+from monitor.fetch.robots import RobotsCache
 
 __all__ = [
-    "BlockedError", "Entry", "FeedError", "FetchError", "FetchSettings", "Fetched", "Fetcher",
-    "HTTPStatusError", "ParsedFeed", "TooLargeError", "discover", "looks_like_html", "parse_feed",
+    "BlockedError", "Entry", "FeedError", "FetchError", "FetchSettings", "FetchTimeout", "Fetched", "Fetcher",
+    "HTTPStatusError", "ParsedFeed", "RobotsCache", "TooLargeError", "discover", "looks_like_html", "parse_feed",
 ]

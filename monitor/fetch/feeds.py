@@ -5,7 +5,9 @@ from __future__ import annotations
 import calendar
 import hashlib
 import json
-from dataclasses import dataclass
+import re
+from collections import Counter
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from urllib.parse import urljoin, urlsplit
 
@@ -24,12 +26,17 @@ class FeedError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    guid: str
+    guid: str  # identity within its feed: the GUID, else the link, else hash(link, date, title)
     url: str
     title: str
     published: datetime | None
     content_html: str  # full content when the feed carries it (content:encoded, atom content)
     summary_html: str
+
+    @property
+    def entry_hash(self) -> str:
+        """What the feed says about the post; a change means the post was edited."""
+        return _hash(self.url, self.title, self.content_html, self.summary_html)[7:]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +45,8 @@ class ParsedFeed:
     link: str
     entries: tuple[Entry, ...]
     ttl_minutes: int | None = None
+    generator: str = ""  # "Blogger", "https://wordpress.org/?v=6.4" …: how to page back
+    total_results: int | None = None  # Blogger's openSearch:totalResults
 
 
 def looks_like_html(body: bytes, content_type: str | None) -> bool:
@@ -53,8 +62,11 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     stripped = body.lstrip()
     if "json" in ct or stripped.startswith(b"{"):
         return _parse_json_feed(body, url)
+    body, content_type = _trust_utf8(body, content_type)
     headers = {"content-type": content_type} if content_type else {}
-    parsed = feedparser.parse(body, response_headers=headers)
+    parsed = _feedparser(body, headers)
+    if not parsed.entries and parsed.get("bozo") and (repaired := _repair(body)) != body:
+        parsed = _feedparser(repaired, headers)
     entries = []
     for e in parsed.entries:
         link = _entry_link(e, url)
@@ -63,10 +75,10 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
             content = max((c.get("value", "") for c in e.content), key=len)
         summary = e.get("summary", "") or ""
         published = _time(e.get("published_parsed") or e.get("updated_parsed"))
-        guid = e.get("id") or link or _hash(link, str(published), e.get("title", ""))
         if not link:
             continue  # an entry with no link cannot be fetched or cited
-        entries.append(Entry(guid, link, e.get("title", "") or "", published, content, summary))
+        entries.append(Entry(str(e.get("id") or "").strip(), link, e.get("title", "") or "", published,
+                             content, summary))
     if not entries and (not parsed.version or parsed.get("bozo")):
         # Real feeds are often slightly malformed and still readable; one that yields no
         # usable entry and is malformed (or has no feed element at all) is an error.
@@ -76,9 +88,68 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     return ParsedFeed(
         title=parsed.feed.get("title", "") or "",
         link=parsed.feed.get("link", "") or url,
-        entries=tuple(entries),
+        entries=_identify(entries),
         ttl_minutes=int(ttl) if isinstance(ttl, str) and ttl.strip().isdigit() else None,
+        generator=str(parsed.feed.get("generator", "") or ""),
+        total_results=_int(parsed.feed.get("opensearch_totalresults")),
     )
+
+
+def _feedparser(body: bytes, headers: dict[str, str]) -> feedparser.FeedParserDict:
+    # No HTML sanitising or URI rewriting: the extractor reads the HTML itself and nothing here
+    # is displayed; sanitising was most of feedparser's time on full-content feeds.
+    return feedparser.parse(body, response_headers=headers, sanitize_html=False,
+                            resolve_relative_uris=False)
+
+
+def _int(value: object) -> int | None:
+    return int(value) if isinstance(value, str) and value.strip().isdigit() else None
+
+
+_XML_DECL = re.compile(rb"^(\s*<\?xml[^>]*?encoding\s*=\s*)([\"'])[^\"']*\2", re.I)
+_DECLARED = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([^\"']*)", re.I)
+
+
+_ANY_DECL = re.compile(rb"<\?xml[^<>]*?\?>")
+_RSS_PREFIX = re.compile(rb"<(/?)rss:")
+
+
+def _repair(body: bytes) -> bytes:
+    """Second try for a feed that yielded nothing: the damage real feeds show most.
+
+    XML declarations that are doubled, garbled or not first (after a comment), and RSS elements
+    written with an undeclared `rss:` prefix (`<rss:item>`).
+    """
+    encoding = m.group(1) if (m := _DECLARED.search(body[:500])) else b"utf-8"
+    body = _ANY_DECL.sub(b"", body[:2000], count=3) + body[2000:]
+    body = b'<?xml version="1.0" encoding="' + encoding + b'"?>' + body.lstrip()
+    if b"xmlns:rss" not in body:
+        body = _RSS_PREFIX.sub(rb"<\1", body).replace(b"rss:version=", b"version=")
+    return body
+
+
+def _trust_utf8(body: bytes, content_type: str | None) -> tuple[bytes, str | None]:
+    """A body that is valid UTF-8 (with non-ASCII bytes) is read as UTF-8 whatever it declares.
+
+    The commonest wrong charset is UTF-8 served as ISO-8859-1 or windows-1252 (by the HTTP
+    header or the XML prolog): taken at its word it turns "café" into "cafÃ©". Valid multi-byte
+    UTF-8 almost never happens by chance in a single-byte text, so the bytes are the better
+    witness. (The reverse, single-byte text declared UTF-8, feedparser already repairs.)
+    """
+    declared = " ".join(filter(None, [
+        (content_type or "").lower().partition("charset=")[2].strip(" \"'"),
+        (m.group(1).decode("ascii", "replace").lower() if (m := _DECLARED.match(body[:200])) else "")]))
+    if not declared or declared.replace("utf-8", "").replace("utf8", "").strip() == "" or body.isascii():
+        return body, content_type
+    if body.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in body[:4]:
+        return body, content_type  # UTF-16/32: feedparser reads the byte order mark
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return body, content_type
+    body = _XML_DECL.sub(lambda m: m.group(1) + m.group(2) + b"utf-8" + m.group(2), body, count=1)
+    media = (content_type or "application/xml").split(";")[0].strip()
+    return body, f"{media}; charset=utf-8"
 
 
 def _parse_json_feed(body: bytes, url: str) -> ParsedFeed:
@@ -104,9 +175,30 @@ def _parse_json_feed(body: bytes, url: str) -> ParsedFeed:
         content = item.get("content_html") or ""
         if not content and item.get("content_text"):
             content = "".join(f"<p>{_escape(p)}</p>" for p in str(item["content_text"]).split("\n\n"))
-        entries.append(Entry(str(item.get("id") or link), link, item.get("title") or "", published,
-                             content, item.get("summary") or ""))
-    return ParsedFeed(data.get("title") or "", data.get("home_page_url") or url, tuple(entries))
+        entries.append(Entry(str(item.get("id") or "").strip(), link, str(item.get("title") or ""),
+                             published, str(content), str(item.get("summary") or "")))
+    return ParsedFeed(str(data.get("title") or ""), str(data.get("home_page_url") or url), _identify(entries))
+
+
+def _identify(entries: list[Entry]) -> tuple[Entry, ...]:
+    """Give every entry an identity unique in its feed.
+
+    The GUID when the feed gives one to this entry alone; when it is missing or reused (some
+    generators repeat one GUID for every item) the link; when links repeat too, a hash of link,
+    date and title. Duplicate entries (same identity and content) are dropped.
+    """
+    guids = Counter(e.guid for e in entries if e.guid)
+    links = Counter(e.url for e in entries)
+    out: dict[str, Entry] = {}
+    for e in entries:
+        if e.guid and guids[e.guid] == 1:
+            key = e.guid
+        elif links[e.url] == 1:
+            key = e.url
+        else:
+            key = _hash(e.url, str(e.published), e.title)
+        out.setdefault(key[:2048], replace(e, guid=key[:2048]))
+    return tuple(out.values())
 
 
 def discover(html: str, page_url: str) -> list[str]:

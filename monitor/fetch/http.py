@@ -1,22 +1,29 @@
 """HTTP fetching with the limits a long-running poller needs.
 
-Conditional GET, a streamed body cap, manual redirects (counted, each target checked against the
-private-network guard), robots.txt, per-host and global concurrency caps.
+Conditional GET; a per-read timeout and a deadline for the whole response (a server that
+trickles bytes is cut off); a body cap on the decoded bytes, with decompression done here in
+bounded steps (a gzip bomb never expands in memory); manual redirects (counted, each hop
+guarded); robots.txt; per-host and global concurrency caps; the private-network guard applied
+at connect time (see guard.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import socket
-import time
+import zlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
 import httpx
-from protego import Protego
+
+from monitor.fetch.guard import PrivateAddressError, UnresolvableError, guarded_transport
+from monitor.fetch.robots import DISALLOW_ALL, RobotsCache
+
+INFLATE_STEP = 64 * 1024  # decompressed bytes produced per step, so the cap is checked often
+ROBOTS_RETRY = 3600.0  # an unreachable robots.txt is asked again after an hour, not a day
 
 
 class FetchError(Exception):
@@ -30,9 +37,13 @@ class FetchError(Exception):
 
 
 class BlockedError(FetchError):
-    """Refused before any request: private network, robots.txt, or not http(s)."""
+    """Refused: private network, robots.txt, or not http(s)."""
 
     status = "blocked"
+
+
+class FetchTimeout(FetchError):
+    status = "timeout"
 
 
 class HTTPStatusError(FetchError):
@@ -59,12 +70,14 @@ class Fetched:
     permanent_redirect: str | None = None  # the new URL when a 301/308 moved the resource
     retry_after: float | None = None
     max_age: float | None = None  # seconds, from Cache-Control max-age or Expires
+    headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names
 
 
 @dataclass
 class FetchSettings:
     user_agent: str = "ReuseMonitor/0.1"
-    timeout: float = 20.0
+    timeout: float = 20.0  # connect, and each read
+    total_timeout: float = 60.0  # the whole response, body included
     max_bytes: int = 15 * 1024 * 1024
     max_redirects: int = 5
     concurrency: int = 16
@@ -75,24 +88,33 @@ class FetchSettings:
 
 @dataclass
 class Fetcher:
-    """One shared client; use as `async with Fetcher(settings) as f: await f.get(url)`."""
+    """One shared client; use as `async with Fetcher(settings) as f: await f.get(url)`.
+
+    `robots` may outlive the fetcher (the Monitor keeps one), so robots.txt is read once a day
+    per site, not once a cycle.
+    """
 
     settings: FetchSettings = field(default_factory=FetchSettings)
     transport: httpx.AsyncBaseTransport | None = None  # tests may inject one
+    robots: RobotsCache = field(default_factory=RobotsCache)
 
     def __post_init__(self) -> None:
         self._client: httpx.AsyncClient | None = None
         self._global = asyncio.Semaphore(self.settings.concurrency)
         self._hosts: dict[str, asyncio.Semaphore] = {}
-        self._robots: dict[str, tuple[float, Protego | None]] = {}
+        self._robots_locks: dict[str, asyncio.Lock] = {}
 
     async def __aenter__(self) -> Fetcher:
         s = self.settings
+        # httpcore's pool scans its connections per request: keep it no larger than needed.
+        limits = httpx.Limits(max_connections=s.concurrency, max_keepalive_connections=s.concurrency)
+        transport = self.transport
+        if transport is None and not s.allow_private_networks:
+            transport = guarded_transport(limits)
         self._client = httpx.AsyncClient(
             headers={"User-Agent": s.user_agent, "Accept-Encoding": "gzip, deflate"},
             timeout=httpx.Timeout(s.timeout, connect=min(10.0, s.timeout)),
-            follow_redirects=False,
-            transport=self.transport,
+            follow_redirects=False, limits=limits, transport=transport, trust_env=False,
         )
         return self
 
@@ -110,7 +132,7 @@ class Fetcher:
             headers["If-Modified-Since"] = last_modified
         current, hops, permanent = url, 0, True
         for _ in range(self.settings.max_redirects + 1):
-            await self._guard(current)
+            _check_scheme(current)
             if check_robots and self.settings.respect_robots and not await self._allowed(current):
                 raise BlockedError(current, "disallowed by robots.txt")
             host = urlsplit(current).hostname or ""
@@ -128,32 +150,50 @@ class Fetcher:
         raise FetchError(url, f"more than {self.settings.max_redirects} redirects")
 
     async def _once(self, url: str, headers: dict[str, str]) -> Fetched | tuple[int, str]:
-        assert self._client is not None
         try:
-            async with self._client.stream("GET", url, headers=headers) as r:
-                if r.status_code in (301, 302, 303, 307, 308) and "location" in r.headers:
-                    return r.status_code, r.headers["location"]
-                if r.status_code == 304:
-                    return self._fetched(url, r, b"")
-                if r.status_code >= 400:
-                    raise HTTPStatusError(url, r.status_code, _retry_after(r.headers.get("retry-after")))
-                declared = r.headers.get("content-length")
-                if declared and declared.isdigit() and int(declared) > self.settings.max_bytes:
-                    raise TooLargeError(url, f"body of {declared} bytes exceeds the {self.settings.max_bytes}-byte cap")
-                chunks, size = [], 0
-                # aiter_bytes decompresses as it goes, so the cap also stops decompression bombs.
-                async for chunk in r.aiter_bytes():
-                    size += len(chunk)
-                    if size > self.settings.max_bytes:
-                        raise TooLargeError(url, f"body exceeds the {self.settings.max_bytes}-byte cap")
-                    chunks.append(chunk)
-                return self._fetched(url, r, b"".join(chunks))
+            # The per-read timeout does not stop a server sending a byte every few seconds.
+            async with asyncio.timeout(self.settings.total_timeout):
+                return await self._exchange(url, headers)
         except FetchError:
             raise
+        except TimeoutError:
+            raise FetchTimeout(url, f"no complete response within {self.settings.total_timeout:g} s") from None
         except httpx.TimeoutException:
-            raise FetchError(url, f"timed out after {self.settings.timeout:g} s") from None
+            raise FetchTimeout(url, f"timed out after {self.settings.timeout:g} s") from None
+        except PrivateAddressError as e:
+            raise BlockedError(url, str(e)) from None
+        except UnresolvableError as e:
+            raise FetchError(url, str(e)) from None
+        except zlib.error as e:
+            raise FetchError(url, f"corrupt compressed body ({e})") from None
         except httpx.HTTPError as e:
             raise FetchError(url, f"{type(e).__name__}: {e}") from None
+
+    async def _exchange(self, url: str, headers: dict[str, str]) -> Fetched | tuple[int, str]:
+        assert self._client is not None
+        async with self._client.stream("GET", url, headers=headers) as r:
+            if r.status_code in (301, 302, 303, 307, 308) and "location" in r.headers:
+                return r.status_code, r.headers["location"]
+            if r.status_code == 304:
+                return self._fetched(url, r, b"")
+            if r.status_code >= 400:
+                raise HTTPStatusError(url, r.status_code, _retry_after(r.headers.get("retry-after")))
+            cap = self.settings.max_bytes
+            declared = r.headers.get("content-length")
+            if declared and declared.isdigit() and int(declared) > cap:
+                raise TooLargeError(url, f"body of {declared} bytes exceeds the {cap}-byte cap")
+            inflater = Inflater(url, r.headers.get("content-encoding", ""))
+            chunks, size = [], 0
+            # Raw bytes, decoded here step by step: the cap is checked before memory grows.
+            async for raw in r.aiter_raw():
+                for chunk in inflater.feed(raw):
+                    size += len(chunk)
+                    if size > cap:
+                        raise TooLargeError(url, f"body exceeds the {cap}-byte cap"
+                                            + (" once decompressed" if inflater.compressed else ""))
+                    chunks.append(chunk)
+            chunks.append(inflater.flush())
+            return self._fetched(url, r, b"".join(chunks))
 
     def _fetched(self, url: str, r: httpx.Response, body: bytes) -> Fetched:
         return Fetched(
@@ -163,44 +203,76 @@ class Fetcher:
             fetched_at=datetime.now(timezone.utc),
             retry_after=_retry_after(r.headers.get("retry-after")),
             max_age=_max_age(r.headers),
+            headers={k.lower(): v for k, v in r.headers.items()},
         )
-
-    async def _guard(self, url: str) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise BlockedError(url, "only http and https URLs can be fetched")
-        if self.settings.allow_private_networks:
-            return
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(parts.hostname, parts.port or 80,
-                                                                 type=socket.SOCK_STREAM)
-        except socket.gaierror as e:
-            raise FetchError(url, f"cannot resolve {parts.hostname}: {e.strerror}") from None
-        for info in infos:
-            ip = ipaddress.ip_address(info[4][0])
-            if not ip.is_global:
-                raise BlockedError(url, f"{parts.hostname} resolves to non-public address {ip} "
-                                        "(set fetch.allow_private_networks to allow)")
 
     async def _allowed(self, url: str) -> bool:
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
-        cached = self._robots.get(origin)
-        if cached is None or cached[0] < time.monotonic():
-            rules: Protego | None = None
-            try:
-                r = await self.get(origin + "/robots.txt", check_robots=False, accept="text/plain")
-                if r.status == 200:
-                    rules = Protego.parse(r.body.decode("utf-8", errors="replace"))
-            except HTTPStatusError as e:
-                # RFC 9309: unavailable (4xx) means no rules; unreachable (5xx) means assume disallowed.
-                rules = Protego.parse("User-agent: *\nDisallow: /") if e.code >= 500 else None
-            except FetchError:
-                rules = None
-            cached = (time.monotonic() + 24 * 3600, rules)
-            self._robots[origin] = cached
-        rules = cached[1]
+        known, rules = self.robots.get(origin)
+        if not known:
+            # One fetch per site even when many of its feeds are due together.
+            async with self._robots_locks.setdefault(origin, asyncio.Lock()):
+                known, rules = self.robots.get(origin)
+                if not known:
+                    rules = await self._fetch_robots(origin)
         return rules is None or rules.can_fetch(url, self.settings.user_agent)
+
+    async def _fetch_robots(self, origin: str):  # noqa: ANN202 - Protego | None
+        try:
+            r = await self.get(origin + "/robots.txt", check_robots=False, accept="text/plain")
+            text = r.body.decode("utf-8", errors="replace") if r.status == 200 else None
+            return self.robots.put(origin, text)
+        except HTTPStatusError as e:
+            # RFC 9309: unavailable (4xx) means no rules; unreachable (5xx) means assume disallowed.
+            if e.code >= 500:
+                return self.robots.put(origin, DISALLOW_ALL, ttl=ROBOTS_RETRY)
+            return self.robots.put(origin, None)
+        except FetchError:
+            # Unreachable: the feed fetch that follows will fail and say why.
+            return self.robots.put(origin, None, ttl=ROBOTS_RETRY)
+
+
+class Inflater:
+    """Content-Encoding decoding in bounded steps (zlib's max_length), so a small compressed
+    body that expands to gigabytes is stopped by the caller's cap after a few steps."""
+
+    def __init__(self, url: str, encoding: str) -> None:
+        enc = encoding.strip().lower()
+        self._raw_fallback = enc == "deflate"
+        if enc in ("", "identity"):
+            self._d = None
+        elif enc in ("gzip", "x-gzip"):
+            self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif enc == "deflate":
+            self._d = zlib.decompressobj(zlib.MAX_WBITS | 32)  # zlib wrapper; raw deflate below
+        else:
+            raise FetchError(url, f"unsupported Content-Encoding {encoding!r}")
+        self.compressed = self._d is not None
+        self._started = False
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        if self._d is None:
+            yield data
+            return
+        if not self._started:
+            self._started = True
+            if self._raw_fallback and data and (data[0] & 0x0F) != 8:
+                self._d = zlib.decompressobj(-zlib.MAX_WBITS)  # servers that send raw deflate
+        while data:
+            out = self._d.decompress(data, INFLATE_STEP)
+            if out:
+                yield out
+            data = self._d.unconsumed_tail
+
+    def flush(self) -> bytes:
+        return self._d.flush() if self._d is not None else b""
+
+
+def _check_scheme(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise BlockedError(url, "only http and https URLs can be fetched")
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -93,6 +93,8 @@ class FeedRow(Base):
     failure_alerted: Mapped[bool] = mapped_column(Boolean, default=False)  # a "failing" alert went out
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Role 'source': when the whole site was read back (Blogger/WordPress paging); None = not yet.
+    backfilled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     __table_args__ = (Index("ix_feeds_next_check_at", "next_check_at"),)
 
@@ -115,8 +117,15 @@ class PostRow(Base):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     checked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The entry as the feed shows it (title, content, summary): a change means an edit to re-check.
+    entry_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    # claimed (one process is fetching/checking it, until lease_until) | checked | failed
+    state: Mapped[str] = mapped_column(String(16), default="checked", server_default="checked")
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
-    __table_args__ = (Index("ix_posts_feed_guid", "feed_id", "guid"),)
+    # An entry's identity is its GUID within its feed; the row is inserted before the post is
+    # fetched, so of two processes that see the entry, only the one whose insert wins checks it.
+    __table_args__ = (Index("uq_posts_feed_guid", "feed_id", "guid", unique=True),)
 
 
 class MatchRow(Base):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from monitor.domain import Post, Source
@@ -57,6 +57,16 @@ class FeedState:
     last_status: str | None
     last_error: str | None
     error_count: int
+    backfilled_at: datetime | None = None
+    failure_alerted: bool = False  # a "feed.failing" alert went out; success owes a "recovered"
+
+
+@dataclass(frozen=True, slots=True)
+class PostClaim:
+    """This process holds the right to fetch and check one post until the lease runs out."""
+
+    id: int
+    previous_text_hash: str | None  # the text checked last time (an edited entry), else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +135,7 @@ def _key(*parts: object) -> str:
 def _feed_state(r: FeedRow) -> FeedState:
     return FeedState(r.id, r.url, r.feed_url, r.role, r.title, r.interval_minutes, r.etag,
                      r.last_modified, r.body_hash, r.next_check_at, r.last_checked_at,
-                     r.last_status, r.last_error, r.error_count)
+                     r.last_status, r.last_error, r.error_count, r.backfilled_at, r.failure_alerted)
 
 
 def _match_record(m: MatchRow, s: SourceRow, p: PostRow) -> MatchRecord:
@@ -144,6 +154,13 @@ class Store:
     def upsert_source(self, source: Source, signature: bytes, origin: str,
                       feed_id: int | None = None) -> tuple[int, bool]:
         """Register or refresh a source; returns (id, changed). Unchanged text is not rewritten."""
+        try:
+            return self._upsert_source(source, signature, origin, feed_id)
+        except IntegrityError:  # another process registered the same URL just now: update it
+            return self._upsert_source(source, signature, origin, feed_id)
+
+    def _upsert_source(self, source: Source, signature: bytes, origin: str,
+                       feed_id: int | None) -> tuple[int, bool]:
         digest = content_hash(source.text)
         with self.db.session() as s:
             row = s.scalar(select(SourceRow).where(SourceRow.url == source.url))
@@ -208,6 +225,12 @@ class Store:
         next check is pushed far out. A re-added feed is due at once.
         """
         wanted = {url: (role, interval) for url, role, interval in wanted}
+        try:
+            self._sync_feeds(wanted)
+        except IntegrityError:  # another process added the same feeds at the same moment
+            self._sync_feeds(wanted)
+
+    def _sync_feeds(self, wanted: dict[str, tuple[str, int]]) -> None:
         far = utcnow() + timedelta(days=36500)
         with self.db.session() as s:
             existing = {r.url: r for r in s.scalars(select(FeedRow))}
@@ -218,7 +241,8 @@ class Store:
                 else:
                     if row.next_check_at >= far - timedelta(days=1):
                         row.next_check_at = utcnow()
-                    row.role, row.interval_minutes = role, interval
+                    if (row.role, row.interval_minutes) != (role, interval):
+                        row.role, row.interval_minutes = role, interval
             for url, row in existing.items():
                 if url not in wanted:
                     row.next_check_at = far
@@ -239,7 +263,8 @@ class Store:
                 q = q.where(FeedRow.url.in_(list(urls)))
             else:
                 q = q.where(FeedRow.next_check_at <= now)
-            q = q.order_by(FeedRow.next_check_at).limit(limit)
+            # The user's own feeds first, so a copy meets the article it copies.
+            q = q.order_by(case((FeedRow.role == "source", 0), else_=1), FeedRow.next_check_at).limit(limit)
             if self.db.is_postgres:
                 q = q.with_for_update(skip_locked=True)
             rows = list(s.scalars(q))
@@ -249,20 +274,19 @@ class Store:
 
     def feed_checked(self, feed_id: int, *, status: str, next_check_at: datetime,
                      feed_url: str | None = None, title: str | None = None, etag: str | None = None,
-                     last_modified: str | None = None, body_hash: str | None = None) -> bool:
-        """Record a successful check; returns True when the feed recovers from alerted failures."""
+                     last_modified: str | None = None, body_hash: str | None = None) -> None:
+        # One UPDATE, no SELECT: this runs once per feed per check, thousands of times a cycle.
+        values: dict[str, Any] = {"last_status": status, "last_error": None, "error_count": 0,
+                                  "last_checked_at": utcnow(), "next_check_at": next_check_at,
+                                  "lease_until": None}
+        if feed_url:
+            values["feed_url"] = feed_url
+        if title:
+            values["title"] = title
+        if status != "304":
+            values.update(etag=etag, last_modified=last_modified, body_hash=body_hash)
         with self.db.session() as s:
-            row = s.get_one(FeedRow, feed_id)
-            recovered = row.failure_alerted
-            row.last_status, row.last_error, row.error_count = status, None, 0
-            row.last_checked_at, row.next_check_at, row.lease_until = utcnow(), next_check_at, None
-            if feed_url:
-                row.feed_url = feed_url
-            if title:
-                row.title = title
-            if status != "304":
-                row.etag, row.last_modified, row.body_hash = etag, last_modified, body_hash
-            return recovered
+            s.execute(update(FeedRow).where(FeedRow.id == feed_id).values(**values))
 
     def feed_failed(self, feed_id: int, *, error: str, status: str,
                     next_check_at: datetime) -> tuple[int, bool]:
@@ -274,27 +298,97 @@ class Store:
             row.last_checked_at, row.next_check_at, row.lease_until = utcnow(), next_check_at, None
             return row.error_count, row.failure_alerted
 
+    def release_feeds(self, feed_ids: Iterable[int]) -> None:
+        """Give claimed feeds back unchecked (shutting down): another process may take them now."""
+        ids = list(feed_ids)
+        if ids:
+            with self.db.session() as s:
+                s.execute(update(FeedRow).where(FeedRow.id.in_(ids)).values(lease_until=None))
+
+    def feed_backfilled(self, feed_id: int) -> None:
+        with self.db.session() as s:
+            s.execute(update(FeedRow).where(FeedRow.id == feed_id).values(backfilled_at=utcnow()))
+
+    def feed_by_url(self, url: str) -> FeedState | None:
+        with self.db.session() as s:
+            row = s.scalar(select(FeedRow).where(or_(FeedRow.url == url, FeedRow.feed_url == url)))
+            return _feed_state(row) if row is not None else None
+
     def list_feeds(self) -> list[FeedState]:
         with self.db.session() as s:
             return [_feed_state(r) for r in s.scalars(select(FeedRow).order_by(FeedRow.id))]
 
     # --- posts ---------------------------------------------------------------------------
-    def seen_post(self, url: str) -> str | None:
-        """The content hash stored for a post URL, or None when the post is new."""
-        with self.db.session() as s:
-            return s.scalar(select(PostRow.content_hash).where(PostRow.url == url))
+    def claim_post(self, feed_id: int, guid: str, url: str, entry_hash: str, now: datetime,
+                   lease: timedelta) -> PostClaim | None:
+        """Claim one feed entry for fetching and checking, or None when there is nothing to do.
 
-    def save_post(self, post: Post, feed_id: int | None) -> int:
+        Nothing to do: the entry was checked and is unchanged (same entry hash), or another
+        process holds a live claim on it. A new entry is inserted first (state "claimed"): of two
+        processes racing for it, the unique (feed_id, guid) or URL lets only one insert win.
+        An edited, failed or abandoned (expired lease) entry is claimed again.
+        """
+        try:
+            with self.db.session() as s:
+                q = (select(PostRow)
+                     .where(or_(and_(PostRow.feed_id == feed_id, PostRow.guid == guid), PostRow.url == url))
+                     .order_by((PostRow.feed_id == feed_id).desc()).limit(1))
+                if self.db.is_postgres:
+                    q = q.with_for_update()
+                row = s.scalar(q)
+                if row is None:
+                    row = PostRow(feed_id=feed_id, guid=guid, url=url, state="claimed",
+                                  lease_until=now + lease, entry_hash="")
+                    s.add(row)
+                    s.flush()
+                    return PostClaim(row.id, None)
+                if row.state == "claimed" and row.lease_until is not None and row.lease_until > now:
+                    return None  # another process is on it
+                if row.state == "checked" and (row.entry_hash == entry_hash or row.feed_id != feed_id):
+                    return None  # unchanged; or the same post met through another feed
+                previous = row.content_hash if row.state == "checked" else None
+                row.state, row.lease_until = "claimed", now + lease
+                return PostClaim(row.id, previous)
+        except IntegrityError:
+            return None  # another process inserted it first: it checks it
+
+    def checked_entries(self, feed_id: int) -> dict[str, str]:
+        """guid → entry hash of the feed's checked posts: one query per feed read, so the
+        entries seen before cost no transaction each."""
+        with self.db.session() as s:
+            return dict(s.execute(select(PostRow.guid, PostRow.entry_hash).where(
+                PostRow.feed_id == feed_id, PostRow.state == "checked")).all())
+
+    def release_post(self, post_id: int) -> None:
+        """A claimed post could not be read: retried when its feed is next read."""
+        with self.db.session() as s:
+            s.execute(update(PostRow).where(PostRow.id == post_id, PostRow.state == "claimed")
+                      .values(state="failed", lease_until=None))
+
+    def post_unchanged(self, post_id: int, entry_hash: str) -> None:
+        """The entry changed in the feed but the post's text did not: nothing to re-check."""
+        with self.db.session() as s:
+            s.execute(update(PostRow).where(PostRow.id == post_id).values(
+                state="checked", lease_until=None, entry_hash=entry_hash, checked_at=utcnow()))
+
+    def save_post(self, post: Post, feed_id: int | None, post_id: int | None = None,
+                  entry_hash: str = "") -> int:
+        """Keep a checked post: the claimed row `post_id`, or the row with the post's URL."""
         digest = content_hash(post.text)
         raw = post.html.encode("utf-8") if post.html is not None else None
         with self.db.session() as s:
-            row = s.scalar(select(PostRow).where(PostRow.url == post.url))
+            if post_id is not None:
+                row = s.get_one(PostRow, post_id)
+            else:
+                row = s.scalar(select(PostRow).where(PostRow.url == post.url))
             if row is None:
-                row = PostRow(url=post.url)
+                row = PostRow(url=post.url, guid=post.guid or post.url)
                 s.add(row)
-            row.feed_id, row.guid, row.title, row.text = feed_id, post.guid, post.title, post.text
+            row.feed_id, row.title, row.text = feed_id, post.title, post.text
+            row.guid = post.guid or row.guid or post.url
             row.content_hash, row.http_status = digest, post.http_status
             row.published_at, row.fetched_at, row.checked_at = post.published, post.fetched_at, utcnow()
+            row.state, row.lease_until, row.entry_hash = "checked", None, entry_hash or row.entry_hash
             # The raw page is evidence; it is kept for every post so a later match can cite it.
             row.raw_page = raw
             row.raw_sha256 = hashlib.sha256(raw).hexdigest() if raw is not None else None
