@@ -71,6 +71,7 @@ class EmailNotifier(DestinationRules):
     sender: str = Field(alias="from")
     to: list[str] = Field(min_length=1)
     timeout: float = 30.0
+    ca_file: Path | None = None  # PEM bundle to trust for a server with a private CA
 
     @field_validator("to", mode="before")
     @classmethod

@@ -122,7 +122,7 @@ def test_report_html_is_escaped_and_complete(cli, tmp_path):
     sid, _ = store.upsert_source(Source("https://publisher.example/a", "Alpha beta gamma.", "A"), b"s", "url")
     evil = 'Alpha <script>alert(1)</script> gamma.'
     pid = store.save_post(Post("https://copy.example/1", evil, "<b>T</b>", html=f"<p>{evil}</p>", http_status=200), None)
-    ev = {"passages": [{"source_start": 0, "source_end": 5, "copy_start": 0, "copy_end": 5}],
+    ev = {"passages": [{"source_start": 0, "source_end": 5, "copy_start": 0, "copy_end": len(evil)}],
           "substitutions": [["beta", "<script>"]]}
     mid, _ = store.record_match(sid, pid, "spun_copy", 0.8, 0.7, 0.3, ev, [])
     db.close()
@@ -131,6 +131,7 @@ def test_report_html_is_escaped_and_complete(cli, tmp_path):
     page = (tmp_path / "r.html").read_text()
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert "<mark>Alpha</mark>" in page and "https://copy.example/1" in page
+    assert '<u class="swap">&lt;script&gt;</u>' in page  # the swapped word, underlined and inert
     import hashlib
 
     assert "HTTP status 200" in page

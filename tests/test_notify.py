@@ -182,3 +182,45 @@ async def test_a_disabled_destination_is_skipped_until_a_test_passes(queued):
             assert await send_test(store, {sender.name: sender}) == {sender.name: None}
     assert store.disabled_destinations() == {}
     assert webhook_json(hook.received[-1])["type"] == "test"
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    """A self-signed certificate for localhost/127.0.0.1, made with the openssl command."""
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is not installed")
+    d = tmp_path_factory.mktemp("tls")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-keyout", str(d / "key.pem"), "-out", str(d / "cert.pem"), "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    return d / "cert.pem", d / "key.pem"
+
+
+def _server_context(certificate):
+    import ssl
+
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(*map(str, certificate))
+    return ctx
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+async def test_email_over_tls_with_login(queued, certificate, monkeypatch, security):
+    store, queue = queued
+    monkeypatch.setenv("SMTP_PW", "s3cret")
+    ctx = _server_context(certificate)
+    kw = {"tls": ctx} if security == "tls" else {"starttls": ctx}
+    with SMTPSink(login=("monitor", "s3cret"), **kw) as smtp:
+        cfg = EmailNotifier.model_validate({
+            "host": "127.0.0.1", "port": smtp.port, "security": security, "username": "monitor",
+            "password_env": "SMTP_PW", "from": "m@localhost", "to": ["e@localhost"], "timeout": 10,
+            "ca_file": str(certificate[0])})
+        sender = EmailSender(cfg)
+        queue([sender.name])
+        report = await deliver_due(store, {sender.name: sender}, 5)
+        assert report.sent == 1 and len(smtp.messages) == 1
+        assert smtp.messages[0]["To"] == "e@localhost"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import json
 import socket
+import ssl
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -162,8 +163,12 @@ class WebhookReceiver:
 class SMTPSink:
     """A real SMTP server (aiosmtpd) on loopback that keeps the messages it receives."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, *, tls: ssl.SSLContext | None = None,
+                 starttls: ssl.SSLContext | None = None,
+                 login: tuple[str, str] | None = None) -> None:
+        """`tls`: implicit TLS; `starttls`: STARTTLS required; `login`: AUTH required."""
         from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import AuthResult
 
         self.messages: list[EmailMessage] = []
         sink = self
@@ -173,8 +178,22 @@ class SMTPSink:
                 sink.messages.append(message_from_bytes(envelope.content, policy=policy.default))  # type: ignore[arg-type]
                 return "250 Message accepted for delivery"
 
+        def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+            ok = login is not None and (auth_data.login.decode(), auth_data.password.decode()) == login
+            return AuthResult(success=ok)
+
         self.port = port or free_port()
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        options: dict[str, Any] = {}
+        if tls is not None:
+            options["ssl_context"] = tls
+        if starttls is not None:
+            options.update(tls_context=starttls, require_starttls=True)
+        if login is not None:
+            # With implicit TLS the whole session is encrypted already: no STARTTLS needed first.
+            options.update(authenticator=authenticate, auth_required=True,
+                           auth_require_tls=starttls is not None)
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port,
+                                     server_hostname="localhost", **options)
 
     def __enter__(self) -> SMTPSink:
         self.controller.start()

@@ -62,7 +62,7 @@ class EmailSender:
                 msg, hostname=c.host, port=c.port,
                 use_tls=c.security == "tls", start_tls=True if c.security == "starttls" else False,
                 username=c.username, password=c.password() if c.username else None,
-                timeout=c.timeout,
+                timeout=c.timeout, cert_bundle=str(c.ca_file) if c.ca_file else None,
             )
         except aiosmtplib.SMTPResponseException as e:
             # 5xx is a refusal that retrying will not fix (bad recipient, auth); 4xx is temporary.
