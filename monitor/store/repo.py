@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from monitor.domain import Post, Source
@@ -532,12 +534,13 @@ class Store:
 
     def set_destination_disabled(self, name: str, reason: str | None) -> None:
         """Disable a destination (reason given) or enable it again (None)."""
+        disabled_at, why = (utcnow(), reason) if reason else (None, None)
+        insert = pg_insert if self.db.is_postgres else sqlite_insert
+        stmt = insert(DestinationRow).values(name=name, disabled_at=disabled_at, reason=why)
+        stmt = stmt.on_conflict_do_update(index_elements=["name"],
+                                          set_={"disabled_at": disabled_at, "reason": why})
         with self.db.session() as s:
-            row = s.get(DestinationRow, name)
-            if row is None:
-                row = DestinationRow(name=name)
-                s.add(row)
-            row.disabled_at, row.reason = (utcnow(), reason) if reason else (None, None)
+            s.execute(stmt)
 
     # --- per-site boilerplate --------------------------------------------------------------
     def site_boilerplate(self, host: str) -> dict[str, Any] | None:
@@ -546,9 +549,12 @@ class Store:
             return dict(row.data) if row is not None else None
 
     def save_site_boilerplate(self, host: str, data: dict[str, Any]) -> None:
+        """Upsert: processes learning from the same site concurrently must not collide (the
+        last writer wins; learning is a running tally, so a lost increment only delays it)."""
+        values = {"host": host, "data": data, "updated_at": utcnow()}
+        insert = pg_insert if self.db.is_postgres else sqlite_insert
+        stmt = insert(SiteBoilerplateRow).values(**values)
+        stmt = stmt.on_conflict_do_update(index_elements=["host"],
+                                          set_={"data": stmt.excluded.data, "updated_at": stmt.excluded.updated_at})
         with self.db.session() as s:
-            row = s.get(SiteBoilerplateRow, host)
-            if row is None:
-                s.add(SiteBoilerplateRow(host=host, data=data))
-            else:
-                row.data = data
+            s.execute(stmt)
