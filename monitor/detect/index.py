@@ -1,0 +1,222 @@
+"""Windowed MinHash signatures and a compact banded-LSH index over them.
+
+Why windows: a partial copy reuses a third of a source inside a longer post, so a
+whole-document MinHash of the post is diluted by the unrelated text. The source is cut into
+consecutive windows of `window` content words; the post into windows of the same size
+every `window // 4` content words, so every source window has a post window overlapping at
+least 7/8 of it.
+
+Why content words only: function words are shared by every English text and are what a
+spinner leaves alone; names, numbers and rare words also survive, and the set of a window's
+content words keeps a Jaccard similarity of about (1 - r) / (1 + r) when a share r of them is
+replaced (0.33 at r = 0.5), while two unrelated texts' windows share almost none.
+
+The MinHash is computed here rather than with datasketch.MinHash so that one numpy pass
+hashes all the windows of a text at once; it is the classic scheme: each word is hashed to
+32 bits with CRC-32 (stable across processes and platforms, unlike `hash()`), and each of
+`bands * rows` permutations is a multiply-shift hash of that value with fixed constants
+(seeded numpy generator). Constants, window, bands and rows are part of the signature
+format: change any of them and bump SIGNATURE_VERSION, so stored signatures are re-made.
+
+Index layout: one sorted uint32 array of band keys and a parallel uint32 array of internal
+source numbers: 8 bytes per (window, band). Lookup is `np.searchsorted`; rebuild from stored
+signatures is one concatenate and one argsort. Sources added after a build go to a small
+delta that is merged when it reaches an eighth of the main arrays; removal is a mask.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Sequence
+
+import numpy as np
+
+SIGNATURE_VERSION = 1
+_HEADER = struct.Struct("<BBBHII")  # version, bands, rows, window, n_words, n_keys
+_MASK32 = np.uint64(0xFFFFFFFF)
+
+
+class WindowHasher:
+    """Band keys (uint32) of the windows of a sequence of content words."""
+
+    def __init__(self, window: int, bands: int, rows: int, seed: int = 20140218) -> None:
+        self.window, self.bands, self.rows = window, bands, rows
+        rng = np.random.default_rng(seed)
+        k = bands * rows
+        self._a = rng.integers(1, 2**63, size=k, dtype=np.uint64) | np.uint64(1)  # odd
+        self._b = rng.integers(0, 2**63, size=k, dtype=np.uint64)
+        self._mix = rng.integers(1, 2**63, size=(bands, rows), dtype=np.uint64) | np.uint64(1)
+        self._band_salt = rng.integers(0, 2**63, size=bands, dtype=np.uint64)
+        self._cache: dict[str, int] = {}
+
+    def _word_hashes(self, words: Sequence[str]) -> np.ndarray:
+        cache = self._cache
+        out = []
+        for w in words:
+            h = cache.get(w)
+            if h is None:
+                h = zlib.crc32(w.encode("utf-8", "surrogatepass"))
+                if len(cache) < 500_000:
+                    cache[w] = h
+            out.append(h)
+        return np.asarray(out, dtype=np.uint64)
+
+    def _perm_hashes(self, words: Sequence[str]) -> np.ndarray:
+        """(n_words, bands*rows) permuted 32-bit hashes (multiply-shift on uint64)."""
+        x = self._word_hashes(words)
+        with np.errstate(over="ignore"):
+            return (x[:, None] * self._a[None, :] + self._b[None, :]) >> np.uint64(32)
+
+    def _band_keys(self, mins: np.ndarray) -> np.ndarray:
+        """(n_windows, bands*rows) minima → (n_windows, bands) uint32 band keys."""
+        m = mins.reshape(len(mins), self.bands, self.rows)
+        with np.errstate(over="ignore"):
+            acc = (m * self._mix[None, :, :]).sum(axis=2, dtype=np.uint64) + self._band_salt[None, :]
+            acc ^= acc >> np.uint64(29)
+            acc *= np.uint64(0xBF58476D1CE4E5B9)
+            acc ^= acc >> np.uint64(32)
+        return (acc & _MASK32).astype(np.uint32)
+
+    def source_keys(self, words: Sequence[str]) -> np.ndarray:
+        """Keys of consecutive windows; the last one is aligned to the end of the text."""
+        n, w = len(words), self.window
+        if n == 0:
+            return np.zeros(0, dtype=np.uint32)
+        ph = self._perm_hashes(words)
+        starts = list(range(0, max(1, n - w + 1), w))
+        if starts[-1] + w < n:
+            starts.append(n - w)
+        mins = np.stack([ph[s : s + w].min(axis=0) for s in starts])
+        return np.unique(self._band_keys(mins).ravel())
+
+    def post_keys(self, words: Sequence[str]) -> np.ndarray:
+        """Keys of windows every window/4 words (block minima, then a sliding min of blocks)."""
+        n, w = len(words), self.window
+        if n == 0:
+            return np.zeros(0, dtype=np.uint32)
+        ph = self._perm_hashes(words)
+        step = max(1, w // 4)
+        if n <= w:
+            mins = ph.min(axis=0, keepdims=True)
+        else:
+            blocks = np.minimum.reduceat(ph, np.arange(0, n, step), axis=0)
+            per = w // step
+            nb = len(blocks)
+            if nb <= per:
+                mins = blocks.min(axis=0, keepdims=True)
+            else:
+                mins = blocks[: nb - per + 1].copy()
+                for k in range(1, per):
+                    np.minimum(mins, blocks[k : nb - per + 1 + k], out=mins)
+        return np.unique(self._band_keys(mins).ravel())
+
+
+def pack_signature(hasher: WindowHasher, n_words: int, keys: np.ndarray) -> bytes:
+    head = _HEADER.pack(SIGNATURE_VERSION, hasher.bands, hasher.rows, hasher.window,
+                        min(n_words, 2**32 - 1), len(keys))
+    return head + keys.astype("<u4").tobytes()
+
+
+class SignatureError(ValueError):
+    """The stored signature was made by another format version or other parameters."""
+
+
+def unpack_signature(hasher: WindowHasher, sig: bytes) -> tuple[int, np.ndarray]:
+    """(number of words fingerprinted, band keys); SignatureError if it must be re-made."""
+    if len(sig) < _HEADER.size:
+        raise SignatureError("signature too short")
+    version, bands, rows, window, n_words, n_keys = _HEADER.unpack_from(sig)
+    if version != SIGNATURE_VERSION or (bands, rows, window) != (hasher.bands, hasher.rows, hasher.window):
+        raise SignatureError(f"signature v{version} {bands}x{rows}/{window} does not match this detector; re-fingerprint")
+    keys = np.frombuffer(sig, dtype="<u4", count=n_keys, offset=_HEADER.size)
+    return n_words, keys.astype(np.uint32, copy=False)
+
+
+class BandIndex:
+    """source id → band keys, searchable by key. Memory: 8 bytes per stored key."""
+
+    def __init__(self) -> None:
+        self._ids: list[int] = []  # internal number → source id
+        self._num: dict[int, int] = {}  # source id → internal number (live ones)
+        self._alive = np.zeros(0, dtype=bool)
+        self._keys = np.zeros(0, dtype=np.uint32)
+        self._vals = np.zeros(0, dtype=np.uint32)
+        self._dkeys = np.zeros(0, dtype=np.uint32)
+        self._dvals = np.zeros(0, dtype=np.uint32)
+        self._pending: list[tuple[int, np.ndarray]] = []
+
+    def __len__(self) -> int:
+        return len(self._num)
+
+    def add(self, source_id: int, keys: np.ndarray) -> None:
+        self.remove(source_id)
+        num = len(self._ids)
+        self._ids.append(source_id)
+        self._num[source_id] = num
+        self._pending.append((num, keys))
+
+    def remove(self, source_id: int) -> None:
+        num = self._num.pop(source_id, None)
+        if num is not None and num < len(self._alive):
+            self._alive[num] = False
+        # a pending entry of a removed source is dropped when the delta is built
+        if num is not None and self._pending and num >= len(self._alive):
+            self._pending = [(n, k) for n, k in self._pending if n != num]
+
+    def nbytes(self) -> int:
+        self._flush()
+        return (self._keys.nbytes + self._vals.nbytes + self._dkeys.nbytes + self._dvals.nbytes
+                + self._alive.nbytes)
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        alive = np.zeros(len(self._ids), dtype=bool)
+        alive[: len(self._alive)] = self._alive
+        nums = [n for n, _ in self._pending]
+        alive[nums] = True
+        self._alive = alive
+        keys = np.concatenate([k for _, k in self._pending] + [self._dkeys])
+        vals = np.concatenate([np.full(len(k), n, dtype=np.uint32) for n, k in self._pending] + [self._dvals])
+        self._pending = []
+        if len(keys) * 8 >= len(self._keys):  # delta grew big: one sorted array again
+            keys = np.concatenate([self._keys, keys])
+            vals = np.concatenate([self._vals, vals])
+            order = np.argsort(keys, kind="stable")
+            self._keys, self._vals = keys[order], vals[order]
+            self._dkeys = np.zeros(0, dtype=np.uint32)
+            self._dvals = np.zeros(0, dtype=np.uint32)
+        else:
+            order = np.argsort(keys, kind="stable")
+            self._dkeys, self._dvals = keys[order], vals[order]
+
+    def hits(self, keys: np.ndarray, max_postings: int) -> list[tuple[int, int]]:
+        """[(source id, number of keys shared)] best first. A key held by more than
+        `max_postings` sources says nothing about any of them and is skipped."""
+        self._flush()
+        if not len(keys) or not self._num:
+            return []
+        found = []
+        for skeys, svals in ((self._keys, self._vals), (self._dkeys, self._dvals)):
+            if not len(skeys):
+                continue
+            lo = np.searchsorted(skeys, keys, side="left")
+            hi = np.searchsorted(skeys, keys, side="right")
+            cnt = hi - lo
+            ok = (cnt > 0) & (cnt <= max_postings)
+            if not ok.any():
+                continue
+            lo, cnt = lo[ok], cnt[ok]
+            # gather all postings of the matching keys without a Python loop
+            idx = np.repeat(lo - np.cumsum(np.r_[0, cnt[:-1]]), cnt) + np.arange(cnt.sum())
+            found.append(svals[idx])
+        if not found:
+            return []
+        nums = np.concatenate(found)
+        nums = nums[self._alive[nums]]
+        if not len(nums):
+            return []
+        uniq, counts = np.unique(nums, return_counts=True)
+        order = np.argsort(-counts, kind="stable")
+        return [(self._ids[int(uniq[i])], int(counts[i])) for i in order]

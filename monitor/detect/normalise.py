@@ -1,0 +1,76 @@
+"""Text → normalised word tokens with character offsets into the text as given.
+
+Spinners change case, punctuation and diacritics freely, so a token is a run of word
+characters (`\\w+`), NFKC-normalised, case-folded and stripped of combining marks.
+Normalisation is applied per token, so offsets stay those of the original text even where
+NFKC changes lengths (ligatures, full-width forms).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True, slots=True)
+class Tokens:
+    """Parallel lists: normalised form, start and end offset of each word in the text."""
+
+    words: list[str]
+    starts: list[int]
+    ends: list[int]
+    truncated: bool = False  # the text had more words than were kept
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+
+def _fold(word: str) -> str:
+    if word.isascii():
+        return word.lower()
+    w = unicodedata.normalize("NFKC", word).casefold()
+    if not w.isascii():
+        # "café" and "cafe" are the same word to a reader and to a spinner's lexicon.
+        w = "".join(c for c in unicodedata.normalize("NFKD", w) if not unicodedata.combining(c))
+    return w
+
+
+def tokenize(text: str, max_words: int | None = None) -> Tokens:
+    """Words of `text` (at most `max_words`, the rest dropped and `truncated` set)."""
+    words: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    truncated = False
+    for m in _WORD.finditer(text):
+        if max_words is not None and len(words) >= max_words:
+            truncated = True
+            break
+        words.append(_fold(m.group()))
+        starts.append(m.start())
+        ends.append(m.end())
+    return Tokens(words, starts, ends, truncated)
+
+
+# Words a spinner's lexicon rarely has an entry for and that every English text is full of.
+# They carry no evidence on their own (every article shares them), so they never seed a
+# candidate or an alignment; they still count as aligned words inside a passage.
+STOPWORDS: frozenset[str] = frozenset(
+    """a about above after again against all also am an and any are as at be because been
+    before being below between both but by can could did do does doing down during each few
+    for from further had has have having he her here hers herself him himself his how i if in
+    into is it its itself just me more most my myself no nor not now of off on once only or
+    other our ours ourselves out over own s same she should so some such t than that the
+    their theirs them themselves then there these they this those through to too under until
+    up very was we were what when where which while who whom why will with would you your
+    yours yourself yourselves ve d ll m re o y said says say one two new like get got make
+    made may might must much many even well back way since still yet per via told according
+    don didn doesn isn wasn aren weren won wouldn couldn shouldn hasn haven hadn let us""".split()
+)
+
+
+def is_content(word: str) -> bool:
+    """A word that can identify a text: not a stopword, and not a lone letter."""
+    return word not in STOPWORDS and (len(word) > 1 or word.isdigit())
