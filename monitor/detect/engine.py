@@ -22,8 +22,8 @@ __all__ = ["DetectSettings", "Detector", "SignatureError", "Verdict"]
 class DetectSettings:
     # --- verdict -------------------------------------------------------------------------
     min_score: float = 0.5  # user-facing: a verdict scoring below this is not a match
-    min_coverage: float = 0.3  # "a third or more of a source", less a margin for edges lost
-    min_reused_words: int = 150  # ... or about two paragraphs of a long source
+    min_coverage: float = 0.25  # "a third or more of a source", less the words lost at edges
+    min_reused_words: int = 100  # ... or "a few paragraphs" of a long one (2-3 × 40 words)
     min_source_words: int = 40  # shorter texts cannot be told apart from stock phrases
     copy_max_spin: float = 0.05  # below this share of swapped words it is a plain copy
     whole_min_coverage: float = 0.5  # less than half the source reused: a partial copy
@@ -37,6 +37,7 @@ class DetectSettings:
     window: int = 20  # content words per source window (≈ 40 words of text)
     bands: int = 8
     rows: int = 3
+    post_step: int = 2  # post windows start every 2 content words (query side only)
     min_hits: int = 2  # band keys a source must share with the post to be a candidate
     max_postings: int = 2_000  # a key shared by more sources is a stock phrase: skipped
     max_candidates: int = 50
@@ -84,7 +85,7 @@ class Detector:
 
     def __post_init__(self) -> None:
         s = self.settings
-        self._hasher = WindowHasher(s.window, s.bands, s.rows)
+        self._hasher = WindowHasher(s.window, s.bands, s.rows, s.post_step)
         self._index = BandIndex()
 
     # --- fingerprints and index ---------------------------------------------------------

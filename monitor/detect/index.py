@@ -3,8 +3,9 @@
 Why windows: a partial copy reuses a third of a source inside a longer post, so a
 whole-document MinHash of the post is diluted by the unrelated text. The source is cut into
 consecutive windows of `window` content words; the post into windows of the same size
-every `window // 4` content words, so every source window has a post window overlapping at
-least 7/8 of it.
+every `post_step` (2) content words, so every source window has a post window overlapping at
+least 90% of it, and the neighbouring post windows give it several more draws of the
+min-hashes (a spun window that misses in one band often hits in the next window's).
 
 Why content words only: function words are shared by every English text and are what a
 spinner leaves alone; names, numbers and rare words also survive, and the set of a window's
@@ -40,8 +41,8 @@ _MASK32 = np.uint64(0xFFFFFFFF)
 class WindowHasher:
     """Band keys (uint32) of the windows of a sequence of content words."""
 
-    def __init__(self, window: int, bands: int, rows: int, seed: int = 20140218) -> None:
-        self.window, self.bands, self.rows = window, bands, rows
+    def __init__(self, window: int, bands: int, rows: int, post_step: int = 2, seed: int = 20140218) -> None:
+        self.window, self.bands, self.rows, self.post_step = window, bands, rows, post_step
         rng = np.random.default_rng(seed)
         k = bands * rows
         self._a = rng.integers(1, 2**63, size=k, dtype=np.uint64) | np.uint64(1)  # odd
@@ -91,12 +92,12 @@ class WindowHasher:
         return np.unique(self._band_keys(mins).ravel())
 
     def post_keys(self, words: Sequence[str]) -> np.ndarray:
-        """Keys of windows every window/4 words (block minima, then a sliding min of blocks)."""
+        """Keys of windows every `post_step` words (block minima, then a sliding min of blocks)."""
         n, w = len(words), self.window
         if n == 0:
             return np.zeros(0, dtype=np.uint32)
         ph = self._perm_hashes(words)
-        step = max(1, w // 4)
+        step = max(1, min(self.post_step, w))
         if n <= w:
             mins = ph.min(axis=0, keepdims=True)
         else:

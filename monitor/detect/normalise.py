@@ -70,6 +70,20 @@ STOPWORDS: frozenset[str] = frozenset(
     don didn doesn isn wasn aren weren won wouldn couldn shouldn hasn haven hadn let us""".split()
 )
 
+# The same for the languages most often met on blogs besides English: a post in Portuguese
+# shares "que", "de", "uma" with every other Portuguese text, which is no evidence of copying.
+STOPWORDS |= frozenset(
+    """de la le les des du un une et est en que qui pour pas au aux ce ces dans sur par plus
+    il elle ils nous vous je on se sa son ses mais ou donc avec comme tout été être avoir
+    el los las del y es por con para una lo al su sus como pero más este esta hay ser fue
+    o os as da do das dos em no na nos nas um uma com não mais ao ele ela seu sua isso é
+    der die das den dem des ein eine einer und ist im zu mit von auf für nicht sich auch es
+    sie er wir ich dass wie aber oder bei aus nach noch nur wird sind hat werden
+    il lo gli di che è per non una con del della dei delle si sono anche ma più come
+    yang dan di ke dari ini itu dengan untuk dalam tidak ada akan pada juga kita saya
+    het een van en te dat op voor met zijn niet aan ook als bij""".split()
+)
+
 
 def is_content(word: str) -> bool:
     """A word that can identify a text: not a stopword, and not a lone letter."""
