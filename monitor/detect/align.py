@@ -36,6 +36,7 @@ class Passage:
     aligned: int = 0  # source words aligned to an identical post word
     substituted: int = 0  # source words inside short gaps (spun phrases)
     subs: list[tuple[int, int, int, int]] = field(default_factory=list)  # (s0, s1, c0, c1) of each swap
+    runs: list[tuple[int, int, int]] = field(default_factory=list)  # (s, c, size) aligned runs
 
     @property
     def length(self) -> int:
@@ -81,8 +82,12 @@ def chains(pairs: list[tuple[int, int]], max_gap: int, min_seeds: int) -> list[l
             score[k], prev[k] = best + 1, arg
     used = [False] * n
     out: list[list[tuple[int, int]]] = []
-    used_src: list[tuple[int, int]] = []
-    used_cpy: list[tuple[int, int]] = []
+    claimed_src: list[tuple[int, int]] = []
+    claimed_cpy: list[tuple[int, int]] = []
+
+    def free(i: int, j: int) -> bool:
+        return not any(a <= i <= b for a, b in claimed_src) and not any(a <= j <= b for a, b in claimed_cpy)
+
     for k in sorted(range(n), key=lambda x: -score[x]):
         if score[k] < min_seeds:
             break
@@ -92,28 +97,29 @@ def chains(pairs: list[tuple[int, int]], max_gap: int, min_seeds: int) -> list[l
         p = k
         while p >= 0 and not used[p]:
             chain.append(p)
+            used[p] = True
             p = prev[p]
-        if len(chain) < min_seeds:
-            continue
         chain.reverse()
-        s0, s1 = pairs[chain[0]][0], pairs[chain[-1]][0]
-        c0, c1 = pairs[chain[-1]][1], pairs[chain[0]][1]
-        c0, c1 = min(c0, c1), max(c0, c1)
-        # a passage must not overlap an earlier, better one in either text
-        if any(a <= s1 and s0 <= b for a, b in used_src) or any(a <= c1 and c0 <= b for a, b in used_cpy):
-            for q in chain:
-                used[q] = True
-            continue
-        for q in chain:
-            used[q] = True
-        used_src.append((s0, s1))
-        used_cpy.append((c0, c1))
-        out.append([pairs[q] for q in chain])
+        # A chain may run past the end of a paragraph into a neighbouring one that a better
+        # chain already claimed (reordered copies): drop the claimed seeds, split the rest
+        # where the dropped seeds leave a hole wider than max_gap.
+        kept = [pairs[q] for q in chain if free(*pairs[q])]
+        pieces: list[list[tuple[int, int]]] = []
+        for pr in kept:
+            if pieces and pr[0] - pieces[-1][-1][0] <= max_gap and pr[1] - pieces[-1][-1][1] <= max_gap:
+                pieces[-1].append(pr)
+            else:
+                pieces.append([pr])
+        for piece in pieces:
+            if len(piece) >= min_seeds:
+                claimed_src.append((piece[0][0], piece[-1][0]))
+                claimed_cpy.append((piece[0][1], piece[-1][1]))
+                out.append(piece)
     return out
 
 
 def extend(src: list[str], cpy: list[str], chain: list[tuple[int, int]], max_phrase: int,
-           reach: int) -> Passage:
+           reach: int) -> list[Passage]:
     """Word-level alignment inside (and up to `reach` words around) a chain of seeds."""
     s0, c0 = chain[0]
     s1, c1 = chain[-1][0] + 1, chain[-1][1] + 1
@@ -146,11 +152,26 @@ def extend(src: list[str], cpy: list[str], chain: list[tuple[int, int]], max_phr
         else:
             break
     runs = runs[first : last + 1]
-    p = Passage(runs[0][0], runs[-1][0] + runs[-1][2], runs[0][1], runs[-1][1] + runs[-1][2], len(chain))
-    for k, (s, c, z) in enumerate(runs):
+    # Split where neither a spun phrase nor a couple of them side by side can explain the
+    # hole (more than 2 × max_phrase words unaligned on either side): the chain crossed
+    # from one reused passage into another, or into unrelated text.
+    groups: list[list[tuple[int, int, int]]] = [[runs[0]]]
+    for r in runs[1:]:
+        ps, pc, pz = groups[-1][-1]
+        if r[0] - (ps + pz) > 2 * max_phrase or r[1] - (pc + pz) > 2 * max_phrase:
+            groups.append([r])
+        else:
+            groups[-1].append(r)
+    return [_passage(g, chain, max_phrase) for g in groups]
+
+
+def _passage(g: list[tuple[int, int, int]], chain: list[tuple[int, int]], max_phrase: int) -> Passage:
+    p = Passage(g[0][0], g[-1][0] + g[-1][2], g[0][1], g[-1][1] + g[-1][2],
+                sum(1 for i, j in chain if g[0][0] <= i < g[-1][0] + g[-1][2]), runs=g)
+    for k, (s, c, z) in enumerate(g):
         p.aligned += z
-        if k + 1 < len(runs):
-            ns, nc, _ = runs[k + 1]
+        if k + 1 < len(g):
+            ns, nc, _ = g[k + 1]
             gs, gc = ns - (s + z), nc - (c + z)
             if 0 < gs <= max_phrase and 0 < gc <= max_phrase:
                 p.substituted += gs
@@ -160,12 +181,20 @@ def extend(src: list[str], cpy: list[str], chain: list[tuple[int, int]], max_phr
 
 def align(src: list[str], cpy: list[str], *, max_gap: int, min_seeds: int, max_phrase: int) -> list[Passage]:
     """Passages of `src` reused in `cpy`, in source order."""
-    found = [extend(src, cpy, ch, max_phrase, reach=max_phrase)
-             for ch in chains(seeds(src, cpy), max_gap, min_seeds)]
-    # extension may grow passages into each other: keep the better of any overlapping pair
-    found.sort(key=lambda p: -p.aligned)
+    found = [(p, ch) for ch in chains(seeds(src, cpy), max_gap, min_seeds)
+             for p in extend(src, cpy, ch, max_phrase, reach=max_phrase)]
+    # Extension may grow passages into each other at their edges: the better passage keeps
+    # the words both claim, the other loses the runs that overlap it.
+    found.sort(key=lambda pc: -pc[0].aligned)
     kept: list[Passage] = []
-    for p in found:
-        if all(p.s1 <= q.s0 or q.s1 <= p.s0 for q in kept) and all(p.c1 <= q.c0 or q.c1 <= p.c0 for q in kept):
-            kept.append(p)
+    for p, ch in found:
+        runs = [(s, c, z) for s, c, z in p.runs
+                if all(s + z <= q.s0 or q.s1 <= s for q in kept) and all(c + z <= q.c0 or q.c1 <= c for q in kept)]
+        if len(runs) != len(p.runs):
+            if not runs:
+                continue
+            p = _passage(runs, ch, max_phrase)
+            if any(not (p.s1 <= q.s0 or q.s1 <= p.s0) or not (p.c1 <= q.c0 or q.c1 <= p.c0) for q in kept):
+                continue  # interleaved with a better passage: not a passage of its own
+        kept.append(p)
     return sorted(kept, key=lambda p: p.s0)
