@@ -30,6 +30,8 @@ class DetectSettings:
     # --- alignment -----------------------------------------------------------------------
     min_density: float = 0.45  # identical words per source word in a passage (spun ≥ 0.5)
     min_passage_words: int = 12  # about a sentence: shorter shared runs are stock phrases
+    min_block_words: int = 40  # reuse counts in blocks of ≥ 2 sentences of adjacent passages;
+    # isolated sentences (shared quotes, a wire lead) are what same-event articles have in common
     min_seeds: int = 3  # content words in order that start a passage
     max_gap: int = 20  # words between two surviving content words in a heavily spun text
     max_phrase: int = 6  # longest phrase a spinner puts in for one word ("Influenza A ...")
@@ -140,12 +142,24 @@ class Detector:
                 if p.length >= s.min_passage_words and p.aligned >= s.min_density * p.length]
         if not good:
             return Verdict(False, None, reason=_join(["no passage of the source found in the post"] + notes))
-        reused = sum(p.length for p in good)
+        # Blocks: passages next to each other in the source (a shuffled copy's sentences
+        # lie side by side there, as do a partial copy's paragraphs); only blocks of at least
+        # min_block_words count towards coverage.
+        blocks: list[list[int]] = []
+        for p in sorted(good, key=lambda p: p.s0):
+            if blocks and p.s0 - blocks[-1][1] <= 2 * s.max_phrase:
+                blocks[-1][1] = max(blocks[-1][1], p.s1)
+                blocks[-1][2] += p.length
+            else:
+                blocks.append([p.s0, p.s1, p.length])
+        reused = sum(b[2] for b in blocks if b[2] >= s.min_block_words)
+        if not reused:
+            reused = 0
         aligned = sum(p.aligned for p in good)
         substituted = sum(p.substituted for p in good)
         coverage = reused / len(src)
         spin_rate = substituted / max(1, aligned + substituted)
-        density = aligned / reused
+        density = aligned / max(1, sum(p.length for p in good))
         quality = min(1.0, max(0.0, (density - _CHANCE_DENSITY) / (_SPUN_DENSITY - _CHANCE_DENSITY)))
         enough = coverage >= s.min_coverage or reused >= s.min_reused_words
         amount = min(1.0, max(coverage / s.min_coverage, reused / s.min_reused_words))

@@ -12,6 +12,9 @@ spinner leaves alone; names, numbers and rare words also survive, and the set of
 content words keeps a Jaccard similarity of about (1 - r) / (1 + r) when a share r of them is
 replaced (0.33 at r = 0.5), while two unrelated texts' windows share almost none.
 
+Immutables (DSpin, NDSS 2014): content words outside the thesaurus a spinner draws on are
+weighted ×3 (see IMMUTABLE_WEIGHT).
+
 The MinHash is computed here rather than with datasketch.MinHash so that one numpy pass
 hashes all the windows of a text at once; it is the classic scheme: each word is hashed to
 32 bits with CRC-32 (stable across processes and platforms, unlike `hash()`), and each of
@@ -33,7 +36,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-SIGNATURE_VERSION = 1
+from monitor.detect.lexicon import is_immutable
+
+# An immutable (a word outside the spinner's thesaurus: name, number, inflected form) is
+# counted as this many set elements, so a window's MinHash is drawn mostly from the words a
+# spinner cannot touch: the Jaccard of a spun window rises from (1-r)/(1+r) towards 1 as
+# immutables dominate, and unrelated windows gain nothing (they share no names).
+IMMUTABLE_WEIGHT = 3
+
+SIGNATURE_VERSION = 2  # 2: immutables weighted ×3 (lexicon data v1)
 _HEADER = struct.Struct("<BBBHII")  # version, bands, rows, window, n_words, n_keys
 _MASK32 = np.uint64(0xFFFFFFFF)
 
@@ -52,22 +63,32 @@ class WindowHasher:
         self._cache: dict[str, int] = {}
 
     def _word_hashes(self, words: Sequence[str]) -> np.ndarray:
+        """(n_words, WEIGHT) hashes: an immutable word stands for WEIGHT distinct set
+        elements, any other word for one (its other columns repeat the first hash, which
+        changes no minimum)."""
         cache = self._cache
         out = []
         for w in words:
             h = cache.get(w)
             if h is None:
-                h = zlib.crc32(w.encode("utf-8", "surrogatepass"))
+                b = w.encode("utf-8", "surrogatepass")
+                h0 = zlib.crc32(b)
+                if is_immutable(w):
+                    h = (h0, *(zlib.crc32(b, k) for k in range(1, IMMUTABLE_WEIGHT)))
+                else:
+                    h = (h0,) * IMMUTABLE_WEIGHT
                 if len(cache) < 500_000:
                     cache[w] = h
             out.append(h)
-        return np.asarray(out, dtype=np.uint64)
+        return np.asarray(out, dtype=np.uint64).reshape(len(out), IMMUTABLE_WEIGHT)
 
     def _perm_hashes(self, words: Sequence[str]) -> np.ndarray:
-        """(n_words, bands*rows) permuted 32-bit hashes (multiply-shift on uint64)."""
+        """(n_words, bands*rows) permuted 32-bit hashes (multiply-shift on uint64), each the
+        minimum over the word's weighted copies."""
         x = self._word_hashes(words)
         with np.errstate(over="ignore"):
-            return (x[:, None] * self._a[None, :] + self._b[None, :]) >> np.uint64(32)
+            ph = (x[:, :, None] * self._a[None, None, :] + self._b[None, None, :]) >> np.uint64(32)
+        return ph.min(axis=1)
 
     def _band_keys(self, mins: np.ndarray) -> np.ndarray:
         """(n_windows, bands*rows) minima → (n_windows, bands) uint32 band keys."""
