@@ -11,8 +11,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from monitor.detect import align as _align
+from monitor.detect.lexicon import is_common
 from monitor.detect.index import BandIndex, SignatureError, WindowHasher, pack_signature, unpack_signature
-from monitor.detect.normalise import Tokens, is_content, tokenize
+from monitor.detect.normalise import Tokens, is_content, tokenize, words
 from monitor.domain import Passage
 
 __all__ = ["DetectSettings", "Detector", "SignatureError", "Verdict"]
@@ -23,7 +24,7 @@ class DetectSettings:
     # --- verdict -------------------------------------------------------------------------
     min_score: float = 0.5  # user-facing: a verdict scoring below this is not a match
     min_coverage: float = 0.25  # "a third or more of a source", less the words lost at edges
-    min_reused_words: int = 100  # ... or "a few paragraphs" of a long one (2-3 × 40 words)
+    min_reused_words: int = 80  # ... or "a few paragraphs" of a long one (≥ 2 × 40 words)
     min_source_words: int = 40  # shorter texts cannot be told apart from stock phrases
     copy_max_spin: float = 0.05  # below this share of swapped words it is a plain copy
     whole_min_coverage: float = 0.5  # less than half the source reused: a partial copy
@@ -36,11 +37,13 @@ class DetectSettings:
     max_gap: int = 20  # words between two surviving content words in a heavily spun text
     max_phrase: int = 6  # longest phrase a spinner puts in for one word ("Influenza A ...")
     # --- fingerprint and index (part of the signature format) -----------------------------
-    window: int = 20  # content words per source window (≈ 40 words of text)
-    bands: int = 8
-    rows: int = 3
+    window: int = 16  # fingerprint words per source window (≈ 50 words of text)
+    rows: int = 3  # min-hashes per band key: chance collisions fall as J³ (see README)
+    bands: int = 32  # band keys per window at most (short sources) ...
+    min_bands: int = 6  # ... and at least (long sources)
+    key_budget: int = 150  # keys per source: 150 × 8 bytes ≈ 1.2 KB of index per source
     post_step: int = 2  # post windows start every 2 content words (query side only)
-    min_hits: int = 2  # band keys a source must share with the post to be a candidate
+    min_hits: int = 2  # keys shared, two from neighbouring windows (or one more anywhere)
     max_postings: int = 2_000  # a key shared by more sources is a stock phrase: skipped
     max_candidates: int = 50
     max_words: int = 20_000  # words fingerprinted and aligned of one text (≈ 40 pages)
@@ -91,20 +94,21 @@ class Detector:
         self._index = BandIndex()
 
     # --- fingerprints and index ---------------------------------------------------------
-    def _content(self, text: str) -> tuple[list[str], Tokens]:
-        toks = tokenize(text, self.settings.max_words)
-        return [w for w in toks.words if is_content(w)], toks
+    def _content(self, text: str) -> tuple[list[str], int]:
+        ws, _ = words(text or "", self.settings.max_words)
+        return [w for w in ws if is_content(w) and not is_common(w)], len(ws)
 
     def signature(self, text: str) -> bytes:
         """Compact band keys of the source's windows (≈ 4 bytes × bands per 20 content words)."""
-        words, toks = self._content(text)
-        return pack_signature(self._hasher, len(toks), self._hasher.source_keys(words))
+        content, n = self._content(text)
+        keys, wins = self._hasher.source_keys(content, self.settings.key_budget, self.settings.min_bands)
+        return pack_signature(self._hasher, n, keys, wins)
 
     def add(self, source_id: int, sig: bytes) -> None:
         """Index a stored signature. Raises SignatureError (a ValueError) if it was made by
         another format version or other settings: re-fingerprint the source then."""
-        _, keys = unpack_signature(self._hasher, sig)
-        self._index.add(source_id, keys)
+        _, keys, wins = unpack_signature(self._hasher, sig)
+        self._index.add(source_id, keys, wins)
 
     def remove(self, source_id: int) -> None:
         self._index.remove(source_id)
@@ -117,16 +121,18 @@ class Detector:
 
     def candidates(self, text: str) -> list[int]:
         """Sources sharing at least `min_hits` window band keys with the post, best first."""
-        words, _ = self._content(text)
+        content, _ = self._content(text)
         s = self.settings
-        hits = self._index.hits(self._hasher.post_keys(words), s.max_postings)
-        return [sid for sid, n in hits if n >= s.min_hits][: s.max_candidates]
+        hits = self._index.hits(self._hasher.post_keys(content), s.max_postings, s.min_hits)
+        return [sid for sid, _ in hits][: s.max_candidates]
 
     # --- verification -------------------------------------------------------------------
     def compare(self, source_text: str, post_text: str) -> Verdict:
         s = self.settings
-        src = tokenize(source_text or "", s.max_words)
-        cpy = tokenize(post_text or "", s.max_words)
+        return self._compare(tokenize(source_text or "", s.max_words), tokenize(post_text or "", s.max_words))
+
+    def _compare(self, src: Tokens, cpy: Tokens) -> Verdict:
+        s = self.settings
         notes = []
         if src.truncated:
             notes.append(f"source truncated to {s.max_words} words for fingerprinting")
@@ -195,7 +201,9 @@ class Detector:
         if not ids:
             return []
         texts = load_sources(ids)
-        out = [(sid, self.compare(texts[sid], post_text)) for sid in ids if sid in texts]
+        cpy = tokenize(post_text or "", self.settings.max_words)  # once for all candidates
+        out = [(sid, self._compare(tokenize(texts[sid] or "", self.settings.max_words), cpy))
+               for sid in ids if sid in texts]
         return sorted([(sid, v) for sid, v in out if v.is_match], key=lambda x: -x[1].score)
 
 

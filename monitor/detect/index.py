@@ -44,7 +44,7 @@ from monitor.detect.lexicon import is_immutable
 # immutables dominate, and unrelated windows gain nothing (they share no names).
 IMMUTABLE_WEIGHT = 3
 
-SIGNATURE_VERSION = 2  # 2: immutables weighted ×3 (lexicon data v1)
+SIGNATURE_VERSION = 5  # 5: key budget per source; common words out, immutables ×3
 _HEADER = struct.Struct("<BBBHII")  # version, bands, rows, window, n_words, n_keys
 _MASK32 = np.uint64(0xFFFFFFFF)
 
@@ -100,17 +100,26 @@ class WindowHasher:
             acc ^= acc >> np.uint64(32)
         return (acc & _MASK32).astype(np.uint32)
 
-    def source_keys(self, words: Sequence[str]) -> np.ndarray:
-        """Keys of consecutive windows; the last one is aligned to the end of the text."""
+    def source_keys(self, words: Sequence[str], budget: int, min_bands: int) -> tuple[np.ndarray, np.ndarray]:
+        """Keys of consecutive windows (the last one aligned to the end of the text).
+
+        Every source gets about `budget` keys: a short source spends them on more bands per
+        window (up to all `bands`), a long one has `min_bands` per window. Chance collisions
+        grow with the keys a source holds, so this keeps them alike for every source while a
+        partial copy of a short source (one or two windows) still gets enough draws."""
         n, w = len(words), self.window
         if n == 0:
-            return np.zeros(0, dtype=np.uint32)
+            return np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint8)
         ph = self._perm_hashes(words)
         starts = list(range(0, max(1, n - w + 1), w))
         if starts[-1] + w < n:
             starts.append(n - w)
         mins = np.stack([ph[s : s + w].min(axis=0) for s in starts])
-        return np.unique(self._band_keys(mins).ravel())
+        per = max(min_bands, min(self.bands, budget // len(starts)))
+        keys = self._band_keys(mins)[:, :per]
+        wins = np.repeat(np.arange(len(starts)) % 64, per).astype(np.uint8)
+        keys, first = np.unique(keys.ravel(), return_index=True)
+        return keys, wins[first]
 
     def post_keys(self, words: Sequence[str]) -> np.ndarray:
         """Keys of windows every `post_step` words (block minima, then a sliding min of blocks)."""
@@ -134,29 +143,34 @@ class WindowHasher:
         return np.unique(self._band_keys(mins).ravel())
 
 
-def pack_signature(hasher: WindowHasher, n_words: int, keys: np.ndarray) -> bytes:
+def pack_signature(hasher: WindowHasher, n_words: int, keys: np.ndarray, wins: np.ndarray) -> bytes:
+    """Header, then the uint32 keys (little-endian), then one byte per key: its window."""
     head = _HEADER.pack(SIGNATURE_VERSION, hasher.bands, hasher.rows, hasher.window,
                         min(n_words, 2**32 - 1), len(keys))
-    return head + keys.astype("<u4").tobytes()
+    return head + keys.astype("<u4").tobytes() + wins.astype(np.uint8).tobytes()
 
 
 class SignatureError(ValueError):
     """The stored signature was made by another format version or other parameters."""
 
 
-def unpack_signature(hasher: WindowHasher, sig: bytes) -> tuple[int, np.ndarray]:
-    """(number of words fingerprinted, band keys); SignatureError if it must be re-made."""
+def unpack_signature(hasher: WindowHasher, sig: bytes) -> tuple[int, np.ndarray, np.ndarray]:
+    """(words fingerprinted, band keys, their windows); SignatureError if it must be re-made."""
     if len(sig) < _HEADER.size:
         raise SignatureError("signature too short")
     version, bands, rows, window, n_words, n_keys = _HEADER.unpack_from(sig)
     if version != SIGNATURE_VERSION or (bands, rows, window) != (hasher.bands, hasher.rows, hasher.window):
         raise SignatureError(f"signature v{version} {bands}x{rows}/{window} does not match this detector; re-fingerprint")
+    if len(sig) != _HEADER.size + 5 * n_keys:
+        raise SignatureError("signature truncated or corrupt; re-fingerprint")
     keys = np.frombuffer(sig, dtype="<u4", count=n_keys, offset=_HEADER.size)
-    return n_words, keys.astype(np.uint32, copy=False)
+    wins = np.frombuffer(sig, dtype=np.uint8, count=n_keys, offset=_HEADER.size + 4 * n_keys)
+    return n_words, keys.astype(np.uint32, copy=False), wins
 
 
 class BandIndex:
-    """source id → band keys, searchable by key. Memory: 8 bytes per stored key."""
+    """source id → band keys, searchable by key. Memory: 8 bytes per stored key: the key and
+    (internal source number << 6 | window number mod 64)."""
 
     def __init__(self) -> None:
         self._ids: list[int] = []  # internal number → source id
@@ -166,17 +180,19 @@ class BandIndex:
         self._vals = np.zeros(0, dtype=np.uint32)
         self._dkeys = np.zeros(0, dtype=np.uint32)
         self._dvals = np.zeros(0, dtype=np.uint32)
-        self._pending: list[tuple[int, np.ndarray]] = []
+        self._pending: list[tuple[int, np.ndarray, np.ndarray]] = []
 
     def __len__(self) -> int:
         return len(self._num)
 
-    def add(self, source_id: int, keys: np.ndarray) -> None:
+    def add(self, source_id: int, keys: np.ndarray, wins: np.ndarray) -> None:
         self.remove(source_id)
         num = len(self._ids)
+        if num >= 2**26:
+            raise OverflowError("more than 67 million sources added to one index")
         self._ids.append(source_id)
         self._num[source_id] = num
-        self._pending.append((num, keys))
+        self._pending.append((num, keys, wins))
 
     def remove(self, source_id: int) -> None:
         num = self._num.pop(source_id, None)
@@ -184,7 +200,7 @@ class BandIndex:
             self._alive[num] = False
         # a pending entry of a removed source is dropped when the delta is built
         if num is not None and self._pending and num >= len(self._alive):
-            self._pending = [(n, k) for n, k in self._pending if n != num]
+            self._pending = [e for e in self._pending if e[0] != num]
 
     def nbytes(self) -> int:
         self._flush()
@@ -196,11 +212,12 @@ class BandIndex:
             return
         alive = np.zeros(len(self._ids), dtype=bool)
         alive[: len(self._alive)] = self._alive
-        nums = [n for n, _ in self._pending]
+        nums = [e[0] for e in self._pending]
         alive[nums] = True
         self._alive = alive
-        keys = np.concatenate([k for _, k in self._pending] + [self._dkeys])
-        vals = np.concatenate([np.full(len(k), n, dtype=np.uint32) for n, k in self._pending] + [self._dvals])
+        keys = np.concatenate([k for _, k, _ in self._pending] + [self._dkeys])
+        vals = np.concatenate([(np.uint32(n) << np.uint32(6)) | w.astype(np.uint32) for n, _, w in self._pending]
+                              + [self._dvals])
         self._pending = []
         if len(keys) * 8 >= len(self._keys):  # delta grew big: one sorted array again
             keys = np.concatenate([self._keys, keys])
@@ -213,9 +230,12 @@ class BandIndex:
             order = np.argsort(keys, kind="stable")
             self._dkeys, self._dvals = keys[order], vals[order]
 
-    def hits(self, keys: np.ndarray, max_postings: int) -> list[tuple[int, int]]:
-        """[(source id, number of keys shared)] best first. A key held by more than
-        `max_postings` sources says nothing about any of them and is skipped."""
+    def hits(self, keys: np.ndarray, max_postings: int, min_hits: int) -> list[tuple[int, int]]:
+        """[(source id, number of keys shared)] best first, for the sources that share at least
+        `min_hits` keys of which two come from the same or neighbouring windows of the source,
+        or `min_hits + 1` keys anywhere. A copied passage hits neighbouring windows; chance
+        collisions are scattered over the source. A key held by more than `max_postings`
+        sources says nothing about any of them and is skipped."""
         self._flush()
         if not len(keys) or not self._num:
             return []
@@ -235,10 +255,20 @@ class BandIndex:
             found.append(svals[idx])
         if not found:
             return []
-        nums = np.concatenate(found)
-        nums = nums[self._alive[nums]]
-        if not len(nums):
+        vals = np.sort(np.concatenate(found))
+        nums = vals >> np.uint32(6)
+        keep = self._alive[nums]
+        vals, nums = vals[keep], nums[keep]
+        if not len(vals):
             return []
-        uniq, counts = np.unique(nums, return_counts=True)
+        uniq, start, counts = np.unique(nums, return_index=True, return_counts=True)
+        wins = (vals & np.uint32(63)).astype(np.int16)
+        # sorted by (source, window): neighbours in the array are the closest windows
+        near = (nums[1:] == nums[:-1]) & (np.abs(wins[1:] - wins[:-1]) <= 1)
+        close = np.zeros(len(uniq), dtype=bool)
+        if near.any():
+            close[np.searchsorted(uniq, nums[1:][near])] = True
+        ok = (counts >= min_hits + 1) | ((counts >= min_hits) & close)
+        uniq, counts = uniq[ok], counts[ok]
         order = np.argsort(-counts, kind="stable")
         return [(self._ids[int(uniq[i])], int(counts[i])) for i in order]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -28,6 +29,7 @@ class Tokens:
         return len(self.words)
 
 
+@lru_cache(maxsize=200_000)
 def _fold(word: str) -> str:
     if word.isascii():
         return word.lower()
@@ -52,6 +54,18 @@ def tokenize(text: str, max_words: int | None = None) -> Tokens:
         starts.append(m.start())
         ends.append(m.end())
     return Tokens(words, starts, ends, truncated)
+
+
+def words(text: str, max_words: int | None = None) -> tuple[list[str], bool]:
+    """The normalised words of `text` without offsets (fingerprinting: the hot path), and
+    whether the text was truncated. Same words as `tokenize`."""
+    if text.isascii():
+        ws = _WORD.findall(text.lower())
+    else:
+        ws = [_fold(w) for w in _WORD.findall(text)]
+    if max_words is not None and len(ws) > max_words:
+        return ws[:max_words], True
+    return ws, False
 
 
 # Words a spinner's lexicon rarely has an entry for and that every English text is full of.
