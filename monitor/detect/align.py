@@ -43,16 +43,26 @@ class Passage:
         return self.s1 - self.s0
 
 
-def seeds(src: list[str], cpy: list[str], max_occurrences: int = 50) -> list[tuple[int, int]]:
+def seeds(src: list[str], cpy: list[str], max_occurrences: int = 50,
+          max_seeds: int = 200_000) -> list[tuple[int, int]]:
     """(source position, post position) of every shared content word, sorted by post position.
 
     A word occurring more than `max_occurrences` times in the source is skipped: it would
-    add thousands of seeds and no evidence (it is not a rare word in that text).
+    add thousands of seeds and no evidence (it is not a rare word in that text). On huge
+    repetitive pages the limit is lowered until at most `max_seeds` seeds remain, which
+    bounds the time of the chaining step.
     """
     where: dict[str, list[int]] = defaultdict(list)
     for i, w in enumerate(src):
         if is_content(w):
             where[w].append(i)
+    in_post: dict[str, int] = defaultdict(int)
+    for w in cpy:
+        if w in where:
+            in_post[w] += 1
+    while max_occurrences > 1 and sum(
+            len(where[w]) * n for w, n in in_post.items() if len(where[w]) <= max_occurrences) > max_seeds:
+        max_occurrences //= 2
     out: list[tuple[int, int]] = []
     for j, w in enumerate(cpy):
         pos = where.get(w)
