@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from monitor.detect import align as _align
-from monitor.detect.lexicon import is_common
+from monitor.detect.lexicon import is_feature
 from monitor.detect.index import BandIndex, SignatureError, WindowHasher, pack_signature, unpack_signature
 from monitor.detect.normalise import Tokens, is_content, tokenize, words
 from monitor.domain import Passage
@@ -96,7 +96,7 @@ class Detector:
     # --- fingerprints and index ---------------------------------------------------------
     def _content(self, text: str) -> tuple[list[str], int]:
         ws, _ = words(text or "", self.settings.max_words)
-        return [w for w in ws if is_content(w) and not is_common(w)], len(ws)
+        return [w for w in ws if is_feature(w)], len(ws)
 
     def signature(self, text: str) -> bytes:
         """Compact band keys of the source's windows (≈ 4 bytes × bands per 20 content words)."""

@@ -11,6 +11,8 @@ import zlib
 from functools import lru_cache
 from importlib import resources
 
+from monitor.detect.normalise import is_content
+
 
 @lru_cache(maxsize=1)
 def thesaurus_words() -> frozenset[str]:
@@ -54,3 +56,9 @@ def is_immutable(word: str) -> bool:
     and a spinner that lemmatises replaces them."""
     known = thesaurus_words()
     return not any(b in known for b in _base_forms(word))
+
+
+@lru_cache(maxsize=200_000)
+def is_feature(word: str) -> bool:
+    """A word that goes into fingerprints: a content word that is not one of the commonest."""
+    return is_content(word) and not is_common(word)
