@@ -195,3 +195,17 @@ def test_dev_set_negatives_never_match() -> None:
         x = json.loads(line)
         if labels[x["url"]]["source"] is None and x.get("text"):
             assert det.scan(x["text"], lambda ids: {i: sources[i] for i in ids}) == []
+
+
+def test_index_grows_and_shrinks_between_queries() -> None:
+    det = Detector()
+    det.add(1, det.signature(text("garden")))
+    assert det.candidates(text("bridge_spun")) == []  # builds the sorted arrays
+    det.add(2, det.signature(text("bridge")))  # goes to the delta
+    assert det.candidates(text("bridge_spun")) == [2]
+    det.add(3, det.signature(text("bakery")))
+    det.remove(2)
+    assert det.candidates(text("bridge_spun")) == []
+    assert det.candidates(text("bakery_spun")) == [3]
+    det.add(2, det.signature(text("bridge")))  # re-added under the same id
+    assert det.candidates(text("bridge_spun")) == [2] and len(det) == 3
