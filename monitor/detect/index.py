@@ -82,19 +82,21 @@ class WindowHasher:
             out.append(h)
         return np.asarray(out, dtype=np.uint64).reshape(len(out), IMMUTABLE_WEIGHT)
 
-    def _perm_hashes(self, words: Sequence[str]) -> np.ndarray:
+    def _perm_hashes(self, words: Sequence[str], bands: int | None = None) -> np.ndarray:
         """(n_words, bands*rows) permuted 32-bit hashes (multiply-shift on uint64), each the
-        minimum over the word's weighted copies."""
+        minimum over the word's weighted copies. Only the first `bands` bands' permutations."""
+        k = (bands or self.bands) * self.rows
         x = self._word_hashes(words)
         with np.errstate(over="ignore"):
-            ph = (x[:, :, None] * self._a[None, None, :] + self._b[None, None, :]) >> np.uint64(32)
+            ph = (x[:, :, None] * self._a[None, None, :k] + self._b[None, None, :k]) >> np.uint64(32)
         return ph.min(axis=1)
 
     def _band_keys(self, mins: np.ndarray) -> np.ndarray:
-        """(n_windows, bands*rows) minima → (n_windows, bands) uint32 band keys."""
-        m = mins.reshape(len(mins), self.bands, self.rows)
+        """(n_windows, b*rows) minima → (n_windows, b) uint32 keys of the first b bands."""
+        b = mins.shape[1] // self.rows
+        m = mins.reshape(len(mins), b, self.rows)
         with np.errstate(over="ignore"):
-            acc = (m * self._mix[None, :, :]).sum(axis=2, dtype=np.uint64) + self._band_salt[None, :]
+            acc = (m * self._mix[None, :b, :]).sum(axis=2, dtype=np.uint64) + self._band_salt[None, :b]
             acc ^= acc >> np.uint64(29)
             acc *= np.uint64(0xBF58476D1CE4E5B9)
             acc ^= acc >> np.uint64(32)
@@ -110,13 +112,13 @@ class WindowHasher:
         n, w = len(words), self.window
         if n == 0:
             return np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint8)
-        ph = self._perm_hashes(words)
         starts = list(range(0, max(1, n - w + 1), w))
         if starts[-1] + w < n:
             starts.append(n - w)
-        mins = np.stack([ph[s : s + w].min(axis=0) for s in starts])
         per = max(min_bands, min(self.bands, budget // len(starts)))
-        keys = self._band_keys(mins)[:, :per]
+        ph = self._perm_hashes(words, per)
+        mins = np.stack([ph[s : s + w].min(axis=0) for s in starts])
+        keys = self._band_keys(mins)
         wins = np.repeat(np.arange(len(starts)) % 64, per).astype(np.uint8)
         keys, first = np.unique(keys.ravel(), return_index=True)
         return keys, wins[first]

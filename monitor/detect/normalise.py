@@ -59,10 +59,9 @@ def tokenize(text: str, max_words: int | None = None) -> Tokens:
 def words(text: str, max_words: int | None = None) -> tuple[list[str], bool]:
     """The normalised words of `text` without offsets (fingerprinting: the hot path), and
     whether the text was truncated. Same words as `tokenize`."""
-    if text.isascii():
-        ws = _WORD.findall(text.lower())
-    else:
-        ws = [_fold(w) for w in _WORD.findall(text)]
+    ws = _WORD.findall(text.lower())
+    if not text.isascii():  # curly quotes are enough: fold only the words that need it
+        ws = [w if w.isascii() else _fold(w) for w in ws]
     if max_words is not None and len(ws) > max_words:
         return ws[:max_words], True
     return ws, False
