@@ -3,7 +3,7 @@
     python bench/detect_scale.py --sources 100000     # full run (a few minutes on 2 cores)
     python bench/detect_scale.py --sources 10000      # quick run
 
-Synthetic sources are real-looking text: sentences of the dev articles recombined, with
+Synthetic sources are real-looking text: sentences of the dev set's source articles recombined, with
 about half of their content words swapped for words drawn from the same articles' vocabulary
 at its own frequencies (most of each sentence's content words), so that no two sources share passages by accident (plain
 recombination would make every post a copy of thousands of sources). Signatures go into a
@@ -43,21 +43,23 @@ class Corpus:
     def __init__(self, texts: list[str], seed: int = 1) -> None:
         self.rng = np.random.default_rng(seed)
         sents = [s.split() for t in texts for s in _SENT.split(t.replace("\n", " ")) if 6 <= len(s.split()) <= 60]
-        self.sents = sents
-        words = [w for s in sents for w in s if w.lower().strip(".,;:!?\"'()") not in STOPWORDS]
-        self.vocab = np.array(words, dtype=object)  # frequency-weighted by repetition
+        self.flat = np.array([w for s in sents for w in s], dtype=object)
+        self.offsets = np.cumsum([0] + [len(s) for s in sents])
+        self.stop = np.array([w.lower().strip(".,;:!?\"'()") in STOPWORDS for w in self.flat])
+        self.vocab = self.flat[~self.stop]  # content words, frequency-weighted by repetition
 
     def article(self, n_words: int) -> str:
-        out: list[str] = []
         rng = self.rng
-        while len(out) < n_words:
-            s = self.sents[rng.integers(len(self.sents))]
-            swap = rng.random(len(s)) < 0.85
-            repl = self.vocab[rng.integers(len(self.vocab), size=len(s))]
-            out.extend(r if sw and w.lower() not in STOPWORDS else w for w, sw, r in zip(s, swap, repl))
-            if rng.random() < 0.2:
-                out.append("\n\n")
-        return " ".join(out)
+        k = max(1, int(n_words / 12) + 1)
+        chosen = rng.integers(len(self.offsets) - 1, size=k)
+        idx = np.concatenate([np.arange(self.offsets[c], self.offsets[c + 1]) for c in chosen])[:n_words]
+        words = self.flat[idx]
+        swap = (rng.random(len(idx)) < 0.85) & ~self.stop[idx]
+        words[swap] = self.vocab[rng.integers(len(self.vocab), size=int(swap.sum()))]
+        # a paragraph break after every ~5th sentence
+        ends = np.cumsum(self.offsets[chosen + 1] - self.offsets[chosen])[4::5]
+        words[ends[ends < len(words)] - 1] += "\n\n"
+        return " ".join(words)
 
 
 def spin_random(text: str, rate: float, vocab: np.ndarray, rng: np.random.Generator) -> str:
@@ -66,7 +68,7 @@ def spin_random(text: str, rate: float, vocab: np.ndarray, rng: np.random.Genera
     every spinner it has no synonym for names and numbers (capitalised words, digits)."""
     out = []
     for w in text.split(" "):
-        if w != "\n\n" and not w[:1].isupper() and not w[:1].isdigit() and rng.random() < rate:
+        if not w[:1].isupper() and not w[:1].isdigit() and rng.random() < rate:
             k = 1 + int(rng.random() > 0.7) + int(rng.random() > 0.9)
             out.extend(vocab[rng.integers(len(vocab), size=k)])
         else:
@@ -102,7 +104,7 @@ def main() -> None:
     if not (Path(args.dev) / "sources.jsonl").exists():
         sys.exit(f"needs the dev set for real sentences: {args.dev}")
     srcs, posts, _ = load_set(Path(args.dev))
-    corpus = Corpus(list(srcs.values()) + list(posts.values()))
+    corpus = Corpus(list(srcs.values()))  # the registered articles: real, mostly English
     rng = np.random.default_rng(7)
     n = args.sources
 
