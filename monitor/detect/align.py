@@ -138,6 +138,8 @@ def extend(src: list[str], cpy: list[str], chain: list[tuple[int, int]], max_phr
     a1, b1 = min(len(src), s1 + reach), min(len(cpy), c1 + reach)
     sm = difflib.SequenceMatcher(None, src[a0:a1], cpy[b0:b1], autojunk=False)
     blocks = [b for b in sm.get_matching_blocks() if b.size]
+    if not blocks:
+        return []
     # keep the blocks that touch the chain's span, dropping stray matches in the margins
     core = [b for b in blocks if a0 + b.a + b.size > s0 - 1 and a0 + b.a < s1 + 1] or blocks
     runs: list[tuple[int, int, int]] = []  # (source pos, post pos, size), absolute

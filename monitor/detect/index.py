@@ -63,9 +63,9 @@ class WindowHasher:
         self._cache: dict[str, int] = {}
 
     def _word_hashes(self, words: Sequence[str]) -> np.ndarray:
-        """(n_words, WEIGHT) hashes: an immutable word stands for WEIGHT distinct set
-        elements, any other word for one (its other columns repeat the first hash, which
-        changes no minimum)."""
+        """(n_words, IMMUTABLE_WEIGHT) hashes: an immutable word stands for IMMUTABLE_WEIGHT
+        distinct set elements, any other word for one (its other columns repeat the first
+        hash, which changes no minimum)."""
         cache = self._cache
         out = []
         for w in words:
@@ -84,12 +84,15 @@ class WindowHasher:
 
     def _perm_hashes(self, words: Sequence[str], bands: int | None = None) -> np.ndarray:
         """(n_words, bands*rows) permuted 32-bit hashes (multiply-shift on uint64), each the
-        minimum over the word's weighted copies. Only the first `bands` bands' permutations."""
+        minimum over the word's weighted copies. Only the first `bands` bands' permutations;
+        computed once per distinct word."""
         k = (bands or self.bands) * self.rows
-        x = self._word_hashes(words)
+        index: dict[str, int] = {}
+        inverse = np.fromiter((index.setdefault(w, len(index)) for w in words), dtype=np.intp, count=len(words))
+        x = self._word_hashes(list(index))
         with np.errstate(over="ignore"):
             ph = (x[:, :, None] * self._a[None, None, :k] + self._b[None, None, :k]) >> np.uint64(32)
-        return ph.min(axis=1)
+        return ph.min(axis=1)[inverse]
 
     def _band_keys(self, mins: np.ndarray) -> np.ndarray:
         """(n_windows, b*rows) minima → (n_windows, b) uint32 keys of the first b bands."""
