@@ -43,7 +43,8 @@ class DetectSettings:
     min_bands: int = 6  # ... and at least (long sources)
     key_budget: int = 150  # keys per source: 150 × 8 bytes ≈ 1.2 KB of index per source
     post_step: int = 2  # post windows start every 2 content words (query side only)
-    min_hits: int = 2  # keys shared, two from neighbouring windows (or one more anywhere)
+    min_hits: int = 2  # keys shared, two of them from neighbouring source windows ...
+    min_scattered_hits: int = 3  # ... or this many anywhere in the source
     max_postings: int = 2_000  # a key shared by more sources is a stock phrase: skipped
     max_candidates: int = 50
     max_words: int = 20_000  # words fingerprinted and aligned of one text (≈ 40 pages)
@@ -123,7 +124,8 @@ class Detector:
         """Sources sharing at least `min_hits` window band keys with the post, best first."""
         content, _ = self._content(text)
         s = self.settings
-        hits = self._index.hits(self._hasher.post_keys(content), s.max_postings, s.min_hits)
+        hits = self._index.hits(self._hasher.post_keys(content), s.max_postings, s.min_hits,
+                                s.min_scattered_hits)
         return [sid for sid, _ in hits][: s.max_candidates]
 
     # --- verification -------------------------------------------------------------------

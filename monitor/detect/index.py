@@ -273,10 +273,11 @@ class BandIndex:
         else:
             self._delta = _Sorted(keys, vals)
 
-    def hits(self, keys: np.ndarray, max_postings: int, min_hits: int) -> list[tuple[int, int]]:
+    def hits(self, keys: np.ndarray, max_postings: int, min_hits: int,
+             min_scattered: int | None = None) -> list[tuple[int, int]]:
         """[(source id, number of keys shared)] best first, for the sources that share at least
         `min_hits` keys of which two come from the same or neighbouring windows of the source,
-        or `min_hits + 1` keys anywhere. A copied passage hits neighbouring windows; chance
+        or `min_scattered` (default min_hits + 1) keys anywhere. A copied passage hits neighbouring windows; chance
         collisions are scattered over the source. A key held by more than `max_postings`
         sources says nothing about any of them and is skipped."""
         self._flush()
@@ -299,7 +300,8 @@ class BandIndex:
         close = np.zeros(len(uniq), dtype=bool)
         if near.any():
             close[np.searchsorted(uniq, nums[1:][near])] = True
-        ok = (counts >= min_hits + 1) | ((counts >= min_hits) & close)
+        scattered = min_hits + 1 if min_scattered is None else min_scattered
+        ok = (counts >= scattered) | ((counts >= min_hits) & close)
         uniq, counts = uniq[ok], counts[ok]
         order = np.argsort(-counts, kind="stable")
         return [(self._ids[int(uniq[i])], int(counts[i])) for i in order]
