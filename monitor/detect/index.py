@@ -145,7 +145,13 @@ class WindowHasher:
                 mins = blocks[: nb - per + 1].copy()
                 for k in range(1, per):
                     np.minimum(mins, blocks[k : nb - per + 1 + k], out=mins)
-        return np.unique(self._band_keys(mins).ravel())
+        return _unique(self._band_keys(mins).ravel())
+
+
+def _unique(a: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (np.unique's hash path is slow for a few thousand uint32)."""
+    a = np.sort(a)
+    return a[np.r_[True, a[1:] != a[:-1]]] if len(a) else a
 
 
 def pack_signature(hasher: WindowHasher, n_words: int, keys: np.ndarray, wins: np.ndarray) -> bytes:
@@ -293,7 +299,8 @@ class BandIndex:
         vals, nums = vals[keep], nums[keep]
         if not len(vals):
             return []
-        uniq, counts = np.unique(nums, return_counts=True)
+        starts = np.flatnonzero(np.r_[True, nums[1:] != nums[:-1]])  # nums is sorted
+        uniq, counts = nums[starts], np.diff(np.r_[starts, len(nums)])
         wins = (vals & np.uint32(63)).astype(np.int16)
         # sorted by (source, window): neighbours in the array are the closest windows
         near = (nums[1:] == nums[:-1]) & (np.abs(wins[1:] - wins[:-1]) <= 1)
