@@ -18,7 +18,6 @@ The output is in word positions; the engine turns it into character offsets.
 from __future__ import annotations
 
 import difflib
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 from monitor.detect.normalise import is_content
@@ -52,22 +51,24 @@ def seeds(src: list[str], cpy: list[str], max_occurrences: int = 50,
     repetitive pages the limit is lowered until at most `max_seeds` seeds remain, which
     bounds the time of the chaining step.
     """
-    where: dict[str, list[int]] = defaultdict(list)
+    where: dict[str, list[int]] = {}
     for i, w in enumerate(src):
-        if is_content(w):
-            where[w].append(i)
-    in_post: dict[str, int] = defaultdict(int)
-    for w in cpy:
-        if w in where:
-            in_post[w] += 1
-    while max_occurrences > 1 and sum(
-            len(where[w]) * n for w, n in in_post.items() if len(where[w]) <= max_occurrences) > max_seeds:
+        pos = where.get(w)
+        if pos is None:
+            where[w] = [i]
+        else:
+            pos.append(i)
+    for w in [w for w in where if not is_content(w)]:
+        del where[w]
+    hits = [(j, where[w]) for j, w in enumerate(cpy) if w in where]
+    while max_occurrences > 1 and sum(len(p) for _, p in hits if len(p) <= max_occurrences) > max_seeds:
         max_occurrences //= 2
     out: list[tuple[int, int]] = []
-    for j, w in enumerate(cpy):
-        pos = where.get(w)
-        if pos and len(pos) <= max_occurrences:
-            out.extend((i, j) for i in pos)
+    for j, pos in hits:
+        if len(pos) == 1:
+            out.append((pos[0], j))
+        elif len(pos) <= max_occurrences:
+            out.extend([(i, j) for i in pos])
     return out
 
 

@@ -42,6 +42,20 @@ def _fold(word: str) -> str:
 
 def tokenize(text: str, max_words: int | None = None) -> Tokens:
     """Words of `text` (at most `max_words`, the rest dropped and `truncated` set)."""
+    low = text.lower()
+    if len(low) != len(text):  # a rare letter whose lower case is longer ("İ"): the slow way
+        return _tokenize_slow(text, max_words)
+    spans = [m.span() for m in _WORD.finditer(low)]
+    ws = _WORD.findall(low)  # the same matches as `spans`, as strings, in C
+    truncated = max_words is not None and len(ws) > max_words
+    if truncated:
+        spans, ws = spans[:max_words], ws[:max_words]
+    if not text.isascii():
+        ws = [w if w.isascii() else _fold(w) for w in ws]
+    return Tokens(ws, [a for a, _ in spans], [b for _, b in spans], truncated)
+
+
+def _tokenize_slow(text: str, max_words: int | None) -> Tokens:
     words: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -59,7 +73,11 @@ def tokenize(text: str, max_words: int | None = None) -> Tokens:
 def words(text: str, max_words: int | None = None) -> tuple[list[str], bool]:
     """The normalised words of `text` without offsets (fingerprinting: the hot path), and
     whether the text was truncated. Same words as `tokenize`."""
-    ws = _WORD.findall(text.lower())
+    low = text.lower()
+    if len(low) != len(text):
+        t = _tokenize_slow(text, max_words)
+        return t.words, t.truncated
+    ws = _WORD.findall(low)
     if not text.isascii():  # curly quotes are enough: fold only the words that need it
         ws = [w if w.isascii() else _fold(w) for w in ws]
     if max_words is not None and len(ws) > max_words:
