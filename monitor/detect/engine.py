@@ -43,7 +43,7 @@ class DetectSettings:
     min_bands: int = 6  # ... and at least (long sources)
     key_budget: int = 150  # keys per source: 150 × 8 bytes ≈ 1.2 KB of index per source
     post_step: int = 2  # post windows start every 2 content words (query side only)
-    min_hits: int = 2  # keys shared, two of them from neighbouring source windows ...
+    min_hits: int = 2  # keys shared, two of them from source windows ≤ 3 apart ...
     min_scattered_hits: int = 3  # ... or this many anywhere in the source
     max_postings: int = 2_000  # a key shared by more sources is a stock phrase: skipped
     max_candidates: int = 50

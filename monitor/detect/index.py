@@ -44,6 +44,11 @@ from monitor.detect.lexicon import is_immutable
 # immutables dominate, and unrelated windows gain nothing (they share no names).
 IMMUTABLE_WEIGHT = 3
 
+# Two hits at most this many windows apart in the source (≈ 150 words of text: a few
+# paragraphs, a third of a short article) can come from one copied passage; chance
+# collisions fall anywhere in the source.
+NEAR_WINDOWS = 3
+
 SIGNATURE_VERSION = 5  # 5: key budget per source; common words out, immutables ×3
 _HEADER = struct.Struct("<BBBHII")  # version, bands, rows, window, n_words, n_keys
 _MASK32 = np.uint64(0xFFFFFFFF)
@@ -282,7 +287,7 @@ class BandIndex:
     def hits(self, keys: np.ndarray, max_postings: int, min_hits: int,
              min_scattered: int | None = None) -> list[tuple[int, int]]:
         """[(source id, number of keys shared)] best first, for the sources that share at least
-        `min_hits` keys of which two come from the same or neighbouring windows of the source,
+        `min_hits` keys of which two come from windows at most NEAR_WINDOWS apart in the source,
         or `min_scattered` (default min_hits + 1) keys anywhere. A copied passage hits neighbouring windows; chance
         collisions are scattered over the source. A key held by more than `max_postings`
         sources says nothing about any of them and is skipped."""
@@ -302,8 +307,8 @@ class BandIndex:
         starts = np.flatnonzero(np.r_[True, nums[1:] != nums[:-1]])  # nums is sorted
         uniq, counts = nums[starts], np.diff(np.r_[starts, len(nums)])
         wins = (vals & np.uint32(63)).astype(np.int16)
-        # sorted by (source, window): neighbours in the array are the closest windows
-        near = (nums[1:] == nums[:-1]) & (np.abs(wins[1:] - wins[:-1]) <= 1)
+        # sorted by (source, window): array neighbours are the closest windows of a source
+        near = (nums[1:] == nums[:-1]) & (np.abs(wins[1:] - wins[:-1]) <= NEAR_WINDOWS)
         close = np.zeros(len(uniq), dtype=bool)
         if near.any():
             close[np.searchsorted(uniq, nums[1:][near])] = True
