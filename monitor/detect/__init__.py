@@ -5,10 +5,13 @@ Public interface (the pipeline and the CLI use only this):
     det = Detector(DetectSettings())
     sig = det.signature(source_text)       # bytes, stored with the source
     det.add(source_id, sig)                # (re)build the index from stored signatures
-    ids = det.candidates(post_text)        # source ids worth verifying
+    ids = det.candidates(post_text)        # source ids worth verifying, best first
     verdict = det.compare(source_text, post_text)   # alignment, evidence, verdict
+    matches = det.scan(post_text, load_sources)     # candidates + compare, matches only
+
+How it works and why each threshold is what it is: monitor/detect/README.md.
 """
 
-from monitor.detect.engine import DetectSettings, Detector, Verdict
+from monitor.detect.engine import DetectSettings, Detector, SignatureError, Verdict
 
-__all__ = ["DetectSettings", "Detector", "Verdict"]
+__all__ = ["DetectSettings", "Detector", "SignatureError", "Verdict"]

@@ -1,48 +1,53 @@
-"""First detector: rare-word candidates, difflib alignment of normalised tokens.
+"""The detector: windowed-MinHash candidates, seed-and-extend verification, a verdict.
 
-It finds whole-article copies and the seed pair; the spin-robust engine replaces the inside
-of `Detector` without changing its interface.
+Every threshold below is derived in monitor/detect/README.md ("Thresholds"); the comments
+give the one-line reason.
 """
 
 from __future__ import annotations
 
-import difflib
-import json
-import re
-import unicodedata
-import zlib
 from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from monitor.detect import align as _align
+from monitor.detect.lexicon import is_feature
+from monitor.detect.index import BandIndex, SignatureError, WindowHasher, pack_signature, unpack_signature
+from monitor.detect.normalise import Tokens, is_content, tokenize, words
 from monitor.domain import Passage
 
-_TOKEN = re.compile(r"\w+", re.UNICODE)
-
-
-@dataclass(frozen=True, slots=True)
-class Token:
-    text: str  # normalised form
-    start: int  # offsets into the original text
-    end: int
-
-
-def tokenize(text: str) -> list[Token]:
-    """NFKC, case-folded word tokens with offsets into `text`.
-
-    NFKC can change lengths, so it is applied per token and offsets stay those of `text`.
-    """
-    return [
-        Token(unicodedata.normalize("NFKC", m.group()).casefold(), m.start(), m.end())
-        for m in _TOKEN.finditer(text)
-    ]
+__all__ = ["DetectSettings", "Detector", "SignatureError", "Verdict"]
 
 
 @dataclass(frozen=True, slots=True)
 class DetectSettings:
-    min_score: float = 0.5  # a verdict below this is not a match
-    min_coverage: float = 0.3  # share of the source that must be reused
+    # --- verdict -------------------------------------------------------------------------
+    min_score: float = 0.5  # user-facing: a verdict scoring below this is not a match
+    min_coverage: float = 0.25  # "a third or more of a source", less the words lost at edges
+    min_reused_words: int = 80  # ... or "a few paragraphs" of a long one (≥ 2 × 40 words)
     min_source_words: int = 40  # shorter texts cannot be told apart from stock phrases
-    max_words: int = 50_000  # what is fingerprinted and aligned of one enormous page
+    copy_max_spin: float = 0.05  # below this share of swapped words it is a plain copy
+    whole_min_coverage: float = 0.5  # less than half the source reused: a partial copy
+    # --- alignment -----------------------------------------------------------------------
+    min_density: float = 0.45  # identical words per source word in a passage (spun ≥ 0.5)
+    min_passage_words: int = 12  # about a sentence: shorter shared runs are stock phrases
+    min_block_words: int = 40  # reuse counts in blocks of ≥ 2 sentences of adjacent passages;
+    # isolated sentences (shared quotes, a wire lead) are what same-event articles have in common
+    min_seeds: int = 3  # content words in order that start a passage
+    max_gap: int = 20  # words between two surviving content words in a heavily spun text
+    max_phrase: int = 6  # longest phrase a spinner puts in for one word ("Influenza A ...")
+    # --- fingerprint and index (part of the signature format) -----------------------------
+    window: int = 16  # fingerprint words per source window (≈ 50 words of text)
+    rows: int = 3  # min-hashes per band key: chance collisions fall as J³ (see README)
+    bands: int = 32  # band keys per window at most (short sources) ...
+    min_bands: int = 6  # ... and at least (long sources)
+    key_budget: int = 150  # keys per source: 150 × 8 bytes ≈ 1.2 KB of index per source
+    post_step: int = 2  # post windows start every 2 content words (query side only)
+    min_hits: int = 2  # keys shared, two of them from source windows ≤ 3 apart ...
+    min_scattered_hits: int = 3  # ... or this many anywhere in the source
+    max_postings: int = 2_000  # a key shared by more sources is a stock phrase: skipped
+    max_candidates: int = 50
+    max_words: int = 20_000  # words fingerprinted and aligned of one text (≈ 40 pages)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,79 +78,136 @@ class Verdict:
         }
 
 
+# Chance level of identical-word density inside a passage found between two unrelated texts
+# (function words line up by chance within the allowed gaps), and the density of a copy with
+# one word in five swapped; the score maps the first to 0 and the second to 1.
+_CHANCE_DENSITY = 0.3
+_SPUN_DENSITY = 0.8
+
+
 @dataclass
 class Detector:
     settings: DetectSettings = field(default_factory=DetectSettings)
-    _index: dict[str, set[int]] = field(default_factory=dict)
-    _features: dict[int, frozenset[str]] = field(default_factory=dict)
 
-    # A spinner rarely changes long words, names and numbers: they seed the candidates.
-    def _features_of(self, text: str) -> frozenset[str]:
-        toks = [t.text for t in tokenize(text)[: self.settings.max_words]]
-        return frozenset(t for t in toks if len(t) >= 7 or t.isdigit())
+    def __post_init__(self) -> None:
+        s = self.settings
+        self._hasher = WindowHasher(s.window, s.bands, s.rows, s.post_step)
+        self._index = BandIndex()
+
+    # --- fingerprints and index ---------------------------------------------------------
+    def _content(self, text: str) -> tuple[list[str], int]:
+        ws, _ = words(text or "", self.settings.max_words)
+        return [w for w in ws if is_feature(w)], len(ws)
 
     def signature(self, text: str) -> bytes:
-        return zlib.compress(json.dumps(sorted(self._features_of(text))).encode())
+        """Compact band keys of the source's windows (≈ 4 bytes × bands per 20 content words)."""
+        content, n = self._content(text)
+        keys, wins = self._hasher.source_keys(content, self.settings.key_budget, self.settings.min_bands)
+        return pack_signature(self._hasher, n, keys, wins)
 
-    def add(self, source_id: int, signature: bytes) -> None:
-        self.remove(source_id)
-        feats = frozenset(json.loads(zlib.decompress(signature)))
-        self._features[source_id] = feats
-        for f in feats:
-            self._index.setdefault(f, set()).add(source_id)
+    def add(self, source_id: int, sig: bytes) -> None:
+        """Index a stored signature. Raises SignatureError (a ValueError) if it was made by
+        another format version or other settings: re-fingerprint the source then."""
+        _, keys, wins = unpack_signature(self._hasher, sig)
+        self._index.add(source_id, keys, wins)
 
     def remove(self, source_id: int) -> None:
-        for f in self._features.pop(source_id, ()):
-            self._index.get(f, set()).discard(source_id)
+        self._index.remove(source_id)
 
     def __len__(self) -> int:
-        return len(self._features)
+        return len(self._index)
+
+    def index_bytes(self) -> int:
+        return self._index.nbytes()
 
     def candidates(self, text: str) -> list[int]:
-        hits: Counter[int] = Counter()
-        for f in self._features_of(text):
-            for sid in self._index.get(f, ()):
-                hits[sid] += 1
-        # A candidate shares at least a fifth of its own rare words with the post.
-        return [sid for sid, n in hits.most_common() if n >= max(3, 0.2 * len(self._features[sid]))]
+        """Sources sharing at least `min_hits` window band keys with the post, best first."""
+        content, _ = self._content(text)
+        s = self.settings
+        hits = self._index.hits(self._hasher.post_keys(content), s.max_postings, s.min_hits,
+                                s.min_scattered_hits)
+        return [sid for sid, _ in hits][: s.max_candidates]
 
-    def compare(self, source_text: str, copy_text: str) -> Verdict:
-        src = tokenize(source_text)[: self.settings.max_words]
-        cpy = tokenize(copy_text)[: self.settings.max_words]
-        if len(src) < self.settings.min_source_words:
-            return Verdict(False, None, reason=f"source too short ({len(src)} words)")
-        if not cpy:
-            return Verdict(False, None, reason="copy has no text")
-        sm = difflib.SequenceMatcher(None, [t.text for t in src], [t.text for t in cpy], autojunk=False)
-        blocks = [b for b in sm.get_matching_blocks() if b.size >= 3]
-        matched = sum(b.size for b in blocks)
-        coverage = matched / len(src)
+    # --- verification -------------------------------------------------------------------
+    def compare(self, source_text: str, post_text: str) -> Verdict:
+        s = self.settings
+        return self._compare(tokenize(source_text or "", s.max_words), tokenize(post_text or "", s.max_words))
+
+    def _compare(self, src: Tokens, cpy: Tokens) -> Verdict:
+        s = self.settings
+        notes = []
+        if src.truncated:
+            notes.append(f"source truncated to {s.max_words} words for fingerprinting")
+        if cpy.truncated:
+            notes.append(f"post truncated to {s.max_words} words for fingerprinting")
+        if len(src) < s.min_source_words:
+            return Verdict(False, None, reason=_join([f"source too short ({len(src)} words)"] + notes))
+        if not cpy.words:
+            return Verdict(False, None, reason=_join(["post has no text"] + notes))
+        found = _align.align(src.words, cpy.words, max_gap=s.max_gap, min_seeds=s.min_seeds,
+                             max_phrase=s.max_phrase)
+        good = [p for p in found
+                if p.length >= s.min_passage_words and p.aligned >= s.min_density * p.length]
+        if not good:
+            return Verdict(False, None, reason=_join(["no passage of the source found in the post"] + notes))
+        # Blocks: passages next to each other in the source (a shuffled copy's sentences
+        # lie side by side there, as do a partial copy's paragraphs); only blocks of at least
+        # min_block_words count towards coverage.
+        blocks: list[list[int]] = []
+        for p in sorted(good, key=lambda p: p.s0):
+            if blocks and p.s0 - blocks[-1][1] <= 2 * s.max_phrase:
+                blocks[-1][1] = max(blocks[-1][1], p.s1)
+                blocks[-1][2] += p.length
+            else:
+                blocks.append([p.s0, p.s1, p.length])
+        reused = sum(b[2] for b in blocks if b[2] >= s.min_block_words)
+        if not reused:
+            reused = 0
+        aligned = sum(p.aligned for p in good)
+        substituted = sum(p.substituted for p in good)
+        coverage = reused / len(src)
+        spin_rate = substituted / max(1, aligned + substituted)
+        density = aligned / max(1, sum(p.length for p in good))
+        quality = min(1.0, max(0.0, (density - _CHANCE_DENSITY) / (_SPUN_DENSITY - _CHANCE_DENSITY)))
+        enough = coverage >= s.min_coverage or reused >= s.min_reused_words
+        amount = min(1.0, max(coverage / s.min_coverage, reused / s.min_reused_words))
+        score = 0.5 * amount + 0.5 * quality
+        passages = tuple(
+            Passage(src.starts[p.s0], src.ends[p.s1 - 1], cpy.starts[p.c0], cpy.ends[p.c1 - 1])
+            for p in good
+        )
         subs: Counter[tuple[str, str]] = Counter()
-        substituted = 0
-        for tag, i1, i2, j1, j2 in sm.get_opcodes():
-            if tag == "replace" and (i2 - i1) <= 6 and (j2 - j1) <= 6:
-                substituted += i2 - i1
-                subs[(" ".join(t.text for t in src[i1:i2]), " ".join(t.text for t in cpy[j1:j2]))] += 1
-        spin_rate = substituted / max(1, matched + substituted)
-        passages = _passages(blocks, src, cpy)
-        score = min(1.0, coverage + spin_rate * coverage)  # substituted words are reuse too
-        span = (passages[-1].source_end - passages[0].source_start) if passages else 0
-        if coverage < self.settings.min_coverage or score < self.settings.min_score:
-            return Verdict(False, None, score, coverage, spin_rate, reason="too little of the source reused")
-        kind = "copy" if spin_rate < 0.05 else "spun_copy"
-        if span < 0.6 * len(source_text) or len(cpy) > 2 * len(src):
-            kind = "partial_copy"
-        return Verdict(True, kind, score, coverage, spin_rate, tuple(passages),
-                       tuple(s for s, _ in subs.most_common(20)))
-
-
-def _passages(blocks, src: list[Token], cpy: list[Token]) -> list[Passage]:
-    """Merge matching blocks that are close in both texts into passages."""
-    out: list[list[int]] = []
-    for b in blocks:
-        s0, s1, c0, c1 = b.a, b.a + b.size, b.b, b.b + b.size
-        if out and s0 - out[-1][1] <= 12 and 0 <= c0 - out[-1][3] <= 24:
-            out[-1][1], out[-1][3] = s1, c1
+        for p in good:
+            for a0, a1, b0, b1 in p.subs:
+                subs[(" ".join(src.words[a0:a1]), " ".join(cpy.words[b0:b1]))] += 1
+        substitutions = tuple(pair for pair, _ in subs.most_common(20))
+        if not enough:
+            return Verdict(False, None, score * amount, coverage, spin_rate, passages, substitutions,
+                           _join([f"only {coverage:.0%} of the source ({reused} words) reused"] + notes))
+        if score < s.min_score:
+            return Verdict(False, None, score, coverage, spin_rate, passages, substitutions,
+                           _join([f"score {score:.2f} below min_score {s.min_score}"] + notes))
+        post_reused = sum(p.c1 - p.c0 for p in good)
+        if coverage < s.whole_min_coverage or post_reused < 0.5 * len(cpy):
+            kind = "partial_copy"  # a part of the source, or the source inside a longer post
+        elif spin_rate < s.copy_max_spin:
+            kind = "copy"
         else:
-            out.append([s0, s1, c0, c1])
-    return [Passage(src[a].start, src[b - 1].end, cpy[c].start, cpy[d - 1].end) for a, b, c, d in out]
+            kind = "spun_copy"
+        return Verdict(True, kind, score, coverage, spin_rate, passages, substitutions, _join(notes))
+
+    def scan(self, post_text: str,
+             load_sources: Callable[[list[int]], Mapping[int, str]]) -> list[tuple[int, Verdict]]:
+        """Every source the post copies (one post may copy several), best first."""
+        ids = self.candidates(post_text)
+        if not ids:
+            return []
+        texts = load_sources(ids)
+        cpy = tokenize(post_text or "", self.settings.max_words)  # once for all candidates
+        out = [(sid, self._compare(tokenize(texts[sid] or "", self.settings.max_words), cpy))
+               for sid in ids if sid in texts]
+        return sorted([(sid, v) for sid, v in out if v.is_match], key=lambda x: -x[1].score)
+
+
+def _join(notes: list[str]) -> str:
+    return "; ".join(notes)

@@ -1,0 +1,198 @@
+"""Index size, rebuild time and scan speed with many registered sources.
+
+    python bench/detect_scale.py --sources 100000     # full run (a few minutes on 2 cores)
+    python bench/detect_scale.py --sources 10000      # quick run
+
+Synthetic sources are real-looking text: sentences of the dev set's source articles recombined, with
+about half of their content words swapped for words drawn from the same articles' vocabulary
+at its own frequencies (most of each sentence's content words), so that no two sources share passages by accident (plain
+recombination would make every post a copy of thousands of sources). Signatures go into a
+plain sqlite3 file (id INTEGER, signature BLOB), like the store's `sources` table; the index
+is then rebuilt from that file as after a restart. Posts are ~700 words: fresh synthetic
+text (no source to find) and a share of spun copies of registered sources, spun here with
+random replacement words (no thesaurus at all: the hardest case for the lexicon-free part).
+Figures are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import re
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import DEV, Baseline, load_set  # noqa: E402
+from monitor.detect import DetectSettings, Detector  # noqa: E402
+from monitor.detect.normalise import STOPWORDS  # noqa: E402
+
+_SENT = re.compile(r"(?<=[.!?])\s+")
+_TOK = re.compile(r"\S+")
+
+
+class Corpus:
+    def __init__(self, texts: list[str], seed: int = 1) -> None:
+        self.rng = np.random.default_rng(seed)
+        sents = [s.split() for t in texts for s in _SENT.split(t.replace("\n", " ")) if 6 <= len(s.split()) <= 60]
+        self.flat = np.array([w for s in sents for w in s], dtype=object)
+        self.offsets = np.cumsum([0] + [len(s) for s in sents])
+        self.stop = np.array([w.lower().strip(".,;:!?\"'()") in STOPWORDS for w in self.flat])
+        self.vocab = self.flat[~self.stop]  # content words, frequency-weighted by repetition
+
+    def article(self, n_words: int) -> str:
+        rng = self.rng
+        k = max(1, int(n_words / 12) + 1)
+        chosen = rng.integers(len(self.offsets) - 1, size=k)
+        idx = np.concatenate([np.arange(self.offsets[c], self.offsets[c + 1]) for c in chosen])[:n_words]
+        words = self.flat[idx]
+        swap = (rng.random(len(idx)) < 0.85) & ~self.stop[idx]
+        words[swap] = self.vocab[rng.integers(len(self.vocab), size=int(swap.sum()))]
+        # a paragraph break after every ~5th sentence
+        ends = np.cumsum(self.offsets[chosen + 1] - self.offsets[chosen])[4::5]
+        words[ends[ends < len(words)] - 1] += "\n\n"
+        return " ".join(words)
+
+
+def spin_random(text: str, rate: float, vocab: np.ndarray, rng: np.random.Generator) -> str:
+    """Replace a share of the words by random words (one word 70% of the time, two 20%,
+    three 10%, about what WordNet spinners put in): a spinner with an unknown lexicon. Like
+    every spinner it has no synonym for names and numbers (capitalised words, digits)."""
+    out = []
+    for w in text.split(" "):
+        if not w[:1].isupper() and not w[:1].isdigit() and rng.random() < rate:
+            k = 1 + int(rng.random() > 0.7) + int(rng.random() > 0.9)
+            out.extend(vocab[rng.integers(len(vocab), size=k)])
+        else:
+            out.append(w)
+    return " ".join(out)
+
+
+_DET: Detector | None = None
+
+
+def _sig(args: tuple[int, str]) -> tuple[int, bytes]:
+    global _DET
+    if _DET is None:
+        _DET = Detector(DetectSettings())
+    return args[0], _DET.signature(args[1])
+
+
+def pct(xs: list[float], q: float) -> float:
+    return float(np.percentile(xs, q))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sources", type=int, default=100_000)
+    ap.add_argument("--posts", type=int, default=600)
+    ap.add_argument("--copies", type=float, default=0.1, help="share of posts that are spun copies")
+    ap.add_argument("--spin", type=float, default=0.3, help="share of words a copy's spinner replaces")
+    ap.add_argument("--baseline-sources", type=int, default=5_000,
+                    help="sources in the datasketch baseline index (its query cost hardly depends on it)")
+    ap.add_argument("--dev", default=str(DEV))
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    args = ap.parse_args()
+    if not (Path(args.dev) / "sources.jsonl").exists():
+        sys.exit(f"needs the dev set for real sentences: {args.dev}")
+    srcs, posts, _ = load_set(Path(args.dev))
+    corpus = Corpus(list(srcs.values()))  # the registered articles: real, mostly English
+    rng = np.random.default_rng(7)
+    n = args.sources
+
+    t0 = time.perf_counter()
+    lengths = np.clip(rng.lognormal(np.log(650), 0.5, size=n), 150, 4000).astype(int)
+    texts = [corpus.article(int(k)) for k in lengths]
+    print(f"generated {n} sources (median {int(np.median(lengths))} words) in {time.perf_counter() - t0:.0f} s")
+
+    t0 = time.perf_counter()
+    with mp.Pool(args.workers) as pool:
+        sigs = pool.map(_sig, enumerate(texts), chunksize=500)
+    fp_time = time.perf_counter() - t0
+    sig_bytes = sum(len(s) for _, s in sigs)
+    print(f"fingerprinted in {fp_time:.0f} s on {args.workers} processes "
+          f"({fp_time / n * 1e3 * args.workers:.2f} ms CPU per source); stored signature "
+          f"{sig_bytes / n:.0f} bytes per source")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "sources.sqlite"
+        con = sqlite3.connect(db)
+        con.execute("CREATE TABLE sources (id INTEGER PRIMARY KEY, signature BLOB)")
+        con.executemany("INSERT INTO sources VALUES (?, ?)", sigs)
+        con.commit()
+        con.close()
+        del sigs
+        # --- restart: rebuild the index from the stored signatures only ----------------------
+        t0 = time.perf_counter()
+        det = Detector(DetectSettings())
+        con = sqlite3.connect(db)
+        for sid, sig in con.execute("SELECT id, signature FROM sources"):
+            det.add(sid, sig)
+        con.close()
+        nbytes = det.index_bytes()  # forces the sorted arrays to be built
+        rebuild = time.perf_counter() - t0
+    print(f"index rebuilt from sqlite in {rebuild:.2f} s (target <= 5 s); "
+          f"{nbytes / n:.0f} index bytes per source (target <= 1536; datasketch MinHashLSH ~9 KB)")
+
+    # --- posts ------------------------------------------------------------------------------
+    n_copies = int(args.posts * args.copies)
+    truth: list[int | None] = []
+    post_texts = []
+    for k in range(args.posts):
+        if k < n_copies:
+            sid = int(rng.integers(n))
+            truth.append(sid)
+            post_texts.append(spin_random(texts[sid], args.spin, corpus.vocab, rng))
+        else:
+            truth.append(None)
+            post_texts.append(corpus.article(700))
+    order = rng.permutation(args.posts)
+    truth = [truth[i] for i in order]
+    post_texts = [post_texts[i] for i in order]
+
+    cand_wall, cand_cpu, scan_wall, n_cands = [], [], [], []
+    found = fps = 0
+    for text, sid in zip(post_texts, truth):
+        w0, c0 = time.perf_counter(), time.process_time()
+        cands = det.candidates(text)
+        cand_wall.append(time.perf_counter() - w0)
+        cand_cpu.append(time.process_time() - c0)
+        n_cands.append(len(cands))
+        w0 = time.perf_counter()
+        matches = det.scan(text, lambda ids: {i: texts[i] for i in ids})
+        scan_wall.append(time.perf_counter() - w0 + cand_wall[-1])
+        got = {i for i, _ in matches}
+        found += sid in got
+        fps += len(got - {sid})
+    print(f"{args.posts} posts of ~700 words ({n_copies} spun copies at {args.spin:.0%} random-word spin):")
+    print(f"  candidates(): {1 / statistics.mean(cand_wall):.0f} posts/s, p50 {pct(cand_wall, 50) * 1e3:.2f} ms, "
+          f"p99 {pct(cand_wall, 99) * 1e3:.2f} ms, CPU {statistics.median(cand_cpu) * 1e3:.2f} ms median; "
+          f"{statistics.mean(n_cands):.2f} candidates per post (max {max(n_cands)})")
+    print(f"  scan() with verification: {1 / statistics.mean(scan_wall):.0f} posts/s, "
+          f"p50 {pct(scan_wall, 50) * 1e3:.2f} ms, p99 {pct(scan_wall, 99) * 1e3:.2f} ms")
+    print(f"  copies found {found}/{n_copies}, false-positive matches {fps}")
+
+    base = Baseline()
+    for i in range(min(n, args.baseline_sources)):
+        base.add(i, texts[i])
+    b_cpu = []
+    for text in post_texts:
+        c0 = time.process_time()
+        base.query(text)
+        b_cpu.append(time.process_time() - c0)
+    ratio = statistics.median(cand_cpu) / statistics.median(b_cpu)
+    print(f"baseline (5-gram MinHash 128 perms + MinHashLSH query, {min(n, args.baseline_sources)} sources): "
+          f"CPU {statistics.median(b_cpu) * 1e3:.2f} ms median per post; "
+          f"candidates() / baseline = {ratio:.2f}x (target <= 3x)")
+
+
+if __name__ == "__main__":
+    main()

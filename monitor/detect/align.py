@@ -1,0 +1,213 @@
+"""Seed-and-extend alignment of a post against one source, tolerant to spinning.
+
+1. Seeds: every pair (i, j) where source word i and post word j are the same content word
+   (names, numbers, rare words: what a spinner leaves alone or cannot know a synonym for).
+2. Chains: seeds in increasing order in both texts with gaps of at most `max_gap` words on
+   each side, found by dynamic programming over seeds sorted by post position (the longest
+   chain ending at each seed). Chains are taken best first; a seed used by a better chain is
+   not reused, so reordered paragraphs or sentences come out as separate passages.
+3. Extend: inside a chain's span, all words (function words too) are aligned with
+   difflib.SequenceMatcher; what lies between two aligned runs and is at most `max_phrase`
+   words on both sides is a substitution (the spinner swapped a word or phrase for another),
+   whether or not a lexicon knows the pair: a spinner with another thesaurus still leaves
+   word order and the words around each swap in place.
+
+The output is in word positions; the engine turns it into character offsets.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+
+from monitor.detect.normalise import is_content
+
+
+@dataclass(slots=True)
+class Passage:
+    """One aligned passage in word positions: [s0, s1) of the source, [c0, c1) of the post."""
+
+    s0: int
+    s1: int
+    c0: int
+    c1: int
+    seeds: int  # content words shared in order
+    aligned: int = 0  # source words aligned to an identical post word
+    substituted: int = 0  # source words inside short gaps (spun phrases)
+    subs: list[tuple[int, int, int, int]] = field(default_factory=list)  # (s0, s1, c0, c1) of each swap
+    runs: list[tuple[int, int, int]] = field(default_factory=list)  # (s, c, size) aligned runs
+
+    @property
+    def length(self) -> int:
+        return self.s1 - self.s0
+
+
+def seeds(src: list[str], cpy: list[str], max_occurrences: int = 50,
+          max_seeds: int = 200_000) -> list[tuple[int, int]]:
+    """(source position, post position) of every shared content word, sorted by post position.
+
+    A word occurring more than `max_occurrences` times in the source is skipped: it would
+    add thousands of seeds and no evidence (it is not a rare word in that text). On huge
+    repetitive pages the limit is lowered until at most `max_seeds` seeds remain, which
+    bounds the time of the chaining step.
+    """
+    where: dict[str, list[int]] = {}
+    for i, w in enumerate(src):
+        pos = where.get(w)
+        if pos is None:
+            where[w] = [i]
+        else:
+            pos.append(i)
+    for w in [w for w in where if not is_content(w)]:
+        del where[w]
+    hits = [(j, where[w]) for j, w in enumerate(cpy) if w in where]
+    while max_occurrences > 1 and sum(len(p) for _, p in hits if len(p) <= max_occurrences) > max_seeds:
+        max_occurrences //= 2
+    out: list[tuple[int, int]] = []
+    for j, pos in hits:
+        if len(pos) == 1:
+            out.append((pos[0], j))
+        elif len(pos) <= max_occurrences:
+            out.extend([(i, j) for i in pos])
+    return out
+
+
+def chains(pairs: list[tuple[int, int]], max_gap: int, min_seeds: int) -> list[list[tuple[int, int]]]:
+    """Disjoint chains of seeds, best (longest) first."""
+    n = len(pairs)
+    if n == 0:
+        return []
+    score = [1] * n
+    prev = [-1] * n
+    lo = 0
+    for k in range(n):
+        i, j = pairs[k]
+        while pairs[lo][1] < j - max_gap:
+            lo += 1
+        best, arg = 0, -1
+        for p in range(lo, k):
+            pi, pj = pairs[p]
+            if pj < j and i - max_gap <= pi < i and score[p] > best:
+                best, arg = score[p], p
+        if arg >= 0:
+            score[k], prev[k] = best + 1, arg
+    used = [False] * n
+    out: list[list[tuple[int, int]]] = []
+    claimed_src: list[tuple[int, int]] = []
+    claimed_cpy: list[tuple[int, int]] = []
+
+    def free(i: int, j: int) -> bool:
+        return not any(a <= i <= b for a, b in claimed_src) and not any(a <= j <= b for a, b in claimed_cpy)
+
+    for k in sorted(range(n), key=lambda x: -score[x]):
+        if score[k] < min_seeds:
+            break
+        if used[k]:
+            continue
+        chain = []
+        p = k
+        while p >= 0 and not used[p]:
+            chain.append(p)
+            used[p] = True
+            p = prev[p]
+        chain.reverse()
+        # A chain may run past the end of a paragraph into a neighbouring one that a better
+        # chain already claimed (reordered copies): drop the claimed seeds, split the rest
+        # where the dropped seeds leave a hole wider than max_gap.
+        kept = [pairs[q] for q in chain if free(*pairs[q])]
+        pieces: list[list[tuple[int, int]]] = []
+        for pr in kept:
+            if pieces and pr[0] - pieces[-1][-1][0] <= max_gap and pr[1] - pieces[-1][-1][1] <= max_gap:
+                pieces[-1].append(pr)
+            else:
+                pieces.append([pr])
+        for piece in pieces:
+            if len(piece) >= min_seeds:
+                claimed_src.append((piece[0][0], piece[-1][0]))
+                claimed_cpy.append((piece[0][1], piece[-1][1]))
+                out.append(piece)
+    return out
+
+
+def extend(src: list[str], cpy: list[str], chain: list[tuple[int, int]], max_phrase: int,
+           reach: int) -> list[Passage]:
+    """Word-level alignment inside (and up to `reach` words around) a chain of seeds."""
+    s0, c0 = chain[0]
+    s1, c1 = chain[-1][0] + 1, chain[-1][1] + 1
+    # reach out a few words for function words before the first / after the last seed
+    a0, b0 = max(0, s0 - reach), max(0, c0 - reach)
+    a1, b1 = min(len(src), s1 + reach), min(len(cpy), c1 + reach)
+    sm = difflib.SequenceMatcher(None, src[a0:a1], cpy[b0:b1], autojunk=False)
+    blocks = [b for b in sm.get_matching_blocks() if b.size]
+    if not blocks:
+        return []
+    # keep the blocks that touch the chain's span, dropping stray matches in the margins
+    core = [b for b in blocks if a0 + b.a + b.size > s0 - 1 and a0 + b.a < s1 + 1] or blocks
+    runs: list[tuple[int, int, int]] = []  # (source pos, post pos, size), absolute
+    for b in blocks:
+        s, c = a0 + b.a, b0 + b.b
+        runs.append((s, c, b.size))
+    # trim margin runs that are not within max_phrase of the core
+    first = runs.index((a0 + core[0].a, b0 + core[0].b, core[0].size))
+    last = runs.index((a0 + core[-1].a, b0 + core[-1].b, core[-1].size))
+    while first > 0:
+        ps, pc, pz = runs[first - 1]
+        fs, fc, _ = runs[first]
+        if fs - (ps + pz) <= max_phrase and fc - (pc + pz) <= max_phrase:
+            first -= 1
+        else:
+            break
+    while last < len(runs) - 1:
+        ls, lc, lz = runs[last]
+        ns, nc, _ = runs[last + 1]
+        if ns - (ls + lz) <= max_phrase and nc - (lc + lz) <= max_phrase:
+            last += 1
+        else:
+            break
+    runs = runs[first : last + 1]
+    # Split where neither a spun phrase nor a couple of them side by side can explain the
+    # hole (more than 2 × max_phrase words unaligned on either side): the chain crossed
+    # from one reused passage into another, or into unrelated text.
+    groups: list[list[tuple[int, int, int]]] = [[runs[0]]]
+    for r in runs[1:]:
+        ps, pc, pz = groups[-1][-1]
+        if r[0] - (ps + pz) > 2 * max_phrase or r[1] - (pc + pz) > 2 * max_phrase:
+            groups.append([r])
+        else:
+            groups[-1].append(r)
+    return [_passage(g, chain, max_phrase) for g in groups]
+
+
+def _passage(g: list[tuple[int, int, int]], chain: list[tuple[int, int]], max_phrase: int) -> Passage:
+    p = Passage(g[0][0], g[-1][0] + g[-1][2], g[0][1], g[-1][1] + g[-1][2],
+                sum(1 for i, j in chain if g[0][0] <= i < g[-1][0] + g[-1][2]), runs=g)
+    for k, (s, c, z) in enumerate(g):
+        p.aligned += z
+        if k + 1 < len(g):
+            ns, nc, _ = g[k + 1]
+            gs, gc = ns - (s + z), nc - (c + z)
+            if 0 < gs <= max_phrase and 0 < gc <= max_phrase:
+                p.substituted += gs
+                p.subs.append((s + z, ns, c + z, nc))
+    return p
+
+
+def align(src: list[str], cpy: list[str], *, max_gap: int, min_seeds: int, max_phrase: int) -> list[Passage]:
+    """Passages of `src` reused in `cpy`, in source order."""
+    found = [(p, ch) for ch in chains(seeds(src, cpy), max_gap, min_seeds)
+             for p in extend(src, cpy, ch, max_phrase, reach=max_phrase)]
+    # Extension may grow passages into each other at their edges: the better passage keeps
+    # the words both claim, the other loses the runs that overlap it.
+    found.sort(key=lambda pc: -pc[0].aligned)
+    kept: list[Passage] = []
+    for p, ch in found:
+        runs = [(s, c, z) for s, c, z in p.runs
+                if all(s + z <= q.s0 or q.s1 <= s for q in kept) and all(c + z <= q.c0 or q.c1 <= c for q in kept)]
+        if len(runs) != len(p.runs):
+            if not runs:
+                continue
+            p = _passage(runs, ch, max_phrase)
+            if any(not (p.s1 <= q.s0 or q.s1 <= p.s0) or not (p.c1 <= q.c0 or q.c1 <= p.c0) for q in kept):
+                continue  # interleaved with a better passage: not a passage of its own
+        kept.append(p)
+    return sorted(kept, key=lambda p: p.s0)

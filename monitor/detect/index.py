@@ -1,0 +1,319 @@
+"""Windowed MinHash signatures and a compact banded-LSH index over them.
+
+Why windows: a partial copy reuses a third of a source inside a longer post, so a
+whole-document MinHash of the post is diluted by the unrelated text. The source is cut into
+consecutive windows of `window` content words; the post into windows of the same size
+every `post_step` (2) content words, so every source window has a post window overlapping at
+least 90% of it, and the neighbouring post windows give it several more draws of the
+min-hashes (a spun window that misses in one band often hits in the next window's).
+
+Why content words only: function words are shared by every English text and are what a
+spinner leaves alone; names, numbers and rare words also survive, and the set of a window's
+content words keeps a Jaccard similarity of about (1 - r) / (1 + r) when a share r of them is
+replaced (0.33 at r = 0.5), while two unrelated texts' windows share almost none.
+
+Immutables (DSpin, NDSS 2014): content words outside the thesaurus a spinner draws on are
+weighted ×3 (see IMMUTABLE_WEIGHT).
+
+The MinHash is computed here rather than with datasketch.MinHash so that one numpy pass
+hashes all the windows of a text at once; it is the classic scheme: each word is hashed to
+32 bits with CRC-32 (stable across processes and platforms, unlike `hash()`), and each of
+`bands * rows` permutations is a multiply-shift hash of that value with fixed constants
+(seeded numpy generator). Constants, window, bands and rows are part of the signature
+format: change any of them and bump SIGNATURE_VERSION, so stored signatures are re-made.
+
+Index layout: one sorted uint32 array of band keys and a parallel uint32 array of internal
+source numbers and window numbers: 8 bytes per key, plus a bucket directory over the keys'
+top bits for lookups; rebuild from stored signatures is one concatenate and one uint64 sort. Sources added after a build go to a small
+delta that is merged when it reaches an eighth of the main arrays; removal is a mask.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Sequence
+
+import numpy as np
+
+from monitor.detect.lexicon import is_immutable
+
+# An immutable (a word outside the spinner's thesaurus: name, number, inflected form) is
+# counted as this many set elements, so a window's MinHash is drawn mostly from the words a
+# spinner cannot touch: the Jaccard of a spun window rises from (1-r)/(1+r) towards 1 as
+# immutables dominate, and unrelated windows gain nothing (they share no names).
+IMMUTABLE_WEIGHT = 3
+
+# Two hits at most this many windows apart in the source (≈ 150 words of text: a few
+# paragraphs, a third of a short article) can come from one copied passage; chance
+# collisions fall anywhere in the source.
+NEAR_WINDOWS = 3
+
+SIGNATURE_VERSION = 5  # 5: key budget per source; common words out, immutables ×3
+_HEADER = struct.Struct("<BBBHII")  # version, bands, rows, window, n_words, n_keys
+_MASK32 = np.uint64(0xFFFFFFFF)
+
+
+class WindowHasher:
+    """Band keys (uint32) of the windows of a sequence of content words."""
+
+    def __init__(self, window: int, bands: int, rows: int, post_step: int = 2, seed: int = 20140218) -> None:
+        self.window, self.bands, self.rows, self.post_step = window, bands, rows, post_step
+        rng = np.random.default_rng(seed)
+        k = bands * rows
+        self._a = rng.integers(1, 2**63, size=k, dtype=np.uint64) | np.uint64(1)  # odd
+        self._b = rng.integers(0, 2**63, size=k, dtype=np.uint64)
+        self._mix = rng.integers(1, 2**63, size=(bands, rows), dtype=np.uint64) | np.uint64(1)
+        self._band_salt = rng.integers(0, 2**63, size=bands, dtype=np.uint64)
+        self._cache: dict[str, int] = {}
+
+    def _word_hashes(self, words: Sequence[str]) -> np.ndarray:
+        """(n_words, IMMUTABLE_WEIGHT) hashes: an immutable word stands for IMMUTABLE_WEIGHT
+        distinct set elements, any other word for one (its other columns repeat the first
+        hash, which changes no minimum)."""
+        cache = self._cache
+        out = []
+        for w in words:
+            h = cache.get(w)
+            if h is None:
+                b = w.encode("utf-8", "surrogatepass")
+                h0 = zlib.crc32(b)
+                if is_immutable(w):
+                    h = (h0, *(zlib.crc32(b, k) for k in range(1, IMMUTABLE_WEIGHT)))
+                else:
+                    h = (h0,) * IMMUTABLE_WEIGHT
+                if len(cache) < 500_000:
+                    cache[w] = h
+            out.append(h)
+        return np.asarray(out, dtype=np.uint64).reshape(len(out), IMMUTABLE_WEIGHT)
+
+    def _perm_hashes(self, words: Sequence[str], bands: int | None = None) -> np.ndarray:
+        """(n_words, bands*rows) permuted 32-bit hashes (multiply-shift on uint64), each the
+        minimum over the word's weighted copies. Only the first `bands` bands' permutations;
+        computed once per distinct word."""
+        k = (bands or self.bands) * self.rows
+        index: dict[str, int] = {}
+        inverse = np.fromiter((index.setdefault(w, len(index)) for w in words), dtype=np.intp, count=len(words))
+        x = self._word_hashes(list(index))
+        with np.errstate(over="ignore"):
+            ph = (x[:, :, None] * self._a[None, None, :k] + self._b[None, None, :k]) >> np.uint64(32)
+        return ph.min(axis=1)[inverse]
+
+    def _band_keys(self, mins: np.ndarray) -> np.ndarray:
+        """(n_windows, b*rows) minima → (n_windows, b) uint32 keys of the first b bands."""
+        b = mins.shape[1] // self.rows
+        m = mins.reshape(len(mins), b, self.rows)
+        with np.errstate(over="ignore"):
+            acc = (m * self._mix[None, :b, :]).sum(axis=2, dtype=np.uint64) + self._band_salt[None, :b]
+            acc ^= acc >> np.uint64(29)
+            acc *= np.uint64(0xBF58476D1CE4E5B9)
+            acc ^= acc >> np.uint64(32)
+        return (acc & _MASK32).astype(np.uint32)
+
+    def source_keys(self, words: Sequence[str], budget: int, min_bands: int) -> tuple[np.ndarray, np.ndarray]:
+        """Keys of consecutive windows (the last one aligned to the end of the text).
+
+        Every source gets about `budget` keys: a short source spends them on more bands per
+        window (up to all `bands`), a long one has `min_bands` per window. Chance collisions
+        grow with the keys a source holds, so this keeps them alike for every source while a
+        partial copy of a short source (one or two windows) still gets enough draws."""
+        n, w = len(words), self.window
+        if n == 0:
+            return np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint8)
+        starts = list(range(0, max(1, n - w + 1), w))
+        if starts[-1] + w < n:
+            starts.append(n - w)
+        per = max(min_bands, min(self.bands, budget // len(starts)))
+        ph = self._perm_hashes(words, per)
+        mins = np.stack([ph[s : s + w].min(axis=0) for s in starts])
+        keys = self._band_keys(mins)
+        wins = np.repeat(np.arange(len(starts)) % 64, per).astype(np.uint8)
+        keys, first = np.unique(keys.ravel(), return_index=True)
+        return keys, wins[first]
+
+    def post_keys(self, words: Sequence[str]) -> np.ndarray:
+        """Keys of windows every `post_step` words (block minima, then a sliding min of blocks)."""
+        n, w = len(words), self.window
+        if n == 0:
+            return np.zeros(0, dtype=np.uint32)
+        ph = self._perm_hashes(words)
+        step = max(1, min(self.post_step, w))
+        if n <= w:
+            mins = ph.min(axis=0, keepdims=True)
+        else:
+            blocks = np.minimum.reduceat(ph, np.arange(0, n, step), axis=0)
+            per = w // step
+            nb = len(blocks)
+            if nb <= per:
+                mins = blocks.min(axis=0, keepdims=True)
+            else:
+                mins = blocks[: nb - per + 1].copy()
+                for k in range(1, per):
+                    np.minimum(mins, blocks[k : nb - per + 1 + k], out=mins)
+        return _unique(self._band_keys(mins).ravel())
+
+
+def _unique(a: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (np.unique's hash path is slow for a few thousand uint32)."""
+    a = np.sort(a)
+    return a[np.r_[True, a[1:] != a[:-1]]] if len(a) else a
+
+
+def pack_signature(hasher: WindowHasher, n_words: int, keys: np.ndarray, wins: np.ndarray) -> bytes:
+    """Header, then the uint32 keys (little-endian), then one byte per key: its window."""
+    head = _HEADER.pack(SIGNATURE_VERSION, hasher.bands, hasher.rows, hasher.window,
+                        min(n_words, 2**32 - 1), len(keys))
+    return head + keys.astype("<u4").tobytes() + wins.astype(np.uint8).tobytes()
+
+
+class SignatureError(ValueError):
+    """The stored signature was made by another format version or other parameters."""
+
+
+def unpack_signature(hasher: WindowHasher, sig: bytes) -> tuple[int, np.ndarray, np.ndarray]:
+    """(words fingerprinted, band keys, their windows); SignatureError if it must be re-made."""
+    if len(sig) < _HEADER.size:
+        raise SignatureError("signature too short")
+    version, bands, rows, window, n_words, n_keys = _HEADER.unpack_from(sig)
+    if version != SIGNATURE_VERSION or (bands, rows, window) != (hasher.bands, hasher.rows, hasher.window):
+        raise SignatureError(f"signature v{version} {bands}x{rows}/{window} does not match this detector; re-fingerprint")
+    if len(sig) != _HEADER.size + 5 * n_keys:
+        raise SignatureError("signature truncated or corrupt; re-fingerprint")
+    keys = np.frombuffer(sig, dtype="<u4", count=n_keys, offset=_HEADER.size)
+    wins = np.frombuffer(sig, dtype=np.uint8, count=n_keys, offset=_HEADER.size + 4 * n_keys)
+    return n_words, keys.astype(np.uint32, copy=False), wins
+
+
+class _Sorted:
+    """Keys sorted, their values alongside, and a bucket directory over the keys' top bits
+    (about 8 keys a bucket): a lookup reads one directory entry and one short run of keys,
+    instead of a 24-step binary search through tens of megabytes (cache misses)."""
+
+    def __init__(self, keys: np.ndarray, vals: np.ndarray) -> None:
+        # one uint64 sort of (key << 32 | value) is several times faster than argsort + gathers
+        packed = (keys.astype(np.uint64) << np.uint64(32)) | vals.astype(np.uint64)
+        packed.sort()
+        self.keys = (packed >> np.uint64(32)).astype(np.uint32)
+        self.vals = packed.astype(np.uint32)
+        del packed
+        bits = max(1, min(24, int(np.ceil(np.log2(max(2, len(keys) / 8))))))
+        self.shift = np.uint32(32 - bits)
+        counts = np.bincount(self.keys >> self.shift, minlength=1 << bits)
+        self.dir = np.zeros((1 << bits) + 1, dtype=np.uint32 if len(keys) < 2**32 else np.uint64)
+        np.cumsum(counts, out=self.dir[1:])
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    @property
+    def nbytes(self) -> int:
+        return self.keys.nbytes + self.vals.nbytes + self.dir.nbytes
+
+    def lookup(self, q: np.ndarray, max_postings: int) -> np.ndarray:
+        """Values of all entries whose key is in `q` (unique), skipping keys with more than
+        `max_postings` entries."""
+        b = q >> self.shift
+        lo = self.dir[b].astype(np.int64)
+        cnt = self.dir[b + 1].astype(np.int64) - lo
+        total = int(cnt.sum())
+        if not total:
+            return np.zeros(0, dtype=np.uint32)
+        qi = np.repeat(np.arange(len(q)), cnt)
+        idx = np.repeat(lo - np.cumsum(cnt) + cnt, cnt) + np.arange(total)
+        hit = self.keys[idx] == q[qi]
+        idx, qi = idx[hit], qi[hit]
+        if len(qi):
+            per_key = np.bincount(qi, minlength=len(q))
+            idx = idx[per_key[qi] <= max_postings]
+        return self.vals[idx]
+
+
+class BandIndex:
+    """source id → band keys, searchable by key. Memory: 8 bytes per stored key (the key and
+    `internal source number << 6 | window number mod 64`) plus a directory of ~0.5 byte a key."""
+
+    def __init__(self) -> None:
+        self._ids: list[int] = []  # internal number → source id
+        self._num: dict[int, int] = {}  # source id → internal number (live ones)
+        self._alive = np.zeros(0, dtype=bool)
+        self._main = _Sorted(np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint32))
+        self._delta = self._main
+        self._pending: list[tuple[int, np.ndarray, np.ndarray]] = []
+
+    def __len__(self) -> int:
+        return len(self._num)
+
+    def add(self, source_id: int, keys: np.ndarray, wins: np.ndarray) -> None:
+        self.remove(source_id)
+        num = len(self._ids)
+        if num >= 2**26:
+            raise OverflowError("more than 67 million sources added to one index")
+        self._ids.append(source_id)
+        self._num[source_id] = num
+        self._pending.append((num, keys, wins))
+
+    def remove(self, source_id: int) -> None:
+        num = self._num.pop(source_id, None)
+        if num is None:
+            return
+        if num < len(self._alive):
+            self._alive[num] = False
+        else:  # not flushed yet
+            self._pending = [e for e in self._pending if e[0] != num]
+
+    def nbytes(self) -> int:
+        self._flush()
+        return self._main.nbytes + self._delta.nbytes + self._alive.nbytes
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        alive = np.zeros(len(self._ids), dtype=bool)
+        alive[: len(self._alive)] = self._alive
+        nums = np.fromiter((e[0] for e in self._pending), dtype=np.uint32, count=len(self._pending))
+        alive[nums] = True
+        self._alive = alive
+        lengths = np.fromiter((len(e[1]) for e in self._pending), dtype=np.int64, count=len(self._pending))
+        keys = np.concatenate([e[1] for e in self._pending] + [self._delta.keys])
+        wins = np.concatenate([e[2] for e in self._pending]).astype(np.uint32)
+        vals = np.concatenate([(np.repeat(nums, lengths) << np.uint32(6)) | wins, self._delta.vals])
+        self._pending = []
+        if len(keys) * 8 >= len(self._main):  # delta grew big: one sorted array again
+            self._main = _Sorted(np.concatenate([self._main.keys, keys]), np.concatenate([self._main.vals, vals]))
+            self._delta = _Sorted(np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint32))
+        else:
+            self._delta = _Sorted(keys, vals)
+
+    def hits(self, keys: np.ndarray, max_postings: int, min_hits: int,
+             min_scattered: int | None = None) -> list[tuple[int, int]]:
+        """[(source id, number of keys shared)] best first, for the sources that share at least
+        `min_hits` keys of which two come from windows at most NEAR_WINDOWS apart in the source,
+        or `min_scattered` (default min_hits + 1) keys anywhere. A copied passage hits neighbouring windows; chance
+        collisions are scattered over the source. A key held by more than `max_postings`
+        sources says nothing about any of them and is skipped."""
+        self._flush()
+        if not len(keys) or not self._num:
+            return []
+        keys = keys.astype(np.uint32, copy=False)
+        found = [part.lookup(keys, max_postings) for part in (self._main, self._delta) if len(part)]
+        if not found:
+            return []
+        vals = np.sort(np.concatenate(found))
+        nums = vals >> np.uint32(6)
+        keep = self._alive[nums]
+        vals, nums = vals[keep], nums[keep]
+        if not len(vals):
+            return []
+        starts = np.flatnonzero(np.r_[True, nums[1:] != nums[:-1]])  # nums is sorted
+        uniq, counts = nums[starts], np.diff(np.r_[starts, len(nums)])
+        wins = (vals & np.uint32(63)).astype(np.int16)
+        # sorted by (source, window): array neighbours are the closest windows of a source
+        near = (nums[1:] == nums[:-1]) & (np.abs(wins[1:] - wins[:-1]) <= NEAR_WINDOWS)
+        close = np.zeros(len(uniq), dtype=bool)
+        if near.any():
+            close[np.searchsorted(uniq, nums[1:][near])] = True
+        scattered = min_hits + 1 if min_scattered is None else min_scattered
+        ok = (counts >= scattered) | ((counts >= min_hits) & close)
+        uniq, counts = uniq[ok], counts[ok]
+        order = np.argsort(-counts, kind="stable")
+        return [(self._ids[int(uniq[i])], int(counts[i])) for i in order]

@@ -1,0 +1,211 @@
+"""Behaviour of the detection engine on small fixtures written for these tests
+(tests/detect/data) and, where present, on the shared seed pair."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from monitor.detect import DetectSettings, Detector, SignatureError, Verdict
+
+DATA = Path(__file__).resolve().parent / "data"
+SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+
+
+def text(name: str) -> str:
+    return (DATA / f"{name}.txt").read_text(encoding="utf-8")
+
+
+def paragraphs(t: str) -> list[str]:
+    return [p for p in t.split("\n\n") if p.strip()]
+
+
+@pytest.fixture(scope="module")
+def det() -> Detector:
+    return Detector(DetectSettings())
+
+
+def covered(v: Verdict, start: int, end: int, side: str = "source", slack: int = 40) -> bool:
+    """The passages cover [start, end) of one text, give or take a few characters at the ends."""
+    spans = sorted((getattr(p, f"{side}_start"), getattr(p, f"{side}_end")) for p in v.passages)
+    return spans[0][0] <= start + slack and spans[-1][1] >= end - slack
+
+
+# --- the real case ------------------------------------------------------------------------
+
+@pytest.mark.skipif(not (SHARED / "seeds").is_dir(), reason="shared data folder ../shared/data absent")
+def test_seed_pair_is_a_spun_copy_from_what_happened_to_the_end(det: Detector) -> None:
+    original = (SHARED / "seeds" / "original.txt").read_text(encoding="utf-8")
+    spun = (SHARED / "seeds" / "spun.txt").read_text(encoding="utf-8")
+    v = det.compare(original, spun)
+    assert v.is_match and v.kind == "spun_copy"
+    start = original.index("What Happened")
+    end = original.index("No comments")
+    assert min(p.source_start for p in v.passages) == start  # the dropped header is not claimed
+    assert max(p.source_end for p in v.passages) >= end - 5
+    assert max(p.source_end for p in v.passages) < end  # nor the footer
+    assert 0.1 < v.spin_rate < 0.5
+    assert ("military", "armed services") in v.substitutions
+    det2 = Detector()
+    det2.add(7, det2.signature(original))
+    assert det2.candidates(spun) == [7]
+
+
+# --- what must match ----------------------------------------------------------------------
+
+def test_spun_copy_matches_with_evidence(det: Detector) -> None:
+    v = det.compare(text("bridge"), text("bridge_spun"))
+    assert v.is_match and v.kind == "spun_copy"
+    assert v.coverage > 0.9 and v.spin_rate > 0.1
+    assert v.substitutions
+    d = json.loads(json.dumps(v.to_dict()))
+    assert set(d) == {"match", "kind", "score", "coverage", "spin_rate", "passages", "substitutions", "reason"}
+    assert 0 <= d["score"] <= 1
+
+
+def test_plain_copy_and_small_edits_are_copies(det: Detector) -> None:
+    src = text("bakery")
+    v = det.compare(src, src)
+    assert v.is_match and v.kind == "copy" and v.coverage > 0.97
+    edited = src.replace("eleven months", "nearly a year").replace("this week", "on Tuesday")
+    edited = "Updated at 10:40.\n\n" + edited + "\n\nShare this: Facebook Twitter"
+    v = det.compare(src, edited)
+    assert v.is_match and v.kind == "copy"
+
+
+def test_reordered_paragraphs_and_dropped_header_still_match(det: Detector) -> None:
+    paras = paragraphs(text("bridge_spun"))[1:]  # title dropped
+    random.Random(3).shuffle(paras)
+    post = "\n\n".join(paras)
+    v = det.compare(text("bridge"), post)
+    assert v.is_match and v.kind == "spun_copy"
+    assert len(v.passages) >= 3
+
+
+def test_partial_copy_reports_the_right_offsets(det: Detector) -> None:
+    src = text("bridge")
+    part = "\n\n".join(paragraphs(text("bridge_spun"))[3:5])  # the last two paragraphs, spun
+    filler = text("garden")
+    cut = filler.index("The compost heaps")
+    post = filler[:cut] + part + "\n\n" + filler[cut:]
+    v = det.compare(src, post)
+    assert v.is_match and v.kind == "partial_copy", v.reason
+    s_start = src.index("Not everyone welcomed")
+    s_end = src.index("ninety years it served the town") + len("ninety years it served the town")
+    assert covered(v, s_start, s_end, "source")
+    assert min(p.source_start for p in v.passages) >= s_start - 40
+    assert covered(v, cut, cut + len(part), "copy")
+    assert all(cut - 40 <= p.copy_start and p.copy_end <= cut + len(part) + 40 for p in v.passages)
+
+
+def test_a_post_copying_two_sources_yields_two_matches() -> None:
+    det = Detector()
+    sources = {1: text("bridge"), 2: text("bakery"), 3: text("garden"), 4: text("bridge_other")}
+    for sid, t in sources.items():
+        det.add(sid, det.signature(t))
+    assert len(det) == 4
+    post = (text("garden")[:600] + "\n\n" + "\n\n".join(paragraphs(text("bakery_spun"))[1:])
+            + "\n\n" + "\n\n".join(paragraphs(text("bridge_spun"))[:3]))
+    found = det.scan(post, lambda ids: {i: sources[i] for i in ids})
+    assert sorted(sid for sid, _ in found) in ([1, 2], [1, 2, 3])
+    assert all(v.is_match for _, v in found)
+    assert {v.kind for sid, v in found if sid in (1, 2)} <= {"partial_copy", "spun_copy"}
+
+
+# --- what must not match ------------------------------------------------------------------
+
+def test_same_topic_article_is_not_a_match(det: Detector) -> None:
+    v = det.compare(text("bridge"), text("bridge_other"))
+    assert not v.is_match and v.kind is None
+    assert v.reason
+
+
+def test_stock_phrases_and_short_quotes_do_not_match(det: Detector) -> None:
+    src = text("bridge")
+    quote = "Mayor Ingrid Halvorsen cut the ribbon at ten in the morning"
+    post = text("garden").replace("The compost heaps", f'As the paper put it, "{quote}." The compost heaps')
+    assert not det.compare(src, post).is_match
+
+
+@pytest.mark.parametrize("post", [
+    "",
+    "a few words only",
+    "\x00\x01\xff\ufffd" * 500,
+    bytes(range(256)).decode("latin-1") * 40,
+    "Наши герои знают толк не только во вкусе, но и в красоте еды. " * 60,
+])
+def test_bad_posts_do_not_crash_or_match(det: Detector, post: str) -> None:
+    v = det.compare(text("bridge"), post)
+    assert not v.is_match
+    assert v.reason
+    det.candidates(post)
+
+
+def test_short_source_has_a_reason(det: Detector) -> None:
+    v = det.compare("Just a title", text("bridge"))
+    assert not v.is_match and "short" in v.reason
+
+
+def test_enormous_post_is_capped_and_says_so() -> None:
+    det = Detector(DetectSettings(max_words=3000))
+    post = text("garden") * 40 + text("bridge_spun")
+    v = det.compare(text("bridge"), post)
+    assert "truncated to 3000 words" in v.reason
+    det.candidates(post)
+
+
+# --- signatures and index -----------------------------------------------------------------
+
+def test_signature_round_trip_remove_and_version() -> None:
+    det = Detector()
+    sig = det.signature(text("bridge"))
+    assert isinstance(sig, bytes) and len(sig) < 2000
+    other = Detector()
+    other.add(5, sig)  # a restart: index rebuilt from the stored bytes only
+    assert other.candidates(text("bridge_spun")) == [5]
+    other.remove(5)
+    assert len(other) == 0 and other.candidates(text("bridge_spun")) == []
+    with pytest.raises(SignatureError):
+        other.add(6, b"\x09" + sig[1:])
+    with pytest.raises(SignatureError):
+        Detector(DetectSettings(window=30)).add(6, sig)
+    assert det.signature("") and Detector().signature("") == det.signature("")
+
+
+def test_candidates_ignore_unrelated_sources() -> None:
+    det = Detector()
+    det.add(1, det.signature(text("garden")))
+    det.add(2, det.signature(text("bakery")))
+    assert det.candidates(text("bridge_spun")) == []
+    assert det.candidates(text("bakery_spun"))[:1] == [2]
+
+
+@pytest.mark.skipif(not (SHARED / "detect-dev").is_dir(), reason="shared data folder ../shared/data absent")
+def test_dev_set_negatives_never_match() -> None:
+    dev = SHARED / "detect-dev"
+    sources = [json.loads(line)["text"] for line in open(dev / "sources.jsonl", encoding="utf-8")]
+    labels = {json.loads(l)["url"]: json.loads(l) for l in open(dev / "labels.jsonl", encoding="utf-8")}
+    det = Detector()
+    for i, t in enumerate(sources):
+        det.add(i, det.signature(t))
+    for line in open(dev / "candidates.jsonl", encoding="utf-8"):
+        x = json.loads(line)
+        if labels[x["url"]]["source"] is None and x.get("text"):
+            assert det.scan(x["text"], lambda ids: {i: sources[i] for i in ids}) == []
+
+
+def test_index_grows_and_shrinks_between_queries() -> None:
+    det = Detector()
+    det.add(1, det.signature(text("garden")))
+    assert det.candidates(text("bridge_spun")) == []  # builds the sorted arrays
+    det.add(2, det.signature(text("bridge")))  # goes to the delta
+    assert det.candidates(text("bridge_spun")) == [2]
+    det.add(3, det.signature(text("bakery")))
+    det.remove(2)
+    assert det.candidates(text("bridge_spun")) == []
+    assert det.candidates(text("bakery_spun")) == [3]
+    det.add(2, det.signature(text("bridge")))  # re-added under the same id
+    assert det.candidates(text("bridge_spun")) == [2] and len(det) == 3
