@@ -224,3 +224,27 @@ async def test_email_over_tls_with_login(queued, certificate, monkeypatch, secur
         report = await deliver_due(store, {sender.name: sender}, 5)
         assert report.sent == 1 and len(smtp.messages) == 1
         assert smtp.messages[0]["To"] == "e@localhost"
+
+
+def test_retry_after_as_seconds_or_http_date():
+    from email.utils import format_datetime
+
+    from monitor.notify.senders import seconds_until
+
+    assert seconds_until("120") == 120.0
+    later = datetime.now(timezone.utc) + timedelta(hours=2)
+    assert 7000 < seconds_until(format_datetime(later, usegmt=True)) <= 7200
+    assert seconds_until("soon") is None and seconds_until(None) is None
+
+
+async def test_webhook_503_retry_after_delays_the_retry(queued):
+    store, queue = queued
+    with WebhookReceiver(statuses=[503]) as hook:
+        hook_url = hook.url
+        async with httpx.AsyncClient() as client:
+            sender = WebhookSender(WebhookNotifier(url=hook_url), client)
+            queue([sender.name])
+            await deliver_due(store, {sender.name: sender}, 5)
+            # Back-off alone would retry within minutes; the receiver asked for an hour.
+            assert (await deliver_due(store, {sender.name: sender}, 5, now=later(30))).sent == 0
+            assert (await deliver_due(store, {sender.name: sender}, 5, now=later(61))).sent == 1

@@ -141,6 +141,8 @@ class WebhookReceiver:
                 receiver.received.append({"headers": {k.lower(): v for k, v in self.headers.items()},
                                           "body": body.decode("utf-8"), "status": status})
                 self.send_response(status)
+                if status in (429, 503):
+                    self.send_header("Retry-After", "3600")
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 

@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.message import EmailMessage
+from email.utils import parsedate_to_datetime
 from typing import Protocol
 
 import aiosmtplib
@@ -99,12 +100,27 @@ class WebhookSender:
             raise DeliveryError(self.name, f"{type(e).__name__}: {e}") from None
         if 200 <= r.status_code < 300:
             return
-        retry_after = r.headers.get("retry-after")
         raise DeliveryError(
             self.name, f"HTTP {r.status_code}",
             disable=r.status_code == 410,  # Gone: the receiver asks us to stop
-            retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
+            retry_after=seconds_until(r.headers.get("retry-after")),
         )
+
+
+def seconds_until(retry_after: str | None) -> float | None:
+    """Retry-After as seconds: either delta-seconds or an HTTP date (RFC 9110)."""
+    if not retry_after:
+        return None
+    value = retry_after.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
 def sign(msg_id: str, body: str, secret: str | None, github: bool = False) -> dict[str, str]:
