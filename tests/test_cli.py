@@ -131,7 +131,8 @@ def test_report_html_is_escaped_and_complete(cli, tmp_path):
     page = (tmp_path / "r.html").read_text()
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert "<mark>Alpha</mark>" in page and "https://copy.example/1" in page
-    assert '<u class="swap">&lt;script&gt;</u>' in page  # the swapped word, underlined and inert
+    # what differs inside the passage is underlined (and inert)
+    assert '<u class="swap">script&gt;alert(1)&lt;/script&gt; gamma</u>' in page
     import hashlib
 
     assert "HTTP status 200" in page

@@ -7,6 +7,7 @@ is escaped: the copy's text is untrusted.
 
 from __future__ import annotations
 
+import difflib
 import html
 import re
 from typing import Any
@@ -22,42 +23,55 @@ mark{background:#ffe58a} u.swap{text-decoration:2px underline #c00;background:#f
 """
 
 
-def _swap_pattern(phrases: list[str]) -> re.Pattern[str] | None:
-    """Matches any of the phrases as whole words, longest first, case-insensitively."""
-    words = sorted({p.strip() for p in phrases if p.strip()}, key=len, reverse=True)
-    if not words:
-        return None
-
-    def alternative(w: str) -> str:
-        body = r"\W+".join(map(re.escape, w.split()))
-        # Word boundaries only where the phrase itself starts or ends with a word character.
-        return (r"(?<!\w)" if w[0].isalnum() else "") + body + (r"(?!\w)" if w[-1].isalnum() else "")
-
-    return re.compile("|".join(alternative(w) for w in words), re.IGNORECASE)
+_WORD = re.compile(r"\w+")
 
 
-def _highlight(segment: str, swaps: re.Pattern[str] | None) -> str:
-    """Escape a reused passage, underlining the words a spinner swapped in it."""
-    if swaps is None:
-        return html.escape(segment)
-    out, pos = [], 0
-    for m in swaps.finditer(segment):
-        out.append(html.escape(segment[pos:m.start()]))
-        out.append(f'<u class="swap">{html.escape(m.group())}</u>')
-        pos = m.end()
-    out.append(html.escape(segment[pos:]))
+def _changed(source: str, copy: str, passages: list[dict[str, Any]]) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """Character ranges of the words that differ between each source passage and its copy.
+
+    Exactly what was swapped in each aligned pair of passages, not every occurrence of a word
+    the spinner swapped somewhere."""
+    src_out: list[tuple[int, int]] = []
+    cpy_out: list[tuple[int, int]] = []
+    for p in passages:
+        s_words = list(_WORD.finditer(source, p["source_start"], p["source_end"]))
+        c_words = list(_WORD.finditer(copy, p["copy_start"], p["copy_end"]))
+        sm = difflib.SequenceMatcher(None, [m.group().casefold() for m in s_words],
+                                     [m.group().casefold() for m in c_words], autojunk=False)
+        for tag, i1, i2, j1, j2 in sm.get_opcodes():
+            if tag == "equal":
+                continue
+            if i2 > i1:
+                src_out.append((s_words[i1].start(), s_words[i2 - 1].end()))
+            if j2 > j1:
+                cpy_out.append((c_words[j1].start(), c_words[j2 - 1].end()))
+    return src_out, cpy_out
+
+
+def _highlight(text: str, start: int, end: int, changes: list[tuple[int, int]]) -> str:
+    """Escape text[start:end], underlining the changed ranges inside it."""
+    out, pos = [], start
+    for a, b in changes:
+        a, b = max(a, pos), min(b, end)
+        if b <= a:
+            continue
+        out.append(html.escape(text[pos:a]))
+        out.append(f'<u class="swap">{html.escape(text[a:b])}</u>')
+        pos = b
+    out.append(html.escape(text[pos:end]))
     return "".join(out)
 
 
-def _marked(text: str, spans: list[tuple[int, int, int]], swaps: re.Pattern[str] | None) -> str:
+def _marked(text: str, spans: list[tuple[int, int, int]], changes: list[tuple[int, int]]) -> str:
     """Escape text, wrapping each (start, end, number) span in <mark> with its number."""
+    changes = sorted(changes)
     out, pos = [], 0
     for start, end, n in sorted(spans):
         start = max(start, pos)
         if end <= start:
             continue
         out.append(html.escape(text[pos:start]))
-        out.append(f"<sup>{n}</sup><mark>{_highlight(text[start:end], swaps)}</mark>")
+        out.append(f"<sup>{n}</sup><mark>{_highlight(text, start, end, changes)}</mark>")
         pos = end
     out.append(html.escape(text[pos:]))
     return "".join(out)
@@ -70,8 +84,7 @@ def render(match: MatchRecord, source_text: str, copy_text: str) -> str:
     cpy_spans = [(p["copy_start"], p["copy_end"], i) for i, p in enumerate(passages, 1)]
     pairs = match.evidence.get("substitutions", [])[:40]
     subs = "".join(f"<li><code>{e(a)}</code> &rarr; <code>{e(b)}</code></li>" for a, b in pairs)
-    src_swaps = _swap_pattern([a for a, _ in pairs])
-    cpy_swaps = _swap_pattern([b for _, b in pairs])
+    src_changes, cpy_changes = _changed(source_text, copy_text, passages)
     fetched = match.fetched_at.isoformat(timespec="seconds") if match.fetched_at else "—"
     rows = [
         ("Original", f'<a href="{e(match.source_url, quote=True)}">{e(match.source_url)}</a> {e(match.source_title)}'),
@@ -90,9 +103,9 @@ def render(match: MatchRecord, source_text: str, copy_text: str) -> str:
 <h1>Evidence of reuse — match {match.id}</h1>
 <table class="meta">{meta}</table>
 <h2>Side by side</h2><p>Highlighted and numbered: the passages of the original found in the copy.
-Underlined: words the copy swapped (and the words they replaced).</p>
-<div class="cols"><div><h3>Original</h3><div class="col">{_marked(source_text, src_spans, src_swaps)}</div></div>
-<div><h3>Copy</h3><div class="col">{_marked(copy_text, cpy_spans, cpy_swaps)}</div></div></div>
+Underlined: within each passage, the words that differ between original and copy.</p>
+<div class="cols"><div><h3>Original</h3><div class="col">{_marked(source_text, src_spans, src_changes)}</div></div>
+<div><h3>Copy</h3><div class="col">{_marked(copy_text, cpy_spans, cpy_changes)}</div></div></div>
 {f"<h2>Words swapped</h2><ul>{subs}</ul>" if subs else ""}
 <p><small>Generated by Reuse Monitor. The raw page as fetched is stored in the database (posts.raw_page);
 its sha256 above identifies it.</small></p>
