@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, or_, select, update
+from sqlalchemy import and_, bindparam, case, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from monitor.domain import Post, Source
@@ -59,6 +59,20 @@ class FeedState:
     error_count: int
     backfilled_at: datetime | None = None
     failure_alerted: bool = False  # a "feed.failing" alert went out; success owes a "recovered"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedCheck:
+    """A successful check of a claimed feed, to record (see Store.feeds_checked)."""
+
+    feed_id: int
+    status: str  # "200" or "304"
+    next_check_at: datetime
+    feed_url: str | None = None
+    title: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,18 +289,36 @@ class Store:
     def feed_checked(self, feed_id: int, *, status: str, next_check_at: datetime,
                      feed_url: str | None = None, title: str | None = None, etag: str | None = None,
                      last_modified: str | None = None, body_hash: str | None = None) -> None:
-        # One UPDATE, no SELECT: this runs once per feed per check, thousands of times a cycle.
-        values: dict[str, Any] = {"last_status": status, "last_error": None, "error_count": 0,
-                                  "last_checked_at": utcnow(), "next_check_at": next_check_at,
-                                  "lease_until": None}
-        if feed_url:
-            values["feed_url"] = feed_url
-        if title:
-            values["title"] = title
-        if status != "304":
-            values.update(etag=etag, last_modified=last_modified, body_hash=body_hash)
-        with self.db.session() as s:
-            s.execute(update(FeedRow).where(FeedRow.id == feed_id).values(**values))
+        self.feeds_checked([FeedCheck(feed_id, status, next_check_at, feed_url, title, etag,
+                                      last_modified, body_hash)])
+
+    def feeds_checked(self, checks: Iterable[FeedCheck]) -> None:
+        """Record successful checks and end their claims, all in one transaction.
+
+        This runs for every feed at every check, thousands of times a cycle: no ORM, no SELECT,
+        one executemany UPDATE per set of columns written (a 304 keeps the stored validators).
+        """
+        now = utcnow()
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for c in checks:
+            values: dict[str, Any] = {"last_status": c.status, "last_error": None, "error_count": 0,
+                                      "last_checked_at": now, "next_check_at": c.next_check_at,
+                                      "lease_until": None}
+            if c.feed_url:
+                values["feed_url"] = c.feed_url
+            if c.title:
+                values["title"] = c.title
+            if c.status != "304":
+                values.update(etag=c.etag, last_modified=c.last_modified, body_hash=c.body_hash)
+            groups.setdefault(tuple(values), []).append({"feed_id": c.feed_id, **values})
+        if not groups:
+            return
+        feeds = FeedRow.__table__
+        # The SET clause comes from the parameters' keys (the same within a group).
+        stmt = update(feeds).where(feeds.c.id == bindparam("feed_id"))
+        with self.db.engine.begin() as conn:
+            for rows in groups.values():
+                conn.execute(stmt, rows)
 
     def feed_failed(self, feed_id: int, *, error: str, status: str,
                     next_check_at: datetime) -> tuple[int, bool]:
