@@ -34,6 +34,7 @@ from monitor.fetch import (
     parse_feed,
 )
 from monitor.fetch import backfill
+from monitor.fetch.pool import default_ssl_context
 from monitor.fetch.policy import next_check
 from monitor.notify.outbox import DeliveryReport, deliver_due, first_attempt, send_test
 from monitor.notify.senders import EmailSender, Sender, WebhookSender
@@ -401,7 +402,8 @@ class Monitor:
         return out
 
     async def deliver_alerts(self) -> DeliveryReport:
-        async with httpx.AsyncClient() as client:
+        # The process's one TLS context: building one per cycle read the CA bundle every time.
+        async with httpx.AsyncClient(verify=default_ssl_context()) as client:
             return await deliver_due(self.store, self.senders(client), self.settings.notify.max_attempts)
 
     async def test_destinations(self) -> dict[str, str | None]:

@@ -146,7 +146,7 @@ def _key(*parts: object) -> str:
     return hashlib.sha256(":".join(map(str, parts)).encode()).hexdigest()[:32]
 
 
-def _feed_state(r: FeedRow) -> FeedState:
+def _feed_state(r: Any) -> FeedState:  # a FeedRow or a Core row of the feeds table
     return FeedState(r.id, r.url, r.feed_url, r.role, r.title, r.interval_minutes, r.etag,
                      r.last_modified, r.body_hash, r.next_check_at, r.last_checked_at,
                      r.last_status, r.last_error, r.error_count, r.backfilled_at, r.failure_alerted)
@@ -268,22 +268,24 @@ class Store:
         On PostgreSQL `FOR UPDATE SKIP LOCKED` makes the claim safe between processes;
         SQLite has a single writer, which serialises claims by itself.
         """
-        with self.db.session() as s:
-            q = select(FeedRow).where(
-                or_(FeedRow.lease_until.is_(None), FeedRow.lease_until < now))
+        feeds = FeedRow.__table__
+        # Core, not the ORM: this reads thousands of rows a cycle.
+        with self.db.engine.begin() as conn:
+            q = select(feeds).where(or_(feeds.c.lease_until.is_(None), feeds.c.lease_until < now))
             if role is not None:
-                q = q.where(FeedRow.role == role)
+                q = q.where(feeds.c.role == role)
             if urls is not None:
-                q = q.where(FeedRow.url.in_(list(urls)))
+                q = q.where(feeds.c.url.in_(list(urls)))
             else:
-                q = q.where(FeedRow.next_check_at <= now)
+                q = q.where(feeds.c.next_check_at <= now)
             # The user's own feeds first, so a copy meets the article it copies.
-            q = q.order_by(case((FeedRow.role == "source", 0), else_=1), FeedRow.next_check_at).limit(limit)
+            q = q.order_by(case((feeds.c.role == "source", 0), else_=1), feeds.c.next_check_at).limit(limit)
             if self.db.is_postgres:
                 q = q.with_for_update(skip_locked=True)
-            rows = list(s.scalars(q))
-            for r in rows:
-                r.lease_until = now + lease
+            rows = conn.execute(q).all()
+            if rows:
+                conn.execute(update(feeds).where(feeds.c.id.in_([r.id for r in rows]))
+                             .values(lease_until=now + lease))
             return [_feed_state(r) for r in rows]
 
     def feed_checked(self, feed_id: int, *, status: str, next_check_at: datetime,
@@ -387,8 +389,8 @@ class Store:
     def checked_entries(self, feed_id: int) -> dict[str, str]:
         """guid → entry hash of the feed's checked posts: one query per feed read, so the
         entries seen before cost no transaction each."""
-        with self.db.session() as s:
-            return dict(s.execute(select(PostRow.guid, PostRow.entry_hash).where(
+        with self.db.engine.connect() as conn:  # a plain read: no ORM session
+            return dict(conn.execute(select(PostRow.guid, PostRow.entry_hash).where(
                 PostRow.feed_id == feed_id, PostRow.state == "checked")).all())
 
     def release_post(self, post_id: int) -> None:
