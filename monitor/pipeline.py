@@ -34,10 +34,11 @@ from monitor.fetch import (
     parse_feed,
 )
 from monitor.fetch import backfill
+from monitor.fetch.pool import default_ssl_context
 from monitor.fetch.policy import next_check
 from monitor.notify.outbox import DeliveryReport, deliver_due, first_attempt, send_test
 from monitor.notify.senders import EmailSender, Sender, WebhookSender
-from monitor.store import Database, FeedState, Store, check_migrated
+from monitor.store import Database, FeedCheck, FeedState, Store, check_migrated
 from monitor.store.repo import content_hash
 
 log = logging.getLogger("monitor")
@@ -45,6 +46,7 @@ log = logging.getLogger("monitor")
 FEED_LEASE = timedelta(minutes=15)  # a crashed process's claims expire after this
 POST_LEASE = timedelta(minutes=15)
 FULL_CONTENT_WORDS = 150  # feed content shorter than this is a summary: fetch the page
+CHECK_BATCH = 64  # successful feed checks recorded per transaction
 
 
 def is_page(content_type: str | None) -> bool:
@@ -90,6 +92,7 @@ class Monitor:
             per_host=f.per_host, respect_robots=f.respect_robots,
             allow_private_networks=f.allow_private_networks)
         self.robots = RobotsCache()  # kept across cycles: robots.txt is read once a day per site
+        self._checked: list[FeedCheck] = []  # successful checks not yet recorded (flush_checks)
 
     def fetcher(self) -> Fetcher:
         return Fetcher(self.fetch_settings, robots=self.robots)
@@ -277,10 +280,12 @@ class Monitor:
             else:
                 title = None  # 304 or an identical body: nothing new, nothing re-parsed
                 report.feeds_unchanged += 1
-            self.store.feed_checked(
+            # Recorded with others in one transaction by run_cycle (flush_checks); until then
+            # the feed stays claimed, so no other process checks it meanwhile.
+            self._checked.append(FeedCheck(
                 feed.id, status=str(fetched.status), feed_url=feed_url, title=title,
                 etag=fetched.etag, last_modified=fetched.last_modified, body_hash=body_hash,
-                next_check_at=next_check(now, feed.interval_minutes, max_age=fetched.max_age, ttl_minutes=ttl))
+                next_check_at=next_check(now, feed.interval_minutes, max_age=fetched.max_age, ttl_minutes=ttl)))
             report.feeds_checked += 1
             if feed.failure_alerted:
                 log.info("feed %s recovered", feed.url)
@@ -397,7 +402,8 @@ class Monitor:
         return out
 
     async def deliver_alerts(self) -> DeliveryReport:
-        async with httpx.AsyncClient() as client:
+        # The process's one TLS context: building one per cycle read the CA bundle every time.
+        async with httpx.AsyncClient(verify=default_ssl_context()) as client:
             return await deliver_due(self.store, self.senders(client), self.settings.notify.max_attempts)
 
     async def test_destinations(self) -> dict[str, str | None]:
@@ -405,6 +411,12 @@ class Monitor:
             return await send_test(self.store, self.senders(client))
 
     # --- one cycle -----------------------------------------------------------------------
+    def flush_checks(self) -> None:
+        """Record the successful checks made so far (and end their claims) in one transaction."""
+        checks, self._checked = self._checked, []
+        if checks:
+            self.store.feeds_checked(checks)
+
     async def run_cycle(self, only_urls: Iterable[str] | None = None,
                         stop: asyncio.Event | None = None) -> CycleReport:
         """Sync the config, poll every due feed (or the given ones), deliver due alerts.
@@ -423,6 +435,7 @@ class Monitor:
             try:
                 while True:
                     if more and not (stop and stop.is_set()) and len(running) <= limit // 2:
+                        self.flush_checks()
                         wanted = len(only) if only is not None else limit - len(running)
                         feeds = self.store.claim_due_feeds(datetime.now(timezone.utc), FEED_LEASE,
                                                            limit=wanted, urls=only)
@@ -433,6 +446,8 @@ class Monitor:
                             await asyncio.gather(*(self.poll_feed(fetcher, f, report) for f in own))
                         running |= {asyncio.create_task(self.poll_feed(fetcher, f, report))
                                     for f in feeds if f.role != "source"}
+                    if len(self._checked) >= CHECK_BATCH:
+                        self.flush_checks()
                     if not running:
                         break
                     _, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
@@ -441,5 +456,7 @@ class Monitor:
                     task.cancel()
                 await asyncio.gather(*running, return_exceptions=True)
                 raise
+            finally:
+                self.flush_checks()  # the checks that finished, even when cancelled
         report.alerts = await self.deliver_alerts()
         return report

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from monitor.domain import Post, Source
-from monitor.store import Database, Store
+from monitor.store import Database, FeedCheck, Store
 
 
 
@@ -45,6 +45,32 @@ def test_feeds_are_claimed_once_and_released(store: Store):
     assert [f.url for f in due] == ["https://b.example/"]
     states = {f.url: f for f in store.list_feeds()}
     assert states["https://a.example/"].etag == '"x"' and states["https://b.example/"].last_error == "boom"
+
+
+def test_many_checks_are_recorded_at_once(store: Store):
+    """A 304 keeps the stored validators; a 200 replaces them; every claim ends."""
+    NOW = datetime.now(timezone.utc)
+    urls = [f"https://{c}.example/" for c in "abcd"]
+    store.sync_feeds([(u, "watch", 60) for u in urls])
+    a, b, c, d = sorted(store.claim_due_feeds(NOW + timedelta(seconds=1), timedelta(minutes=10)),
+                        key=lambda f: f.url)
+    later = NOW + timedelta(hours=1)
+    store.feeds_checked([FeedCheck(f.id, "200", later, etag=f'"{f.url}"', body_hash="h1", title="T")
+                         for f in (a, b, c, d)])
+    store.feeds_checked([
+        FeedCheck(a.id, "304", later + timedelta(minutes=1)),
+        FeedCheck(b.id, "200", later, etag='"new"', last_modified="Mon, 01 Jan 2024 00:00:00 GMT", body_hash="h2"),
+        FeedCheck(c.id, "200", later, feed_url="https://c.example/feed", body_hash=None),
+    ])
+    s = {f.url: f for f in store.list_feeds()}
+    assert (s[a.url].last_status, s[a.url].etag, s[a.url].body_hash) == ("304", '"https://a.example/"', "h1")
+    assert s[a.url].next_check_at == later + timedelta(minutes=1)
+    assert (s[b.url].etag, s[b.url].last_modified, s[b.url].body_hash) == ('"new"', "Mon, 01 Jan 2024 00:00:00 GMT", "h2")
+    assert (s[c.url].feed_url, s[c.url].etag, s[c.url].body_hash, s[c.url].title) == ("https://c.example/feed", None, None, "T")
+    assert s[d.url].etag == '"https://d.example/"'
+    assert all(f.title == "T" and f.error_count == 0 and f.last_checked_at is not None for f in s.values())
+    # No claim is left: all due again later, claimable at once.
+    assert len(store.claim_due_feeds(later + timedelta(hours=1), timedelta(minutes=10))) == 4
 
 
 def test_unconfigured_feed_is_kept_but_not_polled(store: Store):
@@ -155,5 +181,30 @@ def test_two_processes_never_claim_the_same_feed(postgres_url):
         t.join()
     every = [u for c in claimed for u in c]
     assert len(every) == 200 and len(set(every)) == 200
+    for db in dbs:
+        db.close()
+
+
+def test_two_sqlite_processes_never_claim_the_same_feed(sqlite_url):
+    """SQLite: the SELECT happens before the write lock; the UPDATE must re-check the lease."""
+    import threading
+
+    dbs = [Database(sqlite_url) for _ in range(3)]
+    dbs[0].migrate()
+    Store(dbs[0]).sync_feeds([(f"https://f{i}.example/", "watch", 60) for i in range(150)])
+    claimed: list[list[str]] = [[] for _ in dbs]
+
+    def worker(i: int) -> None:
+        s = Store(dbs[i])
+        while batch := s.claim_due_feeds(datetime.now(timezone.utc), timedelta(minutes=5), limit=5):
+            claimed[i] += [f.url for f in batch]
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(dbs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    every = [u for c in claimed for u in c]
+    assert len(every) == 150 and len(set(every)) == 150
     for db in dbs:
         db.close()

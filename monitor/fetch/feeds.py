@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import importlib.util
 import json
 import re
 from collections import Counter
@@ -13,6 +14,11 @@ from urllib.parse import urljoin, urlsplit
 
 import feedparser
 from selectolax.lexbor import LexborHTMLParser
+
+# feedparser asks xml.sax for the libxml2 driver first: when it is not installed (the usual case)
+# that is a failed import, a search of sys.path, on every parse. Expat, the fallback, is used then.
+if importlib.util.find_spec("drv_libxml2") is None:
+    feedparser.api.PREFERRED_XML_PARSERS = []
 
 FEED_TYPES = (
     "application/rss+xml", "application/atom+xml", "application/rdf+xml",

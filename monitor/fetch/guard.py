@@ -4,6 +4,7 @@ Checking a name with one DNS lookup and then letting the HTTP client resolve it 
 gap (DNS rebinding: the second answer may be 127.0.0.1). Here the client's network backend
 resolves the name once, refuses non-public addresses and connects to the vetted address itself,
 so what was checked is what is connected to, for the first URL and for every redirect.
+Every per-site pool (pool.py) connects through it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from collections.abc import Iterable
 from typing import Any
 
 import httpcore
-import httpx
 
 
 class PrivateAddressError(Exception):
@@ -82,18 +82,3 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
-
-
-def guarded_transport(limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
-    """An httpx transport whose connections go through GuardedBackend.
-
-    httpx has no public hook for the network backend, so the pool it built is swapped for an
-    identical one that uses ours (the documented httpcore API).
-    """
-    transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
-    ssl_context = transport._pool._ssl_context  # noqa: SLF001 - same TLS settings as httpx's default
-    transport._pool = httpcore.AsyncConnectionPool(  # noqa: SLF001
-        ssl_context=ssl_context, max_connections=limits.max_connections,
-        max_keepalive_connections=limits.max_keepalive_connections,
-        keepalive_expiry=limits.keepalive_expiry, network_backend=GuardedBackend())
-    return transport

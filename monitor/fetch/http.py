@@ -19,7 +19,8 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from monitor.fetch.guard import PrivateAddressError, UnresolvableError, guarded_transport
+from monitor.fetch.guard import GuardedBackend, PrivateAddressError, UnresolvableError
+from monitor.fetch.pool import HostPoolTransport
 from monitor.fetch.robots import DISALLOW_ALL, RobotsCache
 
 INFLATE_STEP = 64 * 1024  # decompressed bytes produced per step, so the cap is checked often
@@ -106,15 +107,16 @@ class Fetcher:
 
     async def __aenter__(self) -> Fetcher:
         s = self.settings
-        # httpcore's pool scans its connections per request: keep it no larger than needed.
-        limits = httpx.Limits(max_connections=s.concurrency, max_keepalive_connections=s.concurrency)
         transport = self.transport
-        if transport is None and not s.allow_private_networks:
-            transport = guarded_transport(limits)
+        if transport is None:
+            # A small pool per site (see pool.py); the guard vets every address it connects to.
+            transport = HostPoolTransport(
+                per_host=s.per_host, max_pools=max(256, 4 * s.concurrency),
+                network_backend=None if s.allow_private_networks else GuardedBackend())
         self._client = httpx.AsyncClient(
             headers={"User-Agent": s.user_agent, "Accept-Encoding": "gzip, deflate"},
             timeout=httpx.Timeout(s.timeout, connect=min(10.0, s.timeout)),
-            follow_redirects=False, limits=limits, transport=transport, trust_env=False,
+            follow_redirects=False, transport=transport, trust_env=False,
         )
         return self
 

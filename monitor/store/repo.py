@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, or_, select, update
+from sqlalchemy import and_, bindparam, case, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -61,6 +61,20 @@ class FeedState:
     error_count: int
     backfilled_at: datetime | None = None
     failure_alerted: bool = False  # a "feed.failing" alert went out; success owes a "recovered"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedCheck:
+    """A successful check of a claimed feed, to record (see Store.feeds_checked)."""
+
+    feed_id: int
+    status: str  # "200" or "304"
+    next_check_at: datetime
+    feed_url: str | None = None
+    title: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +148,7 @@ def _key(*parts: object) -> str:
     return hashlib.sha256(":".join(map(str, parts)).encode()).hexdigest()[:32]
 
 
-def _feed_state(r: FeedRow) -> FeedState:
+def _feed_state(r: Any) -> FeedState:  # a FeedRow or a Core row of the feeds table
     return FeedState(r.id, r.url, r.feed_url, r.role, r.title, r.interval_minutes, r.etag,
                      r.last_modified, r.body_hash, r.next_check_at, r.last_checked_at,
                      r.last_status, r.last_error, r.error_count, r.backfilled_at, r.failure_alerted)
@@ -253,42 +267,69 @@ class Store:
                         urls: Iterable[str] | None = None, role: str | None = None) -> list[FeedState]:
         """Claim feeds due for a check; a claim is a lease so that another process skips them.
 
-        On PostgreSQL `FOR UPDATE SKIP LOCKED` makes the claim safe between processes;
-        SQLite has a single writer, which serialises claims by itself.
+        On PostgreSQL `FOR UPDATE SKIP LOCKED` makes the claim safe between processes; on
+        SQLite the claiming UPDATE re-checks the lease under the write lock.
         """
-        with self.db.session() as s:
-            q = select(FeedRow).where(
-                or_(FeedRow.lease_until.is_(None), FeedRow.lease_until < now))
+        feeds = FeedRow.__table__
+        # Core, not the ORM: this reads thousands of rows a cycle.
+        with self.db.engine.begin() as conn:
+            q = select(feeds).where(or_(feeds.c.lease_until.is_(None), feeds.c.lease_until < now))
             if role is not None:
-                q = q.where(FeedRow.role == role)
+                q = q.where(feeds.c.role == role)
             if urls is not None:
-                q = q.where(FeedRow.url.in_(list(urls)))
+                q = q.where(feeds.c.url.in_(list(urls)))
             else:
-                q = q.where(FeedRow.next_check_at <= now)
+                q = q.where(feeds.c.next_check_at <= now)
             # The user's own feeds first, so a copy meets the article it copies.
-            q = q.order_by(case((FeedRow.role == "source", 0), else_=1), FeedRow.next_check_at).limit(limit)
+            q = q.order_by(case((feeds.c.role == "source", 0), else_=1), feeds.c.next_check_at).limit(limit)
             if self.db.is_postgres:
                 q = q.with_for_update(skip_locked=True)
-            rows = list(s.scalars(q))
-            for r in rows:
-                r.lease_until = now + lease
-            return [_feed_state(r) for r in rows]
+            rows = conn.execute(q).all()
+            if not rows:
+                return []
+            # The UPDATE checks the lease again and says which rows it took: on SQLite the
+            # SELECT ran before the write lock, so another process may have claimed some since.
+            taken = set(conn.execute(
+                update(feeds)
+                .where(feeds.c.id.in_([r.id for r in rows]),
+                       or_(feeds.c.lease_until.is_(None), feeds.c.lease_until < now))
+                .values(lease_until=now + lease)
+                .returning(feeds.c.id)).scalars())
+            return [_feed_state(r) for r in rows if r.id in taken]
 
     def feed_checked(self, feed_id: int, *, status: str, next_check_at: datetime,
                      feed_url: str | None = None, title: str | None = None, etag: str | None = None,
                      last_modified: str | None = None, body_hash: str | None = None) -> None:
-        # One UPDATE, no SELECT: this runs once per feed per check, thousands of times a cycle.
-        values: dict[str, Any] = {"last_status": status, "last_error": None, "error_count": 0,
-                                  "last_checked_at": utcnow(), "next_check_at": next_check_at,
-                                  "lease_until": None}
-        if feed_url:
-            values["feed_url"] = feed_url
-        if title:
-            values["title"] = title
-        if status != "304":
-            values.update(etag=etag, last_modified=last_modified, body_hash=body_hash)
-        with self.db.session() as s:
-            s.execute(update(FeedRow).where(FeedRow.id == feed_id).values(**values))
+        self.feeds_checked([FeedCheck(feed_id, status, next_check_at, feed_url, title, etag,
+                                      last_modified, body_hash)])
+
+    def feeds_checked(self, checks: Iterable[FeedCheck]) -> None:
+        """Record successful checks and end their claims, all in one transaction.
+
+        This runs for every feed at every check, thousands of times a cycle: no ORM, no SELECT,
+        one executemany UPDATE per set of columns written (a 304 keeps the stored validators).
+        """
+        now = utcnow()
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for c in checks:
+            values: dict[str, Any] = {"last_status": c.status, "last_error": None, "error_count": 0,
+                                      "last_checked_at": now, "next_check_at": c.next_check_at,
+                                      "lease_until": None}
+            if c.feed_url:
+                values["feed_url"] = c.feed_url
+            if c.title:
+                values["title"] = c.title
+            if c.status != "304":
+                values.update(etag=c.etag, last_modified=c.last_modified, body_hash=c.body_hash)
+            groups.setdefault(tuple(values), []).append({"feed_id": c.feed_id, **values})
+        if not groups:
+            return
+        feeds = FeedRow.__table__
+        # The SET clause comes from the parameters' keys (the same within a group).
+        stmt = update(feeds).where(feeds.c.id == bindparam("feed_id"))
+        with self.db.engine.begin() as conn:
+            for rows in groups.values():
+                conn.execute(stmt, rows)
 
     def feed_failed(self, feed_id: int, *, error: str, status: str,
                     next_check_at: datetime) -> tuple[int, bool]:
@@ -357,8 +398,8 @@ class Store:
     def checked_entries(self, feed_id: int) -> dict[str, str]:
         """guid → entry hash of the feed's checked posts: one query per feed read, so the
         entries seen before cost no transaction each."""
-        with self.db.session() as s:
-            return dict(s.execute(select(PostRow.guid, PostRow.entry_hash).where(
+        with self.db.engine.connect() as conn:  # a plain read: no ORM session
+            return dict(conn.execute(select(PostRow.guid, PostRow.entry_hash).where(
                 PostRow.feed_id == feed_id, PostRow.state == "checked")).all())
 
     def release_post(self, post_id: int) -> None:
