@@ -10,10 +10,12 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from monitor.detect import align as _align
 from monitor.detect.lexicon import is_feature
-from monitor.detect.index import BandIndex, SignatureError, WindowHasher, pack_signature, unpack_signature
-from monitor.detect.normalise import Tokens, is_content, tokenize, words
+from monitor.detect.index import BandIndex, SignatureError, WindowHasher, WordTable, pack_signature, unpack_signature
+from monitor.detect.normalise import Tokens, tokenize
 from monitor.domain import Passage
 
 __all__ = ["DetectSettings", "Detector", "SignatureError", "Verdict"]
@@ -93,11 +95,13 @@ class Detector:
         s = self.settings
         self._hasher = WindowHasher(s.window, s.bands, s.rows, s.post_step)
         self._index = BandIndex()
+        self._table = WordTable(self._hasher, is_feature)
 
     # --- fingerprints and index ---------------------------------------------------------
-    def _content(self, text: str) -> tuple[list[str], int]:
-        ws, _ = words(text or "", self.settings.max_words)
-        return [w for w in ws if is_feature(w)], len(ws)
+    def _content(self, text: str) -> tuple[np.ndarray, int]:
+        """(permuted hashes of the fingerprint words in text order, words in the text)."""
+        rows, n = self._table.encode(text or "", self.settings.max_words)
+        return self._table.perm[rows], n
 
     def signature(self, text: str) -> bytes:
         """Compact band keys of the source's windows (≈ 4 bytes × bands per 20 content words)."""

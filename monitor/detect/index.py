@@ -32,11 +32,13 @@ from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from monitor.detect.lexicon import is_immutable
+from monitor.detect.normalise import _WORD as _WORD_RE
+from monitor.detect.normalise import _fold, words
 
 # An immutable (a word outside the spinner's thesaurus: name, number, inflected form) is
 # counted as this many set elements, so a window's MinHash is drawn mostly from the words a
@@ -65,44 +67,32 @@ class WindowHasher:
         self._b = rng.integers(0, 2**63, size=k, dtype=np.uint64)
         self._mix = rng.integers(1, 2**63, size=(bands, rows), dtype=np.uint64) | np.uint64(1)
         self._band_salt = rng.integers(0, 2**63, size=bands, dtype=np.uint64)
-        self._cache: dict[str, int] = {}
 
-    def _word_hashes(self, words: Sequence[str]) -> np.ndarray:
-        """(n_words, IMMUTABLE_WEIGHT) hashes: an immutable word stands for IMMUTABLE_WEIGHT
-        distinct set elements, any other word for one (its other columns repeat the first
-        hash, which changes no minimum)."""
-        cache = self._cache
-        out = []
-        for w in words:
-            h = cache.get(w)
-            if h is None:
-                b = w.encode("utf-8", "surrogatepass")
-                h0 = zlib.crc32(b)
-                if is_immutable(w):
-                    h = (h0, *(zlib.crc32(b, k) for k in range(1, IMMUTABLE_WEIGHT)))
-                else:
-                    h = (h0,) * IMMUTABLE_WEIGHT
-                if len(cache) < 500_000:
-                    cache[w] = h
-            out.append(h)
-        return np.asarray(out, dtype=np.uint64).reshape(len(out), IMMUTABLE_WEIGHT)
-
-    def _perm_hashes(self, words: Sequence[str], bands: int | None = None) -> np.ndarray:
-        """(n_words, bands*rows) permuted 32-bit hashes (multiply-shift on uint64), each the
-        minimum over the word's weighted copies. Only the first `bands` bands' permutations;
-        computed once per distinct word."""
-        k = (bands or self.bands) * self.rows
-        index: dict[str, int] = {}
-        inverse = np.fromiter((index.setdefault(w, len(index)) for w in words), dtype=np.intp, count=len(words))
-        x = self._word_hashes(list(index))
+    def perm_hashes_of(self, words: Sequence[str]) -> np.ndarray:
+        """(n_words, bands*rows) uint32: each word's permuted 32-bit hashes (multiply-shift
+        of its CRC-32 on uint64), the minimum over its weighted copies. An immutable word
+        stands for IMMUTABLE_WEIGHT distinct set elements, any other word for one."""
+        n, k = len(words), self.bands * self.rows
+        out = np.empty((n, k), dtype=np.uint32)
+        if not n:
+            return out
+        enc = [w.encode("utf-8", "surrogatepass") for w in words]
+        x = np.fromiter((zlib.crc32(b) for b in enc), dtype=np.uint64, count=n)
         with np.errstate(over="ignore"):
-            ph = (x[:, :, None] * self._a[None, None, :k] + self._b[None, None, :k]) >> np.uint64(32)
-        return ph.min(axis=1)[inverse]
+            out[:] = (x[:, None] * self._a[None, :] + self._b[None, :]) >> np.uint64(32)
+            imm = [i for i, w in enumerate(words) if is_immutable(w)]
+            for c in range(1, IMMUTABLE_WEIGHT):
+                if not imm:
+                    break
+                y = np.fromiter((zlib.crc32(enc[i], c) for i in imm), dtype=np.uint64, count=len(imm))
+                extra = ((y[:, None] * self._a[None, :] + self._b[None, :]) >> np.uint64(32)).astype(np.uint32)
+                out[imm] = np.minimum(out[imm], extra)
+        return out
 
     def _band_keys(self, mins: np.ndarray) -> np.ndarray:
         """(n_windows, b*rows) minima → (n_windows, b) uint32 keys of the first b bands."""
         b = mins.shape[1] // self.rows
-        m = mins.reshape(len(mins), b, self.rows)
+        m = mins.reshape(len(mins), b, self.rows).astype(np.uint64)
         with np.errstate(over="ignore"):
             acc = (m * self._mix[None, :b, :]).sum(axis=2, dtype=np.uint64) + self._band_salt[None, :b]
             acc ^= acc >> np.uint64(29)
@@ -110,47 +100,134 @@ class WindowHasher:
             acc ^= acc >> np.uint64(32)
         return (acc & _MASK32).astype(np.uint32)
 
-    def source_keys(self, words: Sequence[str], budget: int, min_bands: int) -> tuple[np.ndarray, np.ndarray]:
-        """Keys of consecutive windows (the last one aligned to the end of the text).
+    def source_keys(self, ph: np.ndarray, budget: int, min_bands: int) -> tuple[np.ndarray, np.ndarray]:
+        """Keys of consecutive windows (the last one aligned to the end of the text), from
+        the (n_words, ≥ bands*rows) permuted hashes of the source's fingerprint words.
 
         Every source gets about `budget` keys: a short source spends them on more bands per
         window (up to all `bands`), a long one has `min_bands` per window. Chance collisions
         grow with the keys a source holds, so this keeps them alike for every source while a
         partial copy of a short source (one or two windows) still gets enough draws."""
-        n, w = len(words), self.window
+        n, w = len(ph), self.window
         if n == 0:
             return np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint8)
-        starts = list(range(0, max(1, n - w + 1), w))
-        if starts[-1] + w < n:
-            starts.append(n - w)
-        per = max(min_bands, min(self.bands, budget // len(starts)))
-        ph = self._perm_hashes(words, per)
-        mins = np.stack([ph[s : s + w].min(axis=0) for s in starts])
+        full = max(1, n // w) if n >= w else 0
+        n_win = max(1, full + (full * w < n and n >= w))
+        per = max(min_bands, min(self.bands, budget // n_win))
+        ph = ph[:, : per * self.rows]
+        if n <= w:
+            mins = ph.min(axis=0, keepdims=True)
+        else:
+            mins = ph[: full * w].reshape(full, w, ph.shape[1]).min(axis=1)
+            if full * w < n:  # the last window ends where the text ends
+                mins = np.vstack([mins, ph[n - w :].min(axis=0, keepdims=True)])
         keys = self._band_keys(mins)
-        wins = np.repeat(np.arange(len(starts)) % 64, per).astype(np.uint8)
+        wins = np.repeat(np.arange(len(mins)) % 64, per).astype(np.uint8)
         keys, first = np.unique(keys.ravel(), return_index=True)
         return keys, wins[first]
 
-    def post_keys(self, words: Sequence[str]) -> np.ndarray:
-        """Keys of windows every `post_step` words (block minima, then a sliding min of blocks)."""
-        n, w = len(words), self.window
+    def post_keys(self, ph: np.ndarray) -> np.ndarray:
+        """Distinct keys of windows starting every `post_step` words, from the post's
+        (n_words, bands*rows) permuted hashes: minima of blocks of `post_step` words, then
+        sliding minima over window // post_step blocks by doubling (log2 passes)."""
+        n, w = len(ph), self.window
         if n == 0:
             return np.zeros(0, dtype=np.uint32)
-        ph = self._perm_hashes(words)
         step = max(1, min(self.post_step, w))
         if n <= w:
             mins = ph.min(axis=0, keepdims=True)
         else:
-            blocks = np.minimum.reduceat(ph, np.arange(0, n, step), axis=0)
-            per = w // step
-            nb = len(blocks)
-            if nb <= per:
-                mins = blocks.min(axis=0, keepdims=True)
+            if step == 1:
+                blocks = ph
+            elif n % step == 0:
+                blocks = ph.reshape(n // step, step, ph.shape[1]).min(axis=1)
             else:
-                mins = blocks[: nb - per + 1].copy()
-                for k in range(1, per):
-                    np.minimum(mins, blocks[k : nb - per + 1 + k], out=mins)
+                blocks = np.minimum.reduceat(ph, np.arange(0, n, step), axis=0)
+            mins = _sliding_min(blocks, w // step)
         return _unique(self._band_keys(mins).ravel())
+
+
+def _sliding_min(a: np.ndarray, span: int) -> np.ndarray:
+    """Row-wise minima of every run of `span` consecutive rows (all rows if fewer)."""
+    if len(a) <= span:
+        return a.min(axis=0, keepdims=True)
+    m, width = a, 1
+    while 2 * width <= span:  # m[i] = min of rows i .. i + width - 1
+        m = np.minimum(m[:-width], m[width:])
+        width *= 2
+    if width < span:
+        m = np.minimum(m[: len(m) - (span - width)], m[span - width :])
+    return m
+
+
+class WordTable:
+    """Token → fingerprint-word number, and each number's permuted hashes, computed once.
+
+    The hot path of `candidates()` used to spend most of its time in per-word Python work
+    (fold, stopword and lexicon tests, CRC-32, building tuples). Here one dict lookup per
+    token of the text (as `\\w+` finds it in the lower-cased text) gives -1 for a word that
+    is not a fingerprint word, or a row number into `perm`: the (bands × rows) permuted
+    hashes of the word, already the minimum over an immutable's weighted copies. A post's
+    hashes are then one gather. Same words, same hashes as `normalise.words` +
+    `lexicon.is_feature` + `WindowHasher` (the signature format does not change).
+
+    Memory: 4 bytes × bands × rows (384) a distinct fingerprint word; at `max_words`
+    distinct words the table starts again empty (one slow post), so it stays under ~25 MB.
+    """
+
+    def __init__(self, hasher: WindowHasher, is_feature: Callable[[str], bool], max_words: int = 1 << 16) -> None:
+        self._hasher = hasher
+        self._is_feature = is_feature
+        self._max = max_words
+        self._reset()
+
+    def _reset(self) -> None:
+        self.codes: dict[str, int] = {}  # token as found → row or -1
+        self._rows: dict[str, int] = {}  # folded word → row
+        self.perm = np.zeros((256, self._hasher.bands * self._hasher.rows), dtype=np.uint32)
+        self.n = 0
+
+    def _learn(self, tokens) -> None:
+        new = []
+        for t in tokens:
+            if t in self.codes:
+                continue
+            w = t if t.isascii() else _fold(t)
+            if not self._is_feature(w):
+                self.codes[t] = -1
+                continue
+            row = self._rows.get(w)
+            if row is None:
+                row = self._rows[w] = self.n + len(new)
+                new.append(w)
+            self.codes[t] = row
+        if not new:
+            return
+        need = self.n + len(new)
+        if need > len(self.perm):
+            grown = np.zeros((max(need, 2 * len(self.perm)), self.perm.shape[1]), dtype=np.uint32)
+            grown[: self.n] = self.perm[: self.n]
+            self.perm = grown
+        self.perm[self.n : need] = self._hasher.perm_hashes_of(new)
+        self.n = need
+
+    def encode(self, text: str, max_words: int) -> tuple[np.ndarray, int]:
+        """(rows of the fingerprint words of `text` in text order, number of words kept)."""
+        low = text.lower()
+        if len(low) != len(text):  # a letter whose lower case is longer: tokenise the slow way
+            toks, _ = words(text, max_words)
+        else:
+            toks = _WORD_RE.findall(low)
+            if len(toks) > max_words:
+                toks = toks[:max_words]
+        rows = list(map(self.codes.get, toks))  # None: a token not seen yet
+        if None in rows:
+            if self.n + len(toks) > self._max or len(self.codes) > 4 * self._max:
+                self._reset()
+            self._learn(toks)
+            rows = list(map(self.codes.get, toks))
+        r = np.fromiter(rows, dtype=np.int64, count=len(rows))
+        return r[r >= 0], len(toks)
 
 
 def _unique(a: np.ndarray) -> np.ndarray:
