@@ -47,7 +47,7 @@ class DetectSettings:
     post_step: int = 2  # post windows start every 2 content words (query side only)
     min_hits: int = 2  # keys shared, two of them from source windows ≤ 3 apart ...
     min_scattered_hits: int = 3  # ... or this many anywhere in the source
-    max_postings: int = 2_000  # a key shared by more sources is a stock phrase: skipped
+    max_postings: int = 8  # stop keys: a key held by more sources is no evidence (README)
     max_candidates: int = 50
     max_words: int = 20_000  # words fingerprinted and aligned of one text (≈ 40 pages)
 
@@ -100,8 +100,7 @@ class Detector:
     # --- fingerprints and index ---------------------------------------------------------
     def _content(self, text: str) -> tuple[np.ndarray, int]:
         """(permuted hashes of the fingerprint words in text order, words in the text)."""
-        rows, n = self._table.encode(text or "", self.settings.max_words)
-        return self._table.perm[rows], n
+        return self._table.encode(text or "", self.settings.max_words)
 
     def signature(self, text: str) -> bytes:
         """Compact band keys of the source's windows (≈ 4 bytes × bands per 20 content words)."""

@@ -31,6 +31,7 @@ delta that is merged when it reaches an eighth of the main arrays; removal is a 
 from __future__ import annotations
 
 import struct
+import threading
 import zlib
 from collections.abc import Callable, Sequence
 
@@ -179,6 +180,7 @@ class WordTable:
         self._hasher = hasher
         self._is_feature = is_feature
         self._max = max_words
+        self._lock = threading.Lock()  # the table grows and resets: one text at a time
         self._reset()
 
     def _reset(self) -> None:
@@ -212,7 +214,8 @@ class WordTable:
         self.n = need
 
     def encode(self, text: str, max_words: int) -> tuple[np.ndarray, int]:
-        """(rows of the fingerprint words of `text` in text order, number of words kept)."""
+        """((n, bands*rows) permuted hashes of the fingerprint words of `text` in text
+        order, number of words kept)."""
         low = text.lower()
         if len(low) != len(text):  # a letter whose lower case is longer: tokenise the slow way
             toks, _ = words(text, max_words)
@@ -220,20 +223,26 @@ class WordTable:
             toks = _WORD_RE.findall(low)
             if len(toks) > max_words:
                 toks = toks[:max_words]
-        rows = list(map(self.codes.get, toks))  # None: a token not seen yet
-        if None in rows:
-            if self.n + len(toks) > self._max or len(self.codes) > 4 * self._max:
-                self._reset()
-            self._learn(toks)
-            rows = list(map(self.codes.get, toks))
-        r = np.fromiter(rows, dtype=np.int64, count=len(rows))
-        return r[r >= 0], len(toks)
+        with self._lock:
+            rows = list(map(self.codes.get, toks))  # None: a token not seen yet
+            if None in rows:
+                if self.n + len(toks) > self._max or len(self.codes) > 4 * self._max:
+                    self._reset()
+                self._learn(toks)
+                rows = list(map(self.codes.get, toks))
+            r = np.fromiter(rows, dtype=np.int64, count=len(rows))
+            return self.perm[r[r >= 0]], len(toks)
 
 
 def _unique(a: np.ndarray) -> np.ndarray:
     """Sorted distinct values (np.unique's hash path is slow for a few thousand uint32)."""
     a = np.sort(a)
-    return a[np.r_[True, a[1:] != a[:-1]]] if len(a) else a
+    if len(a) < 2:
+        return a
+    keep = np.empty(len(a), dtype=bool)
+    keep[0] = True
+    np.not_equal(a[1:], a[:-1], out=keep[1:])
+    return a[keep]
 
 
 def pack_signature(hasher: WindowHasher, n_words: int, keys: np.ndarray, wins: np.ndarray) -> bytes:
@@ -381,8 +390,12 @@ class BandIndex:
         vals, nums = vals[keep], nums[keep]
         if not len(vals):
             return []
-        starts = np.flatnonzero(np.r_[True, nums[1:] != nums[:-1]])  # nums is sorted
-        uniq, counts = nums[starts], np.diff(np.r_[starts, len(nums)])
+        first = np.empty(len(nums), dtype=bool)
+        first[0] = True
+        np.not_equal(nums[1:], nums[:-1], out=first[1:])
+        starts = np.flatnonzero(first)  # nums is sorted
+        uniq = nums[starts]
+        counts = np.diff(np.append(starts, len(nums)))
         wins = (vals & np.uint32(63)).astype(np.int16)
         # sorted by (source, window): array neighbours are the closest windows of a source
         near = (nums[1:] == nums[:-1]) & (np.abs(wins[1:] - wins[:-1]) <= NEAR_WINDOWS)
