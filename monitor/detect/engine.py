@@ -40,14 +40,15 @@ class DetectSettings:
     max_phrase: int = 6  # longest phrase a spinner puts in for one word ("Influenza A ...")
     # --- fingerprint and index (part of the signature format) -----------------------------
     window: int = 16  # fingerprint words per source window (≈ 50 words of text)
-    rows: int = 3  # min-hashes per band key: chance collisions fall as J³ (see README)
+    rows: int = 2  # min-hashes per band key: a band collides with probability J² (README)
     bands: int = 32  # band keys per window at most (short sources) ...
     min_bands: int = 6  # ... and at least (long sources)
     key_budget: int = 150  # keys per source: 150 × 8 bytes ≈ 1.2 KB of index per source
     post_step: int = 2  # post windows start every 2 content words (query side only)
-    min_hits: int = 2  # keys shared, two of them from source windows ≤ 3 apart ...
-    min_scattered_hits: int = 3  # ... or this many anywhere in the source
-    max_postings: int = 8  # stop keys: a key held by more sources is no evidence (README)
+    min_hits: int = 4  # keys shared, two of them from source windows ≤ 3 apart (Poisson
+    # tail of many J² draws: spun window ≈ 0.9, chance ≈ 2e-5; see README) ...
+    min_scattered_hits: int = 5  # ... or this many anywhere in the source
+    max_postings: int = 32  # stop keys: a key held by more sources is no evidence (README)
     max_candidates: int = 50
     max_words: int = 20_000  # words fingerprinted and aligned of one text (≈ 40 pages)
 

@@ -52,7 +52,7 @@ IMMUTABLE_WEIGHT = 3
 # collisions fall anywhere in the source.
 NEAR_WINDOWS = 3
 
-SIGNATURE_VERSION = 5  # 5: key budget per source; common words out, immutables ×3
+SIGNATURE_VERSION = 6  # 6: bands of 2 min-hashes; 5: key budget per source; common words out, immutables ×3
 _HEADER = struct.Struct("<BBBHII")  # version, bands, rows, window, n_words, n_keys
 _MASK32 = np.uint64(0xFFFFFFFF)
 
