@@ -95,7 +95,7 @@ class Detector:
     def __post_init__(self) -> None:
         s = self.settings
         self._hasher = WindowHasher(s.window, s.bands, s.rows, s.post_step)
-        self._index = BandIndex()
+        self._index = BandIndex(s.max_postings)
         self._table = WordTable(self._hasher, is_feature)
 
     # --- fingerprints and index ---------------------------------------------------------

@@ -273,15 +273,36 @@ def unpack_signature(hasher: WindowHasher, sig: bytes) -> tuple[int, np.ndarray,
 class _Sorted:
     """Keys sorted, their values alongside, and a bucket directory over the keys' top bits
     (about 8 keys a bucket): a lookup reads one directory entry and one short run of keys,
-    instead of a 24-step binary search through tens of megabytes (cache misses)."""
+    instead of a 24-step binary search through tens of megabytes (cache misses).
 
-    def __init__(self, keys: np.ndarray, vals: np.ndarray) -> None:
+    Stop keys: the entries of a key held more than `cap` times are dropped when the arrays are
+    built and the key is remembered in `stop` (sorted): a lookup never skips over or gathers
+    long posting lists, and they cost no memory. Keys in `stop_before` (those a part built
+    earlier dropped) are dropped too."""
+
+    def __init__(self, keys: np.ndarray, vals: np.ndarray, cap: int = 2**31,
+                 stop_before: np.ndarray | None = None) -> None:
         # one uint64 sort of (key << 32 | value) is several times faster than argsort + gathers
         packed = (keys.astype(np.uint64) << np.uint64(32)) | vals.astype(np.uint64)
         packed.sort()
-        self.keys = (packed >> np.uint64(32)).astype(np.uint32)
-        self.vals = packed.astype(np.uint32)
+        keys = (packed >> np.uint64(32)).astype(np.uint32)
+        vals = packed.astype(np.uint32)
         del packed
+        stop = _EMPTY if stop_before is None else stop_before
+        if len(keys):
+            first = np.empty(len(keys), dtype=bool)
+            first[0] = True
+            np.not_equal(keys[1:], keys[:-1], out=first[1:])
+            starts = np.flatnonzero(first)
+            lens = np.diff(np.append(starts, len(keys)))
+            drop = lens > cap
+            if len(stop):
+                drop |= _member(keys[starts], stop)
+            if drop.any():
+                stop = np.union1d(stop, keys[starts[drop]]).astype(np.uint32)
+                keep = np.repeat(~drop, lens)
+                keys, vals = keys[keep], vals[keep]
+        self.keys, self.vals, self.stop = keys, vals, stop
         bits = max(1, min(24, int(np.ceil(np.log2(max(2, len(keys) / 8))))))
         self.shift = np.uint32(32 - bits)
         counts = np.bincount(self.keys >> self.shift, minlength=1 << bits)
@@ -293,32 +314,39 @@ class _Sorted:
 
     @property
     def nbytes(self) -> int:
-        return self.keys.nbytes + self.vals.nbytes + self.dir.nbytes
+        return self.keys.nbytes + self.vals.nbytes + self.dir.nbytes + self.stop.nbytes
 
-    def lookup(self, q: np.ndarray, max_postings: int) -> np.ndarray:
-        """Values of all entries whose key is in `q` (unique), skipping keys with more than
-        `max_postings` entries."""
+    def lookup(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(values, query number) of all entries whose key is in `q` (unique)."""
         b = q >> self.shift
         lo = self.dir[b].astype(np.int64)
         cnt = self.dir[b + 1].astype(np.int64) - lo
         total = int(cnt.sum())
         if not total:
-            return np.zeros(0, dtype=np.uint32)
+            return _EMPTY, np.zeros(0, dtype=np.int64)
         qi = np.repeat(np.arange(len(q)), cnt)
         idx = np.repeat(lo - np.cumsum(cnt) + cnt, cnt) + np.arange(total)
         hit = self.keys[idx] == q[qi]
-        idx, qi = idx[hit], qi[hit]
-        if len(qi):
-            per_key = np.bincount(qi, minlength=len(q))
-            idx = idx[per_key[qi] <= max_postings]
-        return self.vals[idx]
+        return self.vals[idx[hit]], qi[hit]
+
+
+_EMPTY = np.zeros(0, dtype=np.uint32)
+
+
+def _member(a: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """a[i] in sorted_set, for each i."""
+    if not len(sorted_set):
+        return np.zeros(len(a), dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_set, a), len(sorted_set) - 1)
+    return sorted_set[pos] == a
 
 
 class BandIndex:
     """source id → band keys, searchable by key. Memory: 8 bytes per stored key (the key and
     `internal source number << 6 | window number mod 64`) plus a directory of ~0.5 byte a key."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_postings: int = 2**31) -> None:
+        self._cap = max_postings  # keys held more often are stop keys (dropped at build)
         self._ids: list[int] = []  # internal number → source id
         self._num: dict[int, int] = {}  # source id → internal number (live ones)
         self._alive = np.zeros(0, dtype=bool)
@@ -364,11 +392,13 @@ class BandIndex:
         wins = np.concatenate([e[2] for e in self._pending]).astype(np.uint32)
         vals = np.concatenate([(np.repeat(nums, lengths) << np.uint32(6)) | wins, self._delta.vals])
         self._pending = []
+        stop = np.union1d(self._main.stop, self._delta.stop).astype(np.uint32)
         if len(keys) * 8 >= len(self._main):  # delta grew big: one sorted array again
-            self._main = _Sorted(np.concatenate([self._main.keys, keys]), np.concatenate([self._main.vals, vals]))
-            self._delta = _Sorted(np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint32))
+            self._main = _Sorted(np.concatenate([self._main.keys, keys]), np.concatenate([self._main.vals, vals]),
+                                 self._cap, stop)
+            self._delta = _Sorted(_EMPTY, _EMPTY)
         else:
-            self._delta = _Sorted(keys, vals)
+            self._delta = _Sorted(keys, vals, self._cap, stop)
 
     def hits(self, keys: np.ndarray, max_postings: int, min_hits: int,
              min_scattered: int | None = None) -> list[tuple[int, int]]:
@@ -381,10 +411,19 @@ class BandIndex:
         if not len(keys) or not self._num:
             return []
         keys = keys.astype(np.uint32, copy=False)
-        found = [part.lookup(keys, max_postings) for part in (self._main, self._delta) if len(part)]
+        # the delta is built knowing the main part's stop keys, so the longer list holds both
+        stop = self._delta.stop if len(self._delta.stop) >= len(self._main.stop) else self._main.stop
+        if len(stop):
+            keys = keys[~_member(keys, stop)]
+        found = [part.lookup(keys) for part in (self._main, self._delta) if len(part)]
         if not found:
             return []
-        vals = np.sort(np.concatenate(found))
+        vals = np.concatenate([f[0] for f in found])
+        qi = np.concatenate([f[1] for f in found])
+        if not len(vals):
+            return []
+        per_key = np.bincount(qi, minlength=len(keys))  # postings of each key, both parts
+        vals = np.sort(vals[per_key[qi] <= max_postings])
         nums = vals >> np.uint32(6)
         keep = self._alive[nums]
         vals, nums = vals[keep], nums[keep]
