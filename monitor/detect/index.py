@@ -24,8 +24,11 @@ format: change any of them and bump SIGNATURE_VERSION, so stored signatures are 
 
 Index layout: one sorted uint32 array of band keys and a parallel uint32 array of internal
 source numbers and window numbers: 8 bytes per key, plus a bucket directory over the keys'
-top bits for lookups; rebuild from stored signatures is one concatenate and one uint64 sort. Sources added after a build go to a small
-delta that is merged when it reaches an eighth of the main arrays; removal is a mask.
+top bits for lookups; rebuild from stored signatures is one concatenate, one uint64 sort and
+one pass dropping stop keys (keys held by more than `max_postings` sources: no evidence, and
+long posting lists are what a lookup would otherwise gather). Sources added after a build go
+to a small delta that is merged when it reaches an eighth of the main arrays; removal is a
+mask.
 """
 
 from __future__ import annotations
@@ -170,10 +173,10 @@ class WordTable:
     is not a fingerprint word, or a row number into `perm`: the (bands × rows) permuted
     hashes of the word, already the minimum over an immutable's weighted copies. A post's
     hashes are then one gather. Same words, same hashes as `normalise.words` +
-    `lexicon.is_feature` + `WindowHasher` (the signature format does not change).
+    `lexicon.is_feature` + `WindowHasher.perm_hashes_of` word by word: it changes no fingerprint.
 
-    Memory: 4 bytes × bands × rows (384) a distinct fingerprint word; at `max_words`
-    distinct words the table starts again empty (one slow post), so it stays under ~25 MB.
+    Memory: 4 bytes × bands × rows (256 by default) a distinct fingerprint word; at `max_words`
+    distinct words the table starts again empty (one slow post), so it stays under ~17 MB.
     """
 
     def __init__(self, hasher: WindowHasher, is_feature: Callable[[str], bool], max_words: int = 1 << 16) -> None:
