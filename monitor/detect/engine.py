@@ -10,10 +10,12 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from monitor.detect import align as _align
 from monitor.detect.lexicon import is_feature
-from monitor.detect.index import BandIndex, SignatureError, WindowHasher, pack_signature, unpack_signature
-from monitor.detect.normalise import Tokens, is_content, tokenize, words
+from monitor.detect.index import BandIndex, SignatureError, WindowHasher, WordTable, pack_signature, unpack_signature
+from monitor.detect.normalise import Tokens, tokenize
 from monitor.domain import Passage
 
 __all__ = ["DetectSettings", "Detector", "SignatureError", "Verdict"]
@@ -38,14 +40,15 @@ class DetectSettings:
     max_phrase: int = 6  # longest phrase a spinner puts in for one word ("Influenza A ...")
     # --- fingerprint and index (part of the signature format) -----------------------------
     window: int = 16  # fingerprint words per source window (≈ 50 words of text)
-    rows: int = 3  # min-hashes per band key: chance collisions fall as J³ (see README)
+    rows: int = 2  # min-hashes per band key: a band collides with probability J² (README)
     bands: int = 32  # band keys per window at most (short sources) ...
     min_bands: int = 6  # ... and at least (long sources)
     key_budget: int = 150  # keys per source: 150 × 8 bytes ≈ 1.2 KB of index per source
     post_step: int = 2  # post windows start every 2 content words (query side only)
-    min_hits: int = 2  # keys shared, two of them from source windows ≤ 3 apart ...
-    min_scattered_hits: int = 3  # ... or this many anywhere in the source
-    max_postings: int = 2_000  # a key shared by more sources is a stock phrase: skipped
+    min_hits: int = 4  # keys shared, two of them from source windows ≤ 3 apart (Poisson
+    # tail of many J² draws: spun window ≈ 0.9, chance ≈ 2e-5; see README) ...
+    min_scattered_hits: int = 5  # ... or this many anywhere in the source
+    max_postings: int = 32  # stop keys: a key held by more sources is no evidence (README)
     max_candidates: int = 50
     max_words: int = 20_000  # words fingerprinted and aligned of one text (≈ 40 pages)
 
@@ -92,12 +95,13 @@ class Detector:
     def __post_init__(self) -> None:
         s = self.settings
         self._hasher = WindowHasher(s.window, s.bands, s.rows, s.post_step)
-        self._index = BandIndex()
+        self._index = BandIndex(s.max_postings)
+        self._table = WordTable(self._hasher, is_feature)
 
     # --- fingerprints and index ---------------------------------------------------------
-    def _content(self, text: str) -> tuple[list[str], int]:
-        ws, _ = words(text or "", self.settings.max_words)
-        return [w for w in ws if is_feature(w)], len(ws)
+    def _content(self, text: str) -> tuple[np.ndarray, int]:
+        """(permuted hashes of the fingerprint words in text order, words in the text)."""
+        return self._table.encode(text or "", self.settings.max_words)
 
     def signature(self, text: str) -> bytes:
         """Compact band keys of the source's windows (≈ 4 bytes × bands per 20 content words)."""

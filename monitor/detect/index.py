@@ -24,19 +24,25 @@ format: change any of them and bump SIGNATURE_VERSION, so stored signatures are 
 
 Index layout: one sorted uint32 array of band keys and a parallel uint32 array of internal
 source numbers and window numbers: 8 bytes per key, plus a bucket directory over the keys'
-top bits for lookups; rebuild from stored signatures is one concatenate and one uint64 sort. Sources added after a build go to a small
-delta that is merged when it reaches an eighth of the main arrays; removal is a mask.
+top bits for lookups; rebuild from stored signatures is one concatenate, one uint64 sort and
+one pass dropping stop keys (keys held by more than `max_postings` sources: no evidence, and
+long posting lists are what a lookup would otherwise gather). Sources added after a build go
+to a small delta that is merged when it reaches an eighth of the main arrays; removal is a
+mask.
 """
 
 from __future__ import annotations
 
 import struct
+import threading
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from monitor.detect.lexicon import is_immutable
+from monitor.detect.normalise import _WORD as _WORD_RE
+from monitor.detect.normalise import _fold, words
 
 # An immutable (a word outside the spinner's thesaurus: name, number, inflected form) is
 # counted as this many set elements, so a window's MinHash is drawn mostly from the words a
@@ -49,7 +55,7 @@ IMMUTABLE_WEIGHT = 3
 # collisions fall anywhere in the source.
 NEAR_WINDOWS = 3
 
-SIGNATURE_VERSION = 5  # 5: key budget per source; common words out, immutables ×3
+SIGNATURE_VERSION = 6  # 6: bands of 2 min-hashes; 5: key budget per source; common words out, immutables ×3
 _HEADER = struct.Struct("<BBBHII")  # version, bands, rows, window, n_words, n_keys
 _MASK32 = np.uint64(0xFFFFFFFF)
 
@@ -65,44 +71,32 @@ class WindowHasher:
         self._b = rng.integers(0, 2**63, size=k, dtype=np.uint64)
         self._mix = rng.integers(1, 2**63, size=(bands, rows), dtype=np.uint64) | np.uint64(1)
         self._band_salt = rng.integers(0, 2**63, size=bands, dtype=np.uint64)
-        self._cache: dict[str, int] = {}
 
-    def _word_hashes(self, words: Sequence[str]) -> np.ndarray:
-        """(n_words, IMMUTABLE_WEIGHT) hashes: an immutable word stands for IMMUTABLE_WEIGHT
-        distinct set elements, any other word for one (its other columns repeat the first
-        hash, which changes no minimum)."""
-        cache = self._cache
-        out = []
-        for w in words:
-            h = cache.get(w)
-            if h is None:
-                b = w.encode("utf-8", "surrogatepass")
-                h0 = zlib.crc32(b)
-                if is_immutable(w):
-                    h = (h0, *(zlib.crc32(b, k) for k in range(1, IMMUTABLE_WEIGHT)))
-                else:
-                    h = (h0,) * IMMUTABLE_WEIGHT
-                if len(cache) < 500_000:
-                    cache[w] = h
-            out.append(h)
-        return np.asarray(out, dtype=np.uint64).reshape(len(out), IMMUTABLE_WEIGHT)
-
-    def _perm_hashes(self, words: Sequence[str], bands: int | None = None) -> np.ndarray:
-        """(n_words, bands*rows) permuted 32-bit hashes (multiply-shift on uint64), each the
-        minimum over the word's weighted copies. Only the first `bands` bands' permutations;
-        computed once per distinct word."""
-        k = (bands or self.bands) * self.rows
-        index: dict[str, int] = {}
-        inverse = np.fromiter((index.setdefault(w, len(index)) for w in words), dtype=np.intp, count=len(words))
-        x = self._word_hashes(list(index))
+    def perm_hashes_of(self, words: Sequence[str]) -> np.ndarray:
+        """(n_words, bands*rows) uint32: each word's permuted 32-bit hashes (multiply-shift
+        of its CRC-32 on uint64), the minimum over its weighted copies. An immutable word
+        stands for IMMUTABLE_WEIGHT distinct set elements, any other word for one."""
+        n, k = len(words), self.bands * self.rows
+        out = np.empty((n, k), dtype=np.uint32)
+        if not n:
+            return out
+        enc = [w.encode("utf-8", "surrogatepass") for w in words]
+        x = np.fromiter((zlib.crc32(b) for b in enc), dtype=np.uint64, count=n)
         with np.errstate(over="ignore"):
-            ph = (x[:, :, None] * self._a[None, None, :k] + self._b[None, None, :k]) >> np.uint64(32)
-        return ph.min(axis=1)[inverse]
+            out[:] = (x[:, None] * self._a[None, :] + self._b[None, :]) >> np.uint64(32)
+            imm = [i for i, w in enumerate(words) if is_immutable(w)]
+            for c in range(1, IMMUTABLE_WEIGHT):
+                if not imm:
+                    break
+                y = np.fromiter((zlib.crc32(enc[i], c) for i in imm), dtype=np.uint64, count=len(imm))
+                extra = ((y[:, None] * self._a[None, :] + self._b[None, :]) >> np.uint64(32)).astype(np.uint32)
+                out[imm] = np.minimum(out[imm], extra)
+        return out
 
     def _band_keys(self, mins: np.ndarray) -> np.ndarray:
         """(n_windows, b*rows) minima → (n_windows, b) uint32 keys of the first b bands."""
         b = mins.shape[1] // self.rows
-        m = mins.reshape(len(mins), b, self.rows)
+        m = mins.reshape(len(mins), b, self.rows).astype(np.uint64)
         with np.errstate(over="ignore"):
             acc = (m * self._mix[None, :b, :]).sum(axis=2, dtype=np.uint64) + self._band_salt[None, :b]
             acc ^= acc >> np.uint64(29)
@@ -110,53 +104,149 @@ class WindowHasher:
             acc ^= acc >> np.uint64(32)
         return (acc & _MASK32).astype(np.uint32)
 
-    def source_keys(self, words: Sequence[str], budget: int, min_bands: int) -> tuple[np.ndarray, np.ndarray]:
-        """Keys of consecutive windows (the last one aligned to the end of the text).
+    def source_keys(self, ph: np.ndarray, budget: int, min_bands: int) -> tuple[np.ndarray, np.ndarray]:
+        """Keys of consecutive windows (the last one aligned to the end of the text), from
+        the (n_words, ≥ bands*rows) permuted hashes of the source's fingerprint words.
 
         Every source gets about `budget` keys: a short source spends them on more bands per
         window (up to all `bands`), a long one has `min_bands` per window. Chance collisions
         grow with the keys a source holds, so this keeps them alike for every source while a
         partial copy of a short source (one or two windows) still gets enough draws."""
-        n, w = len(words), self.window
+        n, w = len(ph), self.window
         if n == 0:
             return np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint8)
-        starts = list(range(0, max(1, n - w + 1), w))
-        if starts[-1] + w < n:
-            starts.append(n - w)
-        per = max(min_bands, min(self.bands, budget // len(starts)))
-        ph = self._perm_hashes(words, per)
-        mins = np.stack([ph[s : s + w].min(axis=0) for s in starts])
+        full = max(1, n // w) if n >= w else 0
+        n_win = max(1, full + (full * w < n and n >= w))
+        per = max(min_bands, min(self.bands, budget // n_win))
+        ph = ph[:, : per * self.rows]
+        if n <= w:
+            mins = ph.min(axis=0, keepdims=True)
+        else:
+            mins = ph[: full * w].reshape(full, w, ph.shape[1]).min(axis=1)
+            if full * w < n:  # the last window ends where the text ends
+                mins = np.vstack([mins, ph[n - w :].min(axis=0, keepdims=True)])
         keys = self._band_keys(mins)
-        wins = np.repeat(np.arange(len(starts)) % 64, per).astype(np.uint8)
+        wins = np.repeat(np.arange(len(mins)) % 64, per).astype(np.uint8)
         keys, first = np.unique(keys.ravel(), return_index=True)
         return keys, wins[first]
 
-    def post_keys(self, words: Sequence[str]) -> np.ndarray:
-        """Keys of windows every `post_step` words (block minima, then a sliding min of blocks)."""
-        n, w = len(words), self.window
+    def post_keys(self, ph: np.ndarray) -> np.ndarray:
+        """Distinct keys of windows starting every `post_step` words, from the post's
+        (n_words, bands*rows) permuted hashes: minima of blocks of `post_step` words, then
+        sliding minima over window // post_step blocks by doubling (log2 passes)."""
+        n, w = len(ph), self.window
         if n == 0:
             return np.zeros(0, dtype=np.uint32)
-        ph = self._perm_hashes(words)
         step = max(1, min(self.post_step, w))
         if n <= w:
             mins = ph.min(axis=0, keepdims=True)
         else:
-            blocks = np.minimum.reduceat(ph, np.arange(0, n, step), axis=0)
-            per = w // step
-            nb = len(blocks)
-            if nb <= per:
-                mins = blocks.min(axis=0, keepdims=True)
+            if step == 1:
+                blocks = ph
             else:
-                mins = blocks[: nb - per + 1].copy()
-                for k in range(1, per):
-                    np.minimum(mins, blocks[k : nb - per + 1 + k], out=mins)
+                if n % step:  # pad with the largest hash: the last block is shorter
+                    pad = np.full((step - n % step, ph.shape[1]), 0xFFFFFFFF, dtype=ph.dtype)
+                    ph = np.vstack([ph, pad])
+                blocks = ph.reshape(len(ph) // step, step, ph.shape[1]).min(axis=1)
+            mins = _sliding_min(blocks, w // step)
         return _unique(self._band_keys(mins).ravel())
+
+
+def _sliding_min(a: np.ndarray, span: int) -> np.ndarray:
+    """Row-wise minima of every run of `span` consecutive rows (all rows if fewer)."""
+    if len(a) <= span:
+        return a.min(axis=0, keepdims=True)
+    m, width = a, 1
+    while 2 * width <= span:  # m[i] = min of rows i .. i + width - 1
+        m = np.minimum(m[:-width], m[width:])
+        width *= 2
+    if width < span:
+        m = np.minimum(m[: len(m) - (span - width)], m[span - width :])
+    return m
+
+
+class WordTable:
+    """Token → fingerprint-word number, and each number's permuted hashes, computed once.
+
+    The hot path of `candidates()` used to spend most of its time in per-word Python work
+    (fold, stopword and lexicon tests, CRC-32, building tuples). Here one dict lookup per
+    token of the text (as `\\w+` finds it in the lower-cased text) gives -1 for a word that
+    is not a fingerprint word, or a row number into `perm`: the (bands × rows) permuted
+    hashes of the word, already the minimum over an immutable's weighted copies. A post's
+    hashes are then one gather. Same words, same hashes as `normalise.words` +
+    `lexicon.is_feature` + `WindowHasher.perm_hashes_of` word by word: it changes no fingerprint.
+
+    Memory: 4 bytes × bands × rows (256 by default) a distinct fingerprint word; at `max_words`
+    distinct words the table starts again empty (one slow post), so it stays under ~17 MB.
+    """
+
+    def __init__(self, hasher: WindowHasher, is_feature: Callable[[str], bool], max_words: int = 1 << 16) -> None:
+        self._hasher = hasher
+        self._is_feature = is_feature
+        self._max = max_words
+        self._lock = threading.Lock()  # the table grows and resets: one text at a time
+        self._reset()
+
+    def _reset(self) -> None:
+        self.codes: dict[str, int] = {}  # token as found → row or -1
+        self._rows: dict[str, int] = {}  # folded word → row
+        self.perm = np.zeros((256, self._hasher.bands * self._hasher.rows), dtype=np.uint32)
+        self.n = 0
+
+    def _learn(self, tokens) -> None:
+        new = []
+        for t in tokens:
+            if t in self.codes:
+                continue
+            w = t if t.isascii() else _fold(t)
+            if not self._is_feature(w):
+                self.codes[t] = -1
+                continue
+            row = self._rows.get(w)
+            if row is None:
+                row = self._rows[w] = self.n + len(new)
+                new.append(w)
+            self.codes[t] = row
+        if not new:
+            return
+        need = self.n + len(new)
+        if need > len(self.perm):
+            grown = np.zeros((max(need, 2 * len(self.perm)), self.perm.shape[1]), dtype=np.uint32)
+            grown[: self.n] = self.perm[: self.n]
+            self.perm = grown
+        self.perm[self.n : need] = self._hasher.perm_hashes_of(new)
+        self.n = need
+
+    def encode(self, text: str, max_words: int) -> tuple[np.ndarray, int]:
+        """((n, bands*rows) permuted hashes of the fingerprint words of `text` in text
+        order, number of words kept)."""
+        low = text.lower()
+        if len(low) != len(text):  # a letter whose lower case is longer: tokenise the slow way
+            toks, _ = words(text, max_words)
+        else:
+            toks = _WORD_RE.findall(low)
+            if len(toks) > max_words:
+                toks = toks[:max_words]
+        with self._lock:
+            rows = list(map(self.codes.get, toks))  # None: a token not seen yet
+            if None in rows:
+                if self.n + len(toks) > self._max or len(self.codes) > 4 * self._max:
+                    self._reset()
+                self._learn(toks)
+                rows = list(map(self.codes.get, toks))
+            r = np.fromiter(rows, dtype=np.int64, count=len(rows))
+            return self.perm[r[r >= 0]], len(toks)
 
 
 def _unique(a: np.ndarray) -> np.ndarray:
     """Sorted distinct values (np.unique's hash path is slow for a few thousand uint32)."""
     a = np.sort(a)
-    return a[np.r_[True, a[1:] != a[:-1]]] if len(a) else a
+    if len(a) < 2:
+        return a
+    keep = np.empty(len(a), dtype=bool)
+    keep[0] = True
+    np.not_equal(a[1:], a[:-1], out=keep[1:])
+    return a[keep]
 
 
 def pack_signature(hasher: WindowHasher, n_words: int, keys: np.ndarray, wins: np.ndarray) -> bytes:
@@ -186,17 +276,38 @@ def unpack_signature(hasher: WindowHasher, sig: bytes) -> tuple[int, np.ndarray,
 
 class _Sorted:
     """Keys sorted, their values alongside, and a bucket directory over the keys' top bits
-    (about 8 keys a bucket): a lookup reads one directory entry and one short run of keys,
-    instead of a 24-step binary search through tens of megabytes (cache misses)."""
+    (about 4 keys a bucket): a lookup reads one directory entry and one short run of keys,
+    instead of a 24-step binary search through tens of megabytes (cache misses).
 
-    def __init__(self, keys: np.ndarray, vals: np.ndarray) -> None:
+    Stop keys: the entries of a key held more than `cap` times are dropped when the arrays are
+    built and the key is remembered in `stop` (sorted): a lookup never skips over or gathers
+    long posting lists, and they cost no memory. Keys in `stop_before` (those a part built
+    earlier dropped) are dropped too."""
+
+    def __init__(self, keys: np.ndarray, vals: np.ndarray, cap: int = 2**31,
+                 stop_before: np.ndarray | None = None) -> None:
         # one uint64 sort of (key << 32 | value) is several times faster than argsort + gathers
         packed = (keys.astype(np.uint64) << np.uint64(32)) | vals.astype(np.uint64)
         packed.sort()
-        self.keys = (packed >> np.uint64(32)).astype(np.uint32)
-        self.vals = packed.astype(np.uint32)
+        keys = (packed >> np.uint64(32)).astype(np.uint32)
+        vals = packed.astype(np.uint32)
         del packed
-        bits = max(1, min(24, int(np.ceil(np.log2(max(2, len(keys) / 8))))))
+        stop = _EMPTY if stop_before is None else stop_before
+        if len(keys):
+            first = np.empty(len(keys), dtype=bool)
+            first[0] = True
+            np.not_equal(keys[1:], keys[:-1], out=first[1:])
+            starts = np.flatnonzero(first)
+            lens = np.diff(np.append(starts, len(keys)))
+            drop = lens > cap
+            if len(stop):
+                drop |= _member(keys[starts], stop)
+            if drop.any():
+                stop = np.union1d(stop, keys[starts[drop]]).astype(np.uint32)
+                keep = np.repeat(~drop, lens)
+                keys, vals = keys[keep], vals[keep]
+        self.keys, self.vals, self.stop = keys, vals, stop
+        bits = max(1, min(24, int(np.ceil(np.log2(max(2, len(keys) / _KEYS_PER_BUCKET))))))
         self.shift = np.uint32(32 - bits)
         counts = np.bincount(self.keys >> self.shift, minlength=1 << bits)
         self.dir = np.zeros((1 << bits) + 1, dtype=np.uint32 if len(keys) < 2**32 else np.uint64)
@@ -207,32 +318,44 @@ class _Sorted:
 
     @property
     def nbytes(self) -> int:
-        return self.keys.nbytes + self.vals.nbytes + self.dir.nbytes
+        return self.keys.nbytes + self.vals.nbytes + self.dir.nbytes + self.stop.nbytes
 
-    def lookup(self, q: np.ndarray, max_postings: int) -> np.ndarray:
-        """Values of all entries whose key is in `q` (unique), skipping keys with more than
-        `max_postings` entries."""
+    def lookup(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(values, query number) of all entries whose key is in `q` (unique)."""
         b = q >> self.shift
         lo = self.dir[b].astype(np.int64)
         cnt = self.dir[b + 1].astype(np.int64) - lo
         total = int(cnt.sum())
         if not total:
-            return np.zeros(0, dtype=np.uint32)
+            return _EMPTY, np.zeros(0, dtype=np.int64)
         qi = np.repeat(np.arange(len(q)), cnt)
         idx = np.repeat(lo - np.cumsum(cnt) + cnt, cnt) + np.arange(total)
         hit = self.keys[idx] == q[qi]
-        idx, qi = idx[hit], qi[hit]
-        if len(qi):
-            per_key = np.bincount(qi, minlength=len(q))
-            idx = idx[per_key[qi] <= max_postings]
-        return self.vals[idx]
+        return self.vals[idx[hit]], qi[hit]
+
+
+_EMPTY = np.zeros(0, dtype=np.uint32)
+
+# Directory size: about this many keys a bucket (at most twice as many: the bucket count is a
+# power of two). A lookup gathers a whole bucket, so fewer keys a bucket is a faster lookup;
+# 4 costs 1-2 bytes a key of directory, inside the 1.5 KB a source with the 8 bytes a key.
+_KEYS_PER_BUCKET = 4
+
+
+def _member(a: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """a[i] in sorted_set, for each i."""
+    if not len(sorted_set):
+        return np.zeros(len(a), dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_set, a), len(sorted_set) - 1)
+    return sorted_set[pos] == a
 
 
 class BandIndex:
     """source id → band keys, searchable by key. Memory: 8 bytes per stored key (the key and
     `internal source number << 6 | window number mod 64`) plus a directory of ~0.5 byte a key."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_postings: int = 2**31) -> None:
+        self._cap = max_postings  # keys held more often are stop keys (dropped at build)
         self._ids: list[int] = []  # internal number → source id
         self._num: dict[int, int] = {}  # source id → internal number (live ones)
         self._alive = np.zeros(0, dtype=bool)
@@ -278,11 +401,13 @@ class BandIndex:
         wins = np.concatenate([e[2] for e in self._pending]).astype(np.uint32)
         vals = np.concatenate([(np.repeat(nums, lengths) << np.uint32(6)) | wins, self._delta.vals])
         self._pending = []
+        stop = np.union1d(self._main.stop, self._delta.stop).astype(np.uint32)
         if len(keys) * 8 >= len(self._main):  # delta grew big: one sorted array again
-            self._main = _Sorted(np.concatenate([self._main.keys, keys]), np.concatenate([self._main.vals, vals]))
-            self._delta = _Sorted(np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint32))
+            self._main = _Sorted(np.concatenate([self._main.keys, keys]), np.concatenate([self._main.vals, vals]),
+                                 self._cap, stop)
+            self._delta = _Sorted(_EMPTY, _EMPTY)
         else:
-            self._delta = _Sorted(keys, vals)
+            self._delta = _Sorted(keys, vals, self._cap, stop)
 
     def hits(self, keys: np.ndarray, max_postings: int, min_hits: int,
              min_scattered: int | None = None) -> list[tuple[int, int]]:
@@ -295,17 +420,30 @@ class BandIndex:
         if not len(keys) or not self._num:
             return []
         keys = keys.astype(np.uint32, copy=False)
-        found = [part.lookup(keys, max_postings) for part in (self._main, self._delta) if len(part)]
+        # the delta is built knowing the main part's stop keys, so the longer list holds both
+        stop = self._delta.stop if len(self._delta.stop) >= len(self._main.stop) else self._main.stop
+        if len(stop):
+            keys = keys[~_member(keys, stop)]
+        found = [part.lookup(keys) for part in (self._main, self._delta) if len(part)]
         if not found:
             return []
-        vals = np.sort(np.concatenate(found))
+        vals = np.concatenate([f[0] for f in found])
+        qi = np.concatenate([f[1] for f in found])
+        if not len(vals):
+            return []
+        per_key = np.bincount(qi, minlength=len(keys))  # postings of each key, both parts
+        vals = np.sort(vals[per_key[qi] <= max_postings])
         nums = vals >> np.uint32(6)
         keep = self._alive[nums]
         vals, nums = vals[keep], nums[keep]
         if not len(vals):
             return []
-        starts = np.flatnonzero(np.r_[True, nums[1:] != nums[:-1]])  # nums is sorted
-        uniq, counts = nums[starts], np.diff(np.r_[starts, len(nums)])
+        first = np.empty(len(nums), dtype=bool)
+        first[0] = True
+        np.not_equal(nums[1:], nums[:-1], out=first[1:])
+        starts = np.flatnonzero(first)  # nums is sorted
+        uniq = nums[starts]
+        counts = np.diff(np.append(starts, len(nums)))
         wins = (vals & np.uint32(63)).astype(np.int16)
         # sorted by (source, window): array neighbours are the closest windows of a source
         near = (nums[1:] == nums[:-1]) & (np.abs(wins[1:] - wins[:-1]) <= NEAR_WINDOWS)

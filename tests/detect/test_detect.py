@@ -209,3 +209,23 @@ def test_index_grows_and_shrinks_between_queries() -> None:
     assert det.candidates(text("bakery_spun")) == [3]
     det.add(2, det.signature(text("bridge")))  # re-added under the same id
     assert det.candidates(text("bridge_spun")) == [2] and len(det) == 3
+
+
+def test_stop_keys_are_skipped_in_main_and_delta_parts() -> None:
+    import numpy as np
+
+    from monitor.detect.index import BandIndex
+
+    idx = BandIndex(max_postings=3)
+    common = np.array([7], dtype=np.uint32)
+    for sid in range(3):  # three holders: still evidence
+        idx.add(sid, np.array([7, 100 + sid, 200 + sid], dtype=np.uint32), np.array([0, 1, 2], dtype=np.uint8))
+    q = np.array([7, 100, 200], dtype=np.uint32)
+    assert idx.hits(q, 3, 3, 3) == [(0, 3)]
+    for sid in range(3, 40):  # a big delta merge: key 7 is now held by 40 sources
+        idx.add(sid, np.array([7, 100 + sid], dtype=np.uint32), np.array([0, 1], dtype=np.uint8))
+    assert idx.hits(q, 3, 3, 3) == []  # 7 is a stop key: source 0 has 2 hits left
+    assert idx.hits(q, 3, 2, 2) == [(0, 2)]
+    idx.add(99, np.array([7, 300, 301], dtype=np.uint32), np.array([0, 0, 0], dtype=np.uint8))  # delta
+    assert idx.hits(np.array([7, 300, 301], dtype=np.uint32), 3, 3, 3) == []
+    assert idx.hits(common, 3, 1, 1) == []
