@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import functools
 import gc
-import os
 import statistics
 import subprocess
 import sys

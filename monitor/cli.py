@@ -134,7 +134,7 @@ def sources_add(
     url: Annotated[Optional[str], typer.Option(help="For a file: the article's public URL")] = None,
 ) -> None:
     """Register one article to protect."""
-    from monitor.fetch import FetchError, Fetcher
+    from monitor.fetch import FetchError
 
     monitor = open_monitor()
     try:

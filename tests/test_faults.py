@@ -13,7 +13,6 @@ import time
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import pytest
 
 from monitor import config
 from monitor.pipeline import Monitor

@@ -229,7 +229,7 @@ async def test_email_over_tls_with_login(queued, certificate, monkeypatch, secur
 def test_retry_after_as_seconds_or_http_date():
     from email.utils import format_datetime
 
-    from monitor.notify.senders import seconds_until
+    from monitor.fetch.http import seconds_until
 
     assert seconds_until("120") == 120.0
     later = datetime.now(timezone.utc) + timedelta(hours=2)

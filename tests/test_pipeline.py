@@ -4,7 +4,6 @@ import asyncio
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import pytest
 
 from monitor import config
 from monitor.demo.run import demo_blog, seed

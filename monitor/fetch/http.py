@@ -179,7 +179,7 @@ class Fetcher:
             if r.status_code == 304:
                 return self._fetched(url, r, b"")
             if r.status_code >= 400:
-                raise HTTPStatusError(url, r.status_code, _retry_after(r.headers.get("retry-after")))
+                raise HTTPStatusError(url, r.status_code, seconds_until(r.headers.get("retry-after")))
             cap = self.settings.max_bytes
             declared = r.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > cap:
@@ -203,7 +203,7 @@ class Fetcher:
             content_type=r.headers.get("content-type"),
             etag=r.headers.get("etag"), last_modified=r.headers.get("last-modified"),
             fetched_at=datetime.now(timezone.utc),
-            retry_after=_retry_after(r.headers.get("retry-after")),
+            retry_after=seconds_until(r.headers.get("retry-after")),
             max_age=_max_age(r.headers),
             headers={k.lower(): v for k, v in r.headers.items()},
         )
@@ -277,7 +277,8 @@ def _check_scheme(url: str) -> None:
         raise BlockedError(url, "only http and https URLs can be fetched")
 
 
-def _retry_after(value: str | None) -> float | None:
+def seconds_until(value: str | None) -> float | None:
+    """A Retry-After (or Expires) value as seconds from now: delta-seconds or an HTTP date."""
     if not value:
         return None
     if value.strip().isdigit():
@@ -297,4 +298,4 @@ def _max_age(headers: httpx.Headers) -> float | None:
         if name.lower() == "max-age" and value.strip().isdigit():
             return float(value)
     expires = headers.get("expires")
-    return _retry_after(expires) if expires else None
+    return seconds_until(expires) if expires else None

@@ -9,7 +9,6 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.message import EmailMessage
-from email.utils import parsedate_to_datetime
 from typing import Protocol
 
 import aiosmtplib
@@ -17,6 +16,7 @@ import httpx
 from standardwebhooks.webhooks import Webhook
 
 from monitor.config import EmailNotifier, WebhookNotifier
+from monitor.fetch.http import seconds_until
 from monitor.notify import message
 from monitor.store import DeliveryJob
 
@@ -106,21 +106,6 @@ class WebhookSender:
             retry_after=seconds_until(r.headers.get("retry-after")),
         )
 
-
-def seconds_until(retry_after: str | None) -> float | None:
-    """Retry-After as seconds: either delta-seconds or an HTTP date (RFC 9110)."""
-    if not retry_after:
-        return None
-    value = retry_after.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
 def sign(msg_id: str, body: str, secret: str | None, github: bool = False) -> dict[str, str]:
