@@ -2,11 +2,11 @@
 
 import asyncio
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 from monitor import config
+from monitor.demo.servers import LoopbackServer
 from monitor.pipeline import Monitor
 from monitor.store import Database
 
@@ -17,7 +17,7 @@ def text(i: int) -> str:
     return " ".join(f"word{(i * 13 + j) % 500} plain" for j in range(100))
 
 
-class Site:
+class Site(LoopbackServer):
     def __init__(self) -> None:
         site = self
 
@@ -64,16 +64,7 @@ class Site:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def __enter__(self):
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(H)
 
 
 def test_first_check_of_a_source_feed_reads_the_whole_site(sqlite_url, tmp_path, monkeypatch):

@@ -8,13 +8,12 @@ import asyncio
 import gzip
 import os
 import signal
-import threading
 import time
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
+from http.server import BaseHTTPRequestHandler
 
 from monitor import config
+from monitor.demo.servers import LoopbackServer
 from monitor.pipeline import Monitor
 from monitor.store import Database
 
@@ -33,7 +32,7 @@ def rss(base: str, posts: list[tuple[str, str]], encoding: str = "utf-8") -> byt
             f"{items}</channel></rss>").encode(encoding)
 
 
-class FaultServer:
+class FaultServer(LoopbackServer):
     def __init__(self) -> None:
         self.vanished = False
         self.edit = ""
@@ -122,18 +121,8 @@ class FaultServer:
                 else:
                     self.send(404, b"no")
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.httpd.daemon_threads = True
-        self.httpd.handle_error = lambda *a: None  # clients that hang up on purpose
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def __enter__(self):
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(H)
+        self.server.handle_error = lambda *a: None  # clients that hang up on purpose
 
 
 BOMB = gzip.compress(b"\0" * (200 << 20), compresslevel=9)  # 200 MB of zeros in ~200 KB

@@ -1,17 +1,24 @@
 """HTTP layer: respx for unit behaviour, a real loopback server for streaming and limits."""
 
 import gzip
-import threading
 import time
 import zlib
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import httpx
 import pytest
 import respx
 
-from monitor.fetch import (BlockedError, FetchError, Fetcher, FetchSettings, FetchTimeout, HTTPStatusError,
-                           TooLargeError)
+from monitor.demo.servers import LoopbackServer
+from monitor.fetch import (
+    BlockedError,
+    Fetcher,
+    FetchError,
+    FetchSettings,
+    FetchTimeout,
+    HTTPStatusError,
+    TooLargeError,
+)
 
 OPEN = FetchSettings(allow_private_networks=True, respect_robots=False, user_agent="TestBot/1")
 
@@ -80,7 +87,7 @@ async def test_private_network_guard_refuses_loopback():
             await f.get("file:///etc/passwd")
 
 
-class _Server:
+class _Server(LoopbackServer):
     """A loopback server whose handler serves big, gzip-bomb and slow bodies."""
 
     def __init__(self) -> None:
@@ -135,20 +142,13 @@ class _Server:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(H)
 
 
 @pytest.fixture
 def server():
-    s = _Server()
-    yield s
-    s.close()
+    with _Server() as s:
+        yield s
 
 
 async def test_body_cap_streams_and_stops(server):

@@ -16,9 +16,9 @@ def test_migrations_match_models_and_go_down(db_url):
             ctx = MigrationContext.configure(c, opts={"compare_type": True})
             diff = compare_metadata(ctx, Base.metadata)
         assert diff == [], f"models.py and alembic/versions disagree: {diff}"
-        from alembic import command
         from alembic.config import Config
 
+        from alembic import command
         from monitor.store.database import alembic_dir
 
         cfg = Config()

@@ -1,13 +1,18 @@
 """Whole cycles in-process against loopback blogs, on SQLite and PostgreSQL."""
 
 import asyncio
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
+import http.server
+from http.server import BaseHTTPRequestHandler
 
 from monitor import config
 from monitor.demo.run import demo_blog, seed
-from monitor.demo.servers import SMTPSink, WebhookReceiver, free_port, webhook_json
+from monitor.demo.servers import (
+    LoopbackServer,
+    SMTPSink,
+    WebhookReceiver,
+    free_port,
+    webhook_json,
+)
 from monitor.domain import Source
 from monitor.pipeline import Monitor
 from monitor.store import Database
@@ -28,7 +33,7 @@ def open_monitor(settings):
     return Monitor(settings, db)
 
 
-class Faulty:
+class Faulty(LoopbackServer):
     """Feeds that fail in the ways real ones do, and posts that are not what they claim."""
 
     def __init__(self) -> None:
@@ -57,16 +62,7 @@ class Faulty:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def __enter__(self):
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(H)
 
 
 def test_cycle_finds_the_spun_copy_once(db_url, tmp_path):
@@ -195,7 +191,7 @@ def test_a_feed_failing_n_times_alerts_once_then_recovers(sqlite_url, tmp_path):
             # The feed comes back on the same port.
             blog = Blog("Back", [BlogPost("p", "P", "Some text.")])
             blog.server.server_close()
-            blog.server = ThreadingHTTPServer(("127.0.0.1", port), blog.server.RequestHandlerClass)
+            blog.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), blog.server.RequestHandlerClass)
             with blog:
                 asyncio.run(m.run_cycle(only_urls=[url]))
             assert [webhook_json(r)["type"] for r in hook.accepted] == ["feed.failing", "feed.recovered"]

@@ -8,7 +8,6 @@ from monitor.domain import Post, Source
 from monitor.store import Database, FeedCheck, Store
 
 
-
 def test_migration_makes_every_table(store: Store):
     with store.db.engine.connect() as c:
         names = {"sources", "feeds", "posts", "matches", "deliveries", "site_boilerplate"}

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 
 def free_port() -> int:
@@ -70,12 +70,29 @@ def blogger_feed(blog_title: str, base: str, posts: list[tuple[BlogPost, datetim
 <link rel="alternate" type="text/html" href="{base}/"/>{entries}</feed>"""
 
 
+class LoopbackServer:
+    """An HTTP server on 127.0.0.1 (a free port), served from a background thread while open."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> Self:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 class _Quiet(BaseHTTPRequestHandler):
     def log_message(self, *args: Any) -> None:  # keep the demo's output readable
         pass
 
 
-class Blog:
+class Blog(LoopbackServer):
     """A Blogger-style blog on loopback: `/` (home), `/feeds/posts/default`, `/<slug>.html`."""
 
     def __init__(self, title: str, posts: list[BlogPost]) -> None:
@@ -95,8 +112,7 @@ class Blog:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        super().__init__(Handler)
 
     def respond(self, path: str) -> tuple[bytes, str, int]:
         if path == "/robots.txt":
@@ -115,17 +131,9 @@ class Blog:
                 return blogger_page(self.title, post, when).encode(), "text/html; charset=utf-8", 200
         return b"not found", "text/plain", 404
 
-    def __enter__(self) -> Blog:
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
 
 @dataclass
-class WebhookReceiver:
+class WebhookReceiver(LoopbackServer):
     """Records every POST; answers with the next status in `statuses` (then 200)."""
 
     statuses: list[int] = field(default_factory=list)
@@ -146,20 +154,12 @@ class WebhookReceiver:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/reuse"
+        LoopbackServer.__init__(self, Handler)
+        self.url += "/hooks/reuse"
 
     @property
     def accepted(self) -> list[dict[str, Any]]:
         return [r for r in self.received if 200 <= r["status"] < 300]
-
-    def __enter__(self) -> WebhookReceiver:
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 class SMTPSink:

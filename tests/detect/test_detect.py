@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.detect import DetectSettings, Detector, SignatureError, Verdict
+from monitor.detect import Detector, DetectSettings, SignatureError, Verdict
 
 DATA = Path(__file__).resolve().parent / "data"
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
