@@ -23,10 +23,19 @@ from monitor.fetch import (
 OPEN = FetchSettings(allow_private_networks=True, respect_robots=False, user_agent="TestBot/1")
 
 
-@respx.mock
-async def test_conditional_get_sends_validators_and_reads_304():
-    route = respx.get("https://blog.example/feed").mock(return_value=httpx.Response(304))
-    async with Fetcher(OPEN) as f:
+@pytest.fixture
+def web() -> respx.MockRouter:
+    """respx routes, served to a Fetcher through an injected transport (mocked())."""
+    return respx.MockRouter(assert_all_called=False)
+
+
+def mocked(web: respx.MockRouter, settings: FetchSettings = OPEN) -> Fetcher:
+    return Fetcher(settings, transport=httpx.MockTransport(web.async_handler))
+
+
+async def test_conditional_get_sends_validators_and_reads_304(web):
+    route = web.get("https://blog.example/feed").mock(return_value=httpx.Response(304))
+    async with mocked(web) as f:
         r = await f.get("https://blog.example/feed", etag='"abc"', last_modified="Mon, 01 Jan 2024 00:00:00 GMT")
     sent = route.calls.last.request
     assert sent.headers["if-none-match"] == '"abc"'
@@ -35,44 +44,40 @@ async def test_conditional_get_sends_validators_and_reads_304():
     assert r.status == 304 and r.body == b""
 
 
-@respx.mock
-async def test_hints_are_read():
-    respx.get("https://blog.example/feed").mock(return_value=httpx.Response(
+async def test_hints_are_read(web):
+    web.get("https://blog.example/feed").mock(return_value=httpx.Response(
         200, content=b"<rss/>", headers={"ETag": '"v2"', "Cache-Control": "public, max-age=900"}))
-    async with Fetcher(OPEN) as f:
+    async with mocked(web) as f:
         r = await f.get("https://blog.example/feed")
     assert (r.etag, r.max_age, r.body) == ('"v2"', 900.0, b"<rss/>")
 
 
-@respx.mock
-async def test_429_carries_retry_after():
-    respx.get("https://blog.example/feed").mock(return_value=httpx.Response(429, headers={"Retry-After": "120"}))
-    async with Fetcher(OPEN) as f:
+async def test_429_carries_retry_after(web):
+    web.get("https://blog.example/feed").mock(return_value=httpx.Response(429, headers={"Retry-After": "120"}))
+    async with mocked(web) as f:
         with pytest.raises(HTTPStatusError) as e:
             await f.get("https://blog.example/feed")
     assert e.value.code == 429 and e.value.retry_after == 120.0
     assert "HTTP 429" in str(e.value) and "blog.example" in str(e.value)
 
 
-@respx.mock
-async def test_permanent_redirect_is_reported_and_loops_stop():
-    respx.get("https://old.example/feed").mock(return_value=httpx.Response(301, headers={"Location": "https://new.example/feed"}))
-    respx.get("https://new.example/feed").mock(return_value=httpx.Response(200, content=b"ok"))
-    respx.get("https://loop.example/a").mock(return_value=httpx.Response(302, headers={"Location": "/a"}))
-    async with Fetcher(OPEN) as f:
+async def test_permanent_redirect_is_reported_and_loops_stop(web):
+    web.get("https://old.example/feed").mock(return_value=httpx.Response(301, headers={"Location": "https://new.example/feed"}))
+    web.get("https://new.example/feed").mock(return_value=httpx.Response(200, content=b"ok"))
+    web.get("https://loop.example/a").mock(return_value=httpx.Response(302, headers={"Location": "/a"}))
+    async with mocked(web) as f:
         r = await f.get("https://old.example/feed")
         assert r.permanent_redirect == "https://new.example/feed" and r.body == b"ok"
         with pytest.raises(FetchError, match="more than 5 redirects"):
             await f.get("https://loop.example/a")
 
 
-@respx.mock
-async def test_robots_txt_is_respected_and_cached():
-    robots = respx.get("https://blog.example/robots.txt").mock(
+async def test_robots_txt_is_respected_and_cached(web):
+    robots = web.get("https://blog.example/robots.txt").mock(
         return_value=httpx.Response(200, text="User-agent: *\nDisallow: /private/\n"))
-    respx.get("https://blog.example/ok").mock(return_value=httpx.Response(200, content=b"fine"))
+    web.get("https://blog.example/ok").mock(return_value=httpx.Response(200, content=b"fine"))
     settings = FetchSettings(allow_private_networks=True, respect_robots=True)
-    async with Fetcher(settings) as f:
+    async with mocked(web, settings) as f:
         assert (await f.get("https://blog.example/ok")).body == b"fine"
         with pytest.raises(BlockedError, match="robots.txt"):
             await f.get("https://blog.example/private/x")
@@ -183,11 +188,10 @@ async def test_compressed_bodies_are_decoded(server):
         assert (await f.get(server.url + "/deflate")).body == b"<rss/>" * 100
 
 
-@respx.mock
-async def test_503_carries_retry_after_as_a_date():
-    respx.get("https://blog.example/feed").mock(return_value=httpx.Response(
+async def test_503_carries_retry_after_as_a_date(web):
+    web.get("https://blog.example/feed").mock(return_value=httpx.Response(
         503, headers={"Retry-After": "Wed, 21 Oct 2099 07:28:00 GMT"}))
-    async with Fetcher(OPEN) as f:
+    async with mocked(web) as f:
         with pytest.raises(HTTPStatusError) as e:
             await f.get("https://blog.example/feed")
     assert e.value.status == "503" and e.value.retry_after > 3600
