@@ -90,3 +90,133 @@ async def test_idle_pools_are_closed_after_the_keepalive_expiry(sites):
         assert transport.pool_count == 1
         await asyncio.sleep(0.05)
         assert sum(sites.open.values()) == 1
+
+
+class _Scripted:
+    """One loopback address; `answer(connection, n, path)` gives the raw bytes for the n-th
+    request on a connection (both counted from 0), or None to close without answering."""
+
+    def __init__(self, answer) -> None:  # noqa: ANN001
+        self.answer = answer
+        self.port = free_port()
+        self.connections = 0
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        conn, self.connections = self.connections, self.connections + 1
+        try:
+            for n in range(1000):
+                head = await reader.readuntil(b"\r\n\r\n")
+                raw = self.answer(conn, n, head.split(b" ")[1].decode())
+                if raw is None:
+                    break
+                writer.write(raw)
+                await writer.drain()
+                if b"connection: close" in raw.lower() or raw.startswith(b"HTTP/1.0"):
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    def url(self, path: str = "/") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+@pytest.fixture
+async def scripted():
+    servers = []
+
+    async def start(answer):  # noqa: ANN001, ANN202
+        s = _Scripted(answer)
+        servers.append(await asyncio.start_server(s.handle, "127.0.0.1", s.port))
+        return s
+
+    yield start
+    for server in servers:
+        server.close()
+        await server.wait_closed()
+
+
+OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+
+async def test_a_kept_connection_the_server_dropped_is_replaced(scripted):
+    # The server answers once per connection, then drops the connection when the next request
+    # arrives: the race every keep-alive client meets. The request is sent again on a new one.
+    site = await scripted(lambda conn, n, path: OK if n == 0 else None)
+    async with httpx.AsyncClient(transport=HostPoolTransport(per_host=1, max_pools=4)) as client:
+        for _ in range(3):
+            assert (await client.get(site.url())).text == "ok"
+    assert site.connections == 3
+
+
+async def test_a_new_connection_closed_without_an_answer_is_an_error_not_a_retry(scripted):
+    site = await scripted(lambda conn, n, path: None)
+    async with httpx.AsyncClient(transport=HostPoolTransport(per_host=1, max_pools=4)) as client:
+        with pytest.raises(httpx.RemoteProtocolError, match="without answering"):
+            await client.get(site.url())
+    assert site.connections == 1
+
+
+async def test_framings_and_interim_answers(scripted):
+    answers = {
+        "/chunked": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+        "/continue": b"HTTP/1.1 100 Continue\r\n\r\n" + OK,
+        "/big-head": (b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-Pad-%d: %s\r\n" % (i, b"p" * 900) for i in range(50))
+                      + b"Content-Length: 2\r\n\r\nok"),
+        "/close": b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok",
+        "/short": b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 100\r\n\r\nonly ten b",
+    }
+    site = await scripted(lambda conn, n, path: answers[path])
+    async with httpx.AsyncClient(transport=HostPoolTransport(per_host=1, max_pools=4)) as client:
+        assert (await client.get(site.url("/chunked"))).text == "abcde"
+        assert (await client.get(site.url("/continue"))).text == "ok"
+        assert (await client.get(site.url("/big-head"))).text == "ok"  # 45 KB of headers
+        assert site.connections == 1  # all on one kept-alive connection
+        assert (await client.get(site.url("/close"))).text == "ok"
+        assert (await client.get(site.url("/chunked"))).text == "abcde"
+        assert site.connections == 2  # "Connection: close" was honoured
+    async with httpx.AsyncClient(transport=HostPoolTransport(per_host=1, max_pools=4)) as client:
+        with pytest.raises(httpx.RemoteProtocolError, match="incomplete"):
+            await client.get(site.url("/short"))
+
+
+async def test_a_body_read_to_its_close_without_length(scripted):
+    site = await scripted(lambda conn, n, path: b"HTTP/1.0 200 OK\r\n\r\nuntil the end" if n == 0 else None)
+    async with httpx.AsyncClient(transport=HostPoolTransport(per_host=1, max_pools=4)) as client:
+        assert (await client.get(site.url())).text == "until the end"
+        assert (await client.get(site.url())).text == "until the end"
+    assert site.connections == 2
+
+
+async def test_https_checks_the_certificate(certificate):
+    import ssl
+
+    from monitor.fetch import FetchError, Fetcher, FetchSettings
+
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(*map(str, certificate))
+    port = free_port()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecret")
+            await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", port, ssl=server_ctx)
+    settings = FetchSettings(allow_private_networks=True, respect_robots=False)
+    try:
+        trusting = ssl.create_default_context(cafile=str(certificate[0]))
+        async with Fetcher(settings, transport=HostPoolTransport(1, 4, ssl_context=trusting)) as f:
+            assert (await f.get(f"https://localhost:{port}/")).body == b"secret"
+        async with Fetcher(settings) as f:  # the default trust store does not know it
+            with pytest.raises(FetchError, match="certificate of localhost not accepted"):
+                await f.get(f"https://localhost:{port}/")
+    finally:
+        server.close()
+        await server.wait_closed()
