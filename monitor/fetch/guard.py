@@ -34,8 +34,8 @@ def is_public(address: str) -> bool:
     return ip.is_global
 
 
-async def public_addresses(host: str, port: int) -> list[str]:
-    """Every address of host, or PrivateAddressError if any is non-public (all must pass)."""
+async def addresses_of(host: str, port: int) -> list[str]:
+    """Every address of host (an IP literal is its own), in the resolver's order."""
     try:
         literal = ipaddress.ip_address(host.strip("[]"))
         addresses = [str(literal)]
@@ -45,6 +45,12 @@ async def public_addresses(host: str, port: int) -> list[str]:
         except socket.gaierror as e:
             raise UnresolvableError(host, str(e.strerror)) from None
         addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    return addresses
+
+
+async def public_addresses(host: str, port: int) -> list[str]:
+    """Every address of host, or PrivateAddressError if any is non-public (all must pass)."""
+    addresses = await addresses_of(host, port)
     for address in addresses:
         if not is_public(address):
             raise PrivateAddressError(host, address)

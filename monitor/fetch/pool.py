@@ -14,8 +14,9 @@ httpcore uses too), the sockets are asyncio's, the bookkeeping a few dicts:
 - a kept connection that the server closed meanwhile is dropped before reuse, and a request
   that fails on a reused connection before any byte of response arrives is sent once more on
   a new one (a server may close an idle connection at any time, RFC 9112 §9.5);
-- with `guard`, the name is resolved once, every address vetted and the vetted address
-  connected to (guard.py), for every connection, redirects included.
+- a host's addresses are looked up once a minute at most (its feeds and post pages share the
+  lookup); with `guard`, every address is vetted and the vetted address is what is connected
+  to (guard.py), for every connection, redirects included.
 
 It is an httpx transport, so the Fetcher works with httpx Requests and Responses and tests can
 swap in httpx.MockTransport. Only what a poller needs: HTTP/1.1, no proxies, no HTTP/2.
@@ -33,10 +34,12 @@ from collections.abc import AsyncIterator, Mapping
 import h11
 import httpx
 
-from monitor.fetch.guard import public_addresses
+from monitor.fetch.guard import addresses_of, public_addresses
 
 READ_SIZE = 64 * 1024
 MAX_HEAD = 100 * 1024  # response head size; h11's 16 KiB default refuses real sites' cookies
+DNS_TTL = 60.0  # a site's feeds and post pages share one lookup; the resolver's thread pool is small
+DNS_ENTRIES = 4096
 
 
 @functools.cache
@@ -87,6 +90,7 @@ class HostPoolTransport(httpx.AsyncBaseTransport):
         self._guard = guard
         self._ssl = ssl_context or default_ssl_context()
         self._pools: OrderedDict[tuple[bytes, bytes, int | None], _Pool] = OrderedDict()
+        self._dns: dict[tuple[str, int], tuple[float, list[str]]] = {}
         self._closed = False
 
     @property
@@ -142,8 +146,7 @@ class HostPoolTransport(httpx.AsyncBaseTransport):
         port = url.port or (443 if tls else 80)
         try:
             async with asyncio.timeout(timeout):
-                # The guard's addresses are the ones connected to: no second lookup to rebind.
-                addresses = await public_addresses(host, port) if self._guard else [host]
+                addresses = await self._resolve(host, port)
                 for i, address in enumerate(addresses):
                     try:
                         reader, writer = await asyncio.open_connection(
@@ -167,6 +170,20 @@ class HostPoolTransport(httpx.AsyncBaseTransport):
             raise httpx.ConnectError(f"cannot connect to {host}:{port}: {e.strerror or e}",
                                      request=request) from None
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _resolve(self, host: str, port: int) -> list[str]:
+        """The addresses to connect to, looked up at most once a minute per host. With the
+        guard they are the vetted ones, and those are what is connected to (no second lookup
+        that could rebind). A refused or failed lookup is not cached."""
+        now = time.monotonic()
+        cached = self._dns.get((host, port))
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        addresses = await (public_addresses if self._guard else addresses_of)(host, port)
+        if len(self._dns) >= DNS_ENTRIES:
+            self._dns.clear()
+        self._dns[(host, port)] = (now + DNS_TTL, addresses)
+        return addresses
 
     async def _exchange(self, pool: _Pool, conn: _Connection, request: httpx.Request,
                         timeouts: Mapping[str, float | None], reused: bool) -> httpx.Response:
