@@ -220,3 +220,19 @@ async def test_https_checks_the_certificate(certificate):
     finally:
         server.close()
         await server.wait_closed()
+
+
+async def test_answers_without_a_body_keep_the_connection(scripted):
+    answers = {"/304": b"HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\n\r\n",
+               "/301": b"HTTP/1.1 301 Moved\r\nLocation: /304\r\nContent-Length: 5\r\n\r\nmoved",
+               "/404": b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot found"}
+    site = await scripted(lambda conn, n, path: answers[path])
+    from monitor.fetch import Fetcher, FetchSettings, HTTPStatusError
+
+    settings = FetchSettings(allow_private_networks=True, respect_robots=False, per_host=1)
+    async with Fetcher(settings) as f:
+        assert (await f.get(site.url("/304"), etag='"x"')).status == 304
+        with pytest.raises(HTTPStatusError):
+            await f.get(site.url("/404"))
+        assert (await f.get(site.url("/301"), etag='"x"')).status == 304
+    assert site.connections == 1  # unread bodies that had arrived whole did not cost a connection

@@ -338,4 +338,20 @@ class _Body(httpx.AsyncByteStream):
     async def aclose(self) -> None:
         if self._conn is not None:
             conn, self._conn = self._conn, None
+            if not self._complete:
+                self._complete = _drain_received(conn.h11)
             self._transport._release(self._pool, conn, self._complete)  # noqa: SLF001
+
+
+def _drain_received(c: h11.Connection) -> bool:
+    """Skip an unread body if it has all arrived already (a 304, a short error page, a
+    redirect), so the connection can be kept; never waits for more."""
+    try:
+        while True:
+            event = c.next_event()
+            if type(event) is h11.EndOfMessage:
+                return True
+            if type(event) is not h11.Data:
+                return False  # NEED_DATA (more is on the way), or the connection closed
+    except h11.RemoteProtocolError:
+        return False
