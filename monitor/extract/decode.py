@@ -93,6 +93,11 @@ def decode_html(body: bytes, content_type: str | None = None) -> str:
         if utf8 is not None and non_ascii and codec != "utf-8" and _single_byte(codec):
             return utf8
         text = utf8 if codec == "utf-8" else _try(body, codec)
+        if text is not None and _LATIN.match(codec) and _misdeclared(text):
+            # A Cyrillic/Greek/... page labelled Latin-1 (an old server default): detect.
+            detected = _detect(body)
+            if detected is not None and not _misdeclared(detected):
+                return detected
         if text is not None:
             return _repair(text) if codec == "utf-8" and _maybe_double(body) else text
     if utf8 is not None:
@@ -170,6 +175,17 @@ def _single_byte(codec: str) -> bool:
 
 def _single_byte_plausible(body: bytes) -> bool:
     return b"\x00" not in body[:4096]
+
+
+# A word of 3+ letters all in U+00C0-U+00FF ("Íîâàÿ"): how a Cyrillic, Greek, Hebrew or Arabic
+# single-byte page reads in a Latin code page, where non-ASCII letters are most of every word.
+# Real Latin-script words mix accented letters with ASCII ones ("déçu", "Genève", "æði").
+_HIGH_WORD = re.compile("(?<![A-Za-z\u00c0-\u00ff])[\u00c0-\u00ff]{3,}(?![A-Za-z\u00c0-\u00ff])")
+MISDECLARED_WORDS = 8  # about a sentence of such words; one or two may be a name in capitals
+
+
+def _misdeclared(text: str) -> bool:
+    return len(_HIGH_WORD.findall(text, 0, 200_000)) >= MISDECLARED_WORDS
 
 
 _LATIN = re.compile(r"^(?:iso8859_(?:1|2|3|4|9|10|13|14|15|16)|cp125[02478]|mac_(?:roman|latin2|iceland)|latin_1|cp850|cp858|hp_roman8)$")

@@ -33,6 +33,8 @@ def page(text, meta=""):
         (FR, "iso-8859-1", "", None),
         (FR, "utf-8", "", None),
         (RU, "utf-8", '<meta charset="windows-1251">', None),  # wrong declaration, valid UTF-8
+        (RU, "windows-1251", "", "text/html; charset=ISO-8859-1"),  # an old server default, wrong
+        (RU, "koi8-r", '<meta charset="windows-1252">', None),
     ],
 )
 def test_declared_and_undeclared_encodings(text, codec, meta, content_type):
@@ -96,3 +98,11 @@ def test_real_odd_encodings_read_right():
     }
     for rel, needle in expect.items():
         assert needle in decode_html((root / rel).read_bytes()), rel
+
+
+def test_latin_text_with_many_accents_stays_latin():
+    # Accented letters, capitals and short all-accented words must not look like a
+    # mis-declared Cyrillic page.
+    text = "ÉTÉ À PARIS: Ça déçu. Ô été, où êtes-vous? Æðri Ísland øre ÅÄÖ. " * 6
+    body = page(text, '<meta charset="iso-8859-1">').encode("cp1252")
+    assert text in decode_html(body)
