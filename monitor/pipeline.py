@@ -235,7 +235,7 @@ class Monitor:
         if not text or not host:
             return text
         learned = SiteBoilerplate.from_dict(self.store.site_boilerplate(host))
-        if learned.observe(text):
+        if learned.observe(text, url):
             self.store.save_site_boilerplate(host, learned.to_dict())
         return learned.strip(text)
 
