@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import text
 
 from monitor.domain import Post, Source
-from monitor.store import Database, FeedCheck, Store
+from monitor.store import Database, FeedCheck, SourceEntry, Store
 
 
 def test_migration_makes_every_table(store: Store):
@@ -180,3 +180,40 @@ def test_concurrent_claimants_never_claim_the_same_feed(db_url):
     assert len(every) == 150 and len(set(every)) == 150
     for db in dbs:
         db.close()
+
+
+def test_an_edited_source_keeps_the_text_its_matches_were_found_in(store: Store):
+    NOW = datetime.now(timezone.utc)
+    sid, _ = store.upsert_source(Source("https://p.example/a", "the first text", "A"), b"s1", "feed")
+    pid = store.save_post(Post("https://copy.example/1", "the first text, copied"), None)
+    mid, _ = store.record_match(sid, pid, "copy", 0.9, 0.9, 0.0, {"passages": []}, [("webhook:x", NOW)])
+    assert store.match_with_texts(mid)[1] == "the first text"
+    _, changed = store.upsert_source(Source("https://p.example/a", "the edited text", "A"), b"s2", "feed")
+    assert changed and store.sources_by_id([sid])[sid].text == "the edited text"
+    # The evidence's offsets point into the text the match was found in: the report and the
+    # alert still waiting in the outbox quote that one.
+    assert store.match_with_texts(mid)[1] == "the first text"
+    [job] = store.due_deliveries(NOW + timedelta(seconds=1))
+    assert job.source_text == "the first text"
+    store.upsert_source(Source("https://p.example/a", "the text edited twice", "A"), b"s3", "feed")
+    assert store.match_with_texts(mid)[1] == "the first text"  # the first snapshot stays
+    # The pair compared again: the new evidence points into the current text.
+    store.record_match(sid, pid, "copy", 0.9, 0.9, 0.0, {"passages": []}, [])
+    assert store.match_with_texts(mid)[1] == "the text edited twice"
+
+
+def test_recording_the_entry_of_an_unchanged_source_is_no_signature_change(store: Store):
+    url = "https://p.example/a"
+    sid, _ = store.upsert_source(Source(url, "same text", "A"), b"sig", "feed", entry_hash="e1")
+    assert store.source_entries([url, "https://p.example/other"]) == {url: SourceEntry("feed", "e1")}
+    after = datetime.now(timezone.utc)
+    assert store.source_unchanged(Source(url, "other text", "A"), "e2") is None
+    assert store.source_unchanged(Source(url, "same text", "A, retitled"), "e2") == sid
+    assert store.source_entries([url])[url].entry_hash == "e2"
+    assert store.list_sources()[0].title == "A, retitled"
+    assert store.upsert_source(Source(url, "same text", "A"), b"sig", "feed", entry_hash="e3") == (sid, False)
+    assert store.source_entries([url])[url].entry_hash == "e3"
+    # Other processes reload the signatures changed since their last look: none changed.
+    assert list(store.signatures(updated_after=after)) == []
+    store.upsert_source(Source(url, "new text", "A"), b"sig2", "feed", entry_hash="e4")
+    assert list(store.signatures(updated_after=after)) == [(sid, b"sig2")]

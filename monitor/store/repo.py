@@ -44,6 +44,14 @@ class SourceInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceEntry:
+    """How a registered source was read: by whom (origin) and from which feed entry."""
+
+    origin: str  # url | file | feed | import
+    entry_hash: str  # origin feed: the entry its text was read from; "" = not known
+
+
+@dataclass(frozen=True, slots=True)
 class FeedState:
     id: int
     url: str
@@ -160,6 +168,11 @@ def _match_record(m: MatchRow, s: SourceRow, p: PostRow) -> MatchRecord:
                        p.fetched_at)
 
 
+def _source_text(m: MatchRow, s: SourceRow) -> str:
+    """The source text the match's evidence points into: as it was, if the source was edited since."""
+    return m.source_text if m.source_text is not None else s.text
+
+
 class Store:
     """All reads and writes of the service. Each method is one transaction."""
 
@@ -168,27 +181,71 @@ class Store:
 
     # --- sources -------------------------------------------------------------------------
     def upsert_source(self, source: Source, signature: bytes, origin: str,
-                      feed_id: int | None = None) -> tuple[int, bool]:
-        """Register or refresh a source; returns (id, changed). Unchanged text is not rewritten."""
+                      feed_id: int | None = None, entry_hash: str | None = None) -> tuple[int, bool]:
+        """Register or refresh a source; returns (id, changed). Unchanged text is not rewritten.
+
+        `entry_hash`: the feed entry the text was read from (a source feed's post), recorded.
+        An edited text replaces the stored text and signature; the matches recorded against
+        the earlier text keep that text with their evidence (MatchRow.source_text)."""
         try:
-            return self._upsert_source(source, signature, origin, feed_id)
+            return self._upsert_source(source, signature, origin, feed_id, entry_hash)
         except IntegrityError:  # another process registered the same URL just now: update it
-            return self._upsert_source(source, signature, origin, feed_id)
+            return self._upsert_source(source, signature, origin, feed_id, entry_hash)
 
     def _upsert_source(self, source: Source, signature: bytes, origin: str,
-                       feed_id: int | None) -> tuple[int, bool]:
+                       feed_id: int | None, entry_hash: str | None) -> tuple[int, bool]:
         digest = content_hash(source.text)
         with self.db.session() as s:
             row = s.scalar(select(SourceRow).where(SourceRow.url == source.url))
             if row is not None and row.content_hash == digest and row.status == "ready":
+                if entry_hash is not None and row.entry_hash != entry_hash:
+                    self._set_entry_hash(s, row.id, entry_hash)
                 return row.id, False
             if row is None:
                 row = SourceRow(url=source.url, origin=origin)
                 s.add(row)
+            elif row.status == "ready" and row.text:
+                # Edited: the evidence of earlier matches points into the text they were found in.
+                s.execute(update(MatchRow).where(MatchRow.source_id == row.id, MatchRow.source_text.is_(None))
+                          .values(source_text=row.text))
             row.title, row.text, row.content_hash = source.title, source.text, digest
             row.signature, row.status, row.last_error, row.feed_id = signature, "ready", None, feed_id
+            if entry_hash is not None:
+                row.entry_hash = entry_hash
             s.flush()
             return row.id, True
+
+    @staticmethod
+    def _set_entry_hash(s: Any, source_id: int, entry_hash: str, title: str | None = None) -> None:
+        """Record the entry a source was read from (and its title) without touching updated_at,
+        which says when the text and signature changed (other processes reload by it)."""
+        values: dict[str, Any] = {"entry_hash": entry_hash, "updated_at": SourceRow.updated_at}
+        if title:
+            values["title"] = title
+        s.execute(update(SourceRow).where(SourceRow.id == source_id).values(**values))
+
+    def source_unchanged(self, source: Source, entry_hash: str | None = None) -> int | None:
+        """The id of the ready source at this URL when its stored text is this text (nothing to
+        fingerprint), after recording `entry_hash` and a new title if given; else None."""
+        with self.db.session() as s:
+            row = s.execute(select(SourceRow.id, SourceRow.title, SourceRow.entry_hash).where(
+                SourceRow.url == source.url, SourceRow.content_hash == content_hash(source.text),
+                SourceRow.status == "ready")).first()
+            if row is None:
+                return None
+            if entry_hash is not None and (row.entry_hash, row.title) != (entry_hash, source.title or row.title):
+                self._set_entry_hash(s, row.id, entry_hash, source.title)
+            return row.id
+
+    def source_entries(self, urls: Iterable[str]) -> dict[str, SourceEntry]:
+        """url → how it was registered, for the ready sources among these URLs."""
+        urls = list(set(urls))
+        if not urls:
+            return {}
+        with self.db.engine.connect() as conn:  # a plain read: no ORM session
+            return {url: SourceEntry(origin, entry_hash) for url, origin, entry_hash in conn.execute(
+                select(SourceRow.url, SourceRow.origin, SourceRow.entry_hash).where(
+                    SourceRow.url.in_(urls), SourceRow.status == "ready"))}
 
     def set_signature(self, source_id: int, signature: bytes) -> None:
         with self.db.session() as s:
@@ -464,7 +521,8 @@ class Store:
                     row.revision += 1
                 row.updated_at = utcnow()
             row.kind, row.score, row.coverage, row.spin_rate = kind, score, coverage, spin_rate
-            row.evidence, row.post_content_hash = evidence, post_hash
+            # the evidence now points into the source's current text
+            row.evidence, row.post_content_hash, row.source_text = evidence, post_hash, None
             try:
                 with s.begin_nested():
                     s.flush()
@@ -514,7 +572,7 @@ class Store:
             if row is None:
                 return None
             m, src, p = row
-            return _match_record(m, src, p), src.text, p.text
+            return _match_record(m, src, p), _source_text(m, src), p.text
 
     def due_deliveries(self, now: datetime, lease: timedelta = timedelta(minutes=5),
                        limit: int = 100) -> list[DeliveryJob]:
@@ -534,7 +592,8 @@ class Store:
                 d.next_attempt_at = now + lease
                 if m is not None:
                     jobs.append(DeliveryJob(d.id, d.destination, d.attempts, d.idempotency_key, d.event,
-                                            _match_record(m, src, p), src.text, p.text, revision=d.revision))
+                                            _match_record(m, src, p), _source_text(m, src), p.text,
+                                            revision=d.revision))
                 else:
                     jobs.append(DeliveryJob(d.id, d.destination, d.attempts, d.idempotency_key, d.event,
                                             payload=dict(d.payload or {})))
