@@ -336,7 +336,11 @@ class Monitor:
             return await self._register_entries(fetcher, feed, entries, report)
         failures = 0
         known = self.store.checked_entries(feed.id)
+        seen: set[str] = set()
         for entry in entries:
+            if entry.url in seen:
+                continue  # one post listed twice: its first (newest) entry counts
+            seen.add(entry.url)
             if known.get(entry.guid) == entry.entry_hash:
                 continue  # checked before and unchanged (the common case: no transaction)
             claim = self.store.claim_post(feed.id, entry.guid, entry.url, entry.entry_hash,
@@ -345,8 +349,19 @@ class Monitor:
                 continue  # checked and unchanged, or another process has it
             try:
                 post = await self.post_from_entry(fetcher, entry, feed.url)
-                if claim.previous_text_hash == content_hash(post.text):
-                    self.store.post_unchanged(claim.id, entry.entry_hash)  # the feed changed, the post did not
+                text_hash = content_hash(post.text)
+                if claim.previous_url is not None and claim.previous_text_hash not in (None, text_hash):
+                    # The GUID now names another post: the one at the old URL keeps its row and
+                    # matches (moved and edited at once looks the same: checked as a new post).
+                    log.info("feed %s: %s now has the GUID of %s; checked as a new post",
+                             feed.url, entry.url, claim.previous_url)
+                    claim = self.store.guid_reused(claim.id, entry.url, datetime.now(timezone.utc), POST_LEASE)
+                elif claim.previous_text_hash == text_hash:
+                    # The feed changed, the post did not; it may have moved (the URL follows).
+                    if claim.previous_url is not None:
+                        log.info("post %s moved to %s; its text did not change", claim.previous_url, entry.url)
+                    self.store.post_unchanged(claim.id, entry.entry_hash,
+                                              moved_to=post if claim.previous_url is not None else None)
                     continue
                 if not post.text:
                     log.info("post %s has no text; kept, not compared", post.url)

@@ -302,3 +302,79 @@ def test_an_edited_source_post_is_fingerprinted_again(db_url, tmp_path):
             m.close()
             if other is not None:
                 other.close()
+
+
+class MovingFeed(LoopbackServer):
+    """An RSS feed carrying full posts, whose items (guid, path, text) the test rearranges."""
+
+    def __init__(self, items: list[tuple[str, str, str]]) -> None:
+        self.items = items
+        srv = self
+
+        class H(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                if self.path != "/feed.xml":
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                items = "".join(
+                    f"<item><title>Post</title><link>{srv.url}{path}</link><guid>{guid}</guid><description><![CDATA["
+                    + "".join(f"<p>{p}</p>" for p in body.split("\n") if p.strip()) + "]]></description></item>"
+                    for guid, path, body in srv.items)
+                data = f'<rss version="2.0"><channel><title>Mover</title>{items}</channel></rss>'.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/rss+xml")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        super().__init__(H)
+
+
+def test_a_guid_at_a_new_url_moves_the_post_or_names_another(db_url, tmp_path):
+    """Same GUID, new link, same text: the post moved; its URL follows, nothing is checked or
+    alerted again. Same GUID, new link, other text: another post under a reused GUID; it is
+    checked, and the first keeps its URL, text and match."""
+    spun = seed("spun.txt").split("Buat lebih berguna, kongsi:")[0].strip()
+    other = seed("unrelated-1.txt") + "\n" + seed("unrelated-2.txt")
+    with MovingFeed([("p1", "/copy.html", spun)]) as srv, WebhookReceiver() as hook:
+        m = open_monitor(settings_for(db_url, tmp_path, [srv.url + "/feed.xml"],
+                                      notify={"webhooks": [{"url": hook.url}]}))
+        try:
+            first = asyncio.run(m.run_cycle())
+            [found] = first.matches
+            assert found.post.url == srv.url + "/copy.html" and len(hook.accepted) == 1
+
+            srv.items = [("p1", "/2018/copy.html", spun)]  # the copier moved its post
+            moved = asyncio.run(m.run_cycle(only_urls=[srv.url + "/feed.xml"]))
+            assert moved.posts_checked == 0 and moved.matches == [] and len(hook.accepted) == 1
+            [match] = m.store.list_matches()
+            assert match.id == found.match_id and match.copy_url == srv.url + "/2018/copy.html"
+
+            # p1 now names another post; the moved copy is still listed, under a GUID of its own.
+            srv.items = [("p1", "/recycled.html", other), ("p9", "/2018/copy.html", spun)]
+            reused = asyncio.run(m.run_cycle(only_urls=[srv.url + "/feed.xml"]))
+            assert reused.posts_checked == 1 and reused.matches == [] and reused.errors == []
+            [match] = m.store.list_matches()
+            record, _, copy_text = m.store.match_with_texts(match.id)
+            assert record.copy_url == srv.url + "/2018/copy.html" and "Russian Federation held their tertiary" in copy_text
+            from sqlalchemy import text
+            with m.db.engine.connect() as c:
+                stored = dict(c.execute(text("select url, guid from posts")).all())
+            assert stored == {srv.url + "/2018/copy.html": "p9", srv.url + "/recycled.html": "p1"}
+            assert len(hook.accepted) == 1
+        finally:
+            m.close()
+
+
+def test_errors_name_the_post_at_fault():
+    from monitor.pipeline import _naming
+
+    assert _naming("post", "https://b.example/p", KeyError("entry_hash")) == "post https://b.example/p: 'entry_hash'"
+    assert _naming("post", "https://b.example/p", RuntimeError()) == "post https://b.example/p: RuntimeError"
+    fetch = ValueError("https://b.example/p: HTTP 404")  # a FetchError names its URL already
+    assert _naming("post", "https://b.example/p", fetch) == "https://b.example/p: HTTP 404"

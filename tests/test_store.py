@@ -217,3 +217,38 @@ def test_recording_the_entry_of_an_unchanged_source_is_no_signature_change(store
     assert list(store.signatures(updated_after=after)) == []
     store.upsert_source(Source(url, "new text", "A"), b"sig2", "feed", entry_hash="e4")
     assert list(store.signatures(updated_after=after)) == [(sid, b"sig2")]
+
+
+def test_which_post_a_feed_entry_is_when_guids_and_urls_move(store: Store):
+    NOW, LEASE = datetime.now(timezone.utc), timedelta(minutes=5)
+    store.sync_feeds([("https://b.example/feed", "watch", 60), ("https://c.example/feed", "watch", 60)])
+    feeds = {f.url: f.id for f in store.list_feeds()}
+    f, g = feeds["https://b.example/feed"], feeds["https://c.example/feed"]
+    a, a2, c = "https://b.example/a", "https://b.example/2018/a", "https://b.example/c"
+
+    def rows():  # noqa: ANN202
+        with store.db.engine.connect() as conn:
+            return {r.id: (r.url, r.guid) for r in conn.execute(text("select id, url, guid from posts"))}
+
+    first = store.claim_post(f, "g1", a, "h1", NOW, LEASE)
+    assert first.previous_url is None
+    store.save_post(Post(a, "text A", guid="g1", html="<p>text A</p>"), f, first.id, "h1")
+    # The same GUID at a new URL: claimed with the URL it had; the same text means it moved.
+    moved = store.claim_post(f, "g1", a2, "h2", NOW, LEASE)
+    assert (moved.id, moved.previous_url) == (first.id, a) and moved.previous_text_hash
+    store.post_unchanged(moved.id, "h2", moved_to=Post(a2, "text A", "A", guid="g1", html="<p>moved</p>", http_status=200))
+    assert rows() == {first.id: (a2, "g1")} and store.checked_entries(f) == {"g1": "h2"}
+    assert store.claim_post(f, "g1", a2, "h2", NOW, LEASE) is None  # settled
+    # The GUID given to another post: the first keeps its row, URL (its identity now) and text.
+    other = store.claim_post(f, "g1", c, "h3", NOW, LEASE)
+    assert (other.id, other.previous_url) == (first.id, a2)
+    new = store.guid_reused(other.id, c, NOW, LEASE)
+    assert new.id != first.id and new.previous_text_hash is None
+    store.save_post(Post(c, "text C", guid="g1"), f, new.id, "h3")
+    assert rows() == {first.id: (a2, a2), new.id: (c, "g1")}
+    assert store.checked_entries(f) == {a2: "h2", "g1": "h3"}
+    # The feed gives g1 back to the post at a2 (renumbered GUIDs): found by its URL, nothing to do.
+    assert store.claim_post(f, "g1", a2, "h2", NOW, LEASE) is None
+    assert rows() == {first.id: (a2, "g1"), new.id: (c, c)}
+    # A URL stored for another feed's post is that post: not claimed here.
+    assert store.claim_post(g, "x", c, "h9", NOW, LEASE) is None
