@@ -226,7 +226,7 @@ def test_which_post_a_feed_entry_is_when_guids_and_urls_move(store: Store):
     f, g = feeds["https://b.example/feed"], feeds["https://c.example/feed"]
     a, a2, c = "https://b.example/a", "https://b.example/2018/a", "https://b.example/c"
 
-    def rows():  # noqa: ANN202
+    def rows():
         with store.db.engine.connect() as conn:
             return {r.id: (r.url, r.guid) for r in conn.execute(text("select id, url, guid from posts"))}
 
