@@ -49,6 +49,12 @@ FULL_CONTENT_WORDS = 150  # feed content shorter than this is a summary: fetch t
 CHECK_BATCH = 64  # successful feed checks recorded per transaction
 
 
+def _naming(what: str, url: str, error: Exception) -> str:
+    """An error message that names the thing at fault (a FetchError already names its URL)."""
+    msg = str(error) or type(error).__name__
+    return msg if url in msg else f"{what} {url}: {msg}"
+
+
 def is_page(content_type: str | None) -> bool:
     """HTML or text, or undeclared (sniffed by the extractor): anything else has no post text."""
     ct = (content_type or "").split(";")[0].strip().lower()
@@ -136,12 +142,20 @@ class Monitor:
         return out
 
     # --- sources -------------------------------------------------------------------------
-    def register_source(self, source: Source, origin: str, feed_id: int | None = None) -> int:
-        """Fingerprint a source and keep it; the index learns it at once."""
+    def register_source(self, source: Source, origin: str, feed_id: int | None = None,
+                        entry_hash: str | None = None) -> int:
+        """Fingerprint a source and keep it; the index learns it at once.
+
+        A text already stored as it is costs no fingerprint (only `entry_hash`, the feed entry
+        it was read from, is recorded). An edited text replaces the stored text and signature,
+        and its keys replace the earlier text's in the index."""
         if not source.text.strip():
             raise ValueError(f"source {source.url} has no text")
+        source_id = self.store.source_unchanged(source, entry_hash)
+        if source_id is not None:
+            return source_id
         signature = self.detector.signature(source.text)
-        source_id, changed = self.store.upsert_source(source, signature, origin, feed_id)
+        source_id, changed = self.store.upsert_source(source, signature, origin, feed_id, entry_hash)
         if changed:
             self.detector.add(source_id, signature)
         return source_id
@@ -235,7 +249,7 @@ class Monitor:
         if not text or not host:
             return text
         learned = SiteBoilerplate.from_dict(self.store.site_boilerplate(host))
-        if learned.observe(text):
+        if learned.observe(text, url):
             self.store.save_site_boilerplate(host, learned.to_dict())
         return learned.strip(text)
 
@@ -322,7 +336,11 @@ class Monitor:
             return await self._register_entries(fetcher, feed, entries, report)
         failures = 0
         known = self.store.checked_entries(feed.id)
+        seen: set[str] = set()
         for entry in entries:
+            if entry.url in seen:
+                continue  # one post listed twice: its first (newest) entry counts
+            seen.add(entry.url)
             if known.get(entry.guid) == entry.entry_hash:
                 continue  # checked before and unchanged (the common case: no transaction)
             claim = self.store.claim_post(feed.id, entry.guid, entry.url, entry.entry_hash,
@@ -331,8 +349,19 @@ class Monitor:
                 continue  # checked and unchanged, or another process has it
             try:
                 post = await self.post_from_entry(fetcher, entry, feed.url)
-                if claim.previous_text_hash == content_hash(post.text):
-                    self.store.post_unchanged(claim.id, entry.entry_hash)  # the feed changed, the post did not
+                text_hash = content_hash(post.text)
+                if claim.previous_url is not None and claim.previous_text_hash not in (None, text_hash):
+                    # The GUID now names another post: the one at the old URL keeps its row and
+                    # matches (moved and edited at once looks the same: checked as a new post).
+                    log.info("feed %s: %s now has the GUID of %s; checked as a new post",
+                             feed.url, entry.url, claim.previous_url)
+                    claim = self.store.guid_reused(claim.id, entry.url, datetime.now(timezone.utc), POST_LEASE)
+                elif claim.previous_text_hash == text_hash:
+                    # The feed changed, the post did not; it may have moved (the URL follows).
+                    if claim.previous_url is not None:
+                        log.info("post %s moved to %s; its text did not change", claim.previous_url, entry.url)
+                    self.store.post_unchanged(claim.id, entry.entry_hash,
+                                              moved_to=post if claim.previous_url is not None else None)
                     continue
                 if not post.text:
                     log.info("post %s has no text; kept, not compared", post.url)
@@ -347,28 +376,44 @@ class Monitor:
                 # Released, so it is tried again when the feed is next read.
                 self.store.release_post(claim.id)
                 log.error("post %s skipped: %s", entry.url, e)
-                report.errors.append(str(e))
+                report.errors.append(_naming("post", entry.url, e))
                 failures += 1
         return failures
 
     async def _register_entries(self, fetcher: Fetcher, feed: FeedState, entries: Iterable[Entry],
-                                report: CycleReport) -> int:
-        """The user's own feed: each post not yet registered becomes a source."""
-        known = self.store.source_urls()
+                                report: CycleReport, edits: bool = True) -> int:
+        """The user's own feed: each post not yet registered becomes a source.
+
+        With `edits`, a post that a source feed registered and whose entry changed since is
+        read again: an edited text is fingerprinted again and replaces the old one. An
+        unchanged entry costs nothing; a post registered another way (url, file, import) is
+        left as the user registered it. Backfill passes edits=False: it only adds old posts."""
+        entries = list(entries)
+        known = self.store.source_entries(e.url for e in entries)
+        seen: set[str] = set()
         failures = 0
         for entry in entries:
-            if entry.url in known:
+            if entry.url in seen:
+                continue  # one post twice in a page: its first (newest) entry counts
+            seen.add(entry.url)
+            registered = known.get(entry.url)
+            if registered is not None and (not edits or registered.origin != "feed"
+                                           or registered.entry_hash == entry.entry_hash):
                 continue
             try:
                 post = await self.post_from_entry(fetcher, entry, feed.url)
                 if post.text:
-                    self.register_source(Source(post.url, post.text, post.title), "feed", feed.id)
-                    known.add(post.url)
+                    if registered is not None:
+                        log.info("source post %s changed in its feed: read again", entry.url)
+                    self.register_source(Source(post.url, post.text, post.title), "feed", feed.id,
+                                         entry_hash=entry.entry_hash)
+                elif registered is not None:
+                    log.warning("source post %s has no text now; its earlier text is kept", entry.url)
             except Exception as e:  # noqa: BLE001 - one unreadable post never stops the others
                 if not isinstance(e, (FetchError, ValueError)):
                     log.exception("unexpected error on source post %s", entry.url)
                 log.error("source post %s skipped: %s", entry.url, e)
-                report.errors.append(str(e))
+                report.errors.append(_naming("source post", entry.url, e))
                 failures += 1
         return failures
 
@@ -383,7 +428,7 @@ class Monitor:
         failures = 0
         try:
             async for page in backfill.pages(fetcher, feed_url, parsed):
-                failures += await self._register_entries(fetcher, feed, page.entries, report)
+                failures += await self._register_entries(fetcher, feed, page.entries, report, edits=False)
                 if progress is not None:
                     progress(page)
         except (FetchError, FeedError) as e:

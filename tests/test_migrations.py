@@ -31,5 +31,7 @@ def test_migrations_match_models_and_go_down(db_url):
         assert "matches" in inspect(db.engine).get_table_names()
         cols = {c["name"] for c in inspect(db.engine).get_columns("posts")}
         assert {"entry_hash", "state", "lease_until"} <= cols
+        assert "entry_hash" in {c["name"] for c in inspect(db.engine).get_columns("sources")}
+        assert "source_text" in {c["name"] for c in inspect(db.engine).get_columns("matches")}
     finally:
         db.close()

@@ -234,3 +234,147 @@ def test_sources_registered_by_another_process_are_seen_next_cycle(sqlite_url, t
         finally:
             watcher.close()
     assert [f.source.url for f in report.matches] == ["https://publisher.example/a"]
+
+
+def test_an_edited_source_post_is_fingerprinted_again(db_url, tmp_path):
+    """Your own feed: an edited post replaces its source text and signature (here and in other
+    processes' indexes), new posts are compared with the new text, earlier matches keep the
+    text they were found in, and an unchanged entry is never read again."""
+    from datetime import datetime, timezone
+
+    from monitor.demo.servers import Blog, BlogPost
+
+    class OwnBlog(Blog):
+        def respond(self, path):
+            if path == "/broken.html":
+                return b"oops", "text/plain", 500
+            return super().respond(path)
+
+    garden, cafe = seed("unrelated-1.txt"), seed("unrelated-2.txt")
+    own = OwnBlog("Publisher", [BlogPost("russia-japan", "Russia, Japan", seed("original.txt")),
+                                BlogPost("garden", "Garden", garden),
+                                BlogPost("broken", "Broken", "A post whose page fails.")])
+    with own, demo_blog() as copier:
+        feed = own.url + "/feeds/posts/default"
+        s = config.load(None, database_url=db_url, data_dir=str(tmp_path), sources=[{"feed": feed}],
+                        watch=[{"url": copier.url + "/"}], fetch={"allow_private_networks": True})
+        m = open_monitor(s)
+        other = None
+        try:
+            first = asyncio.run(m.run_cycle())
+            ids = {x.url.removeprefix(own.url): x.id for x in m.store.list_sources()}
+            assert set(ids) == {"/russia-japan.html", "/garden.html"}
+            assert any("/broken.html" in e and "500" in e for e in first.errors)  # named; the others went on
+            [old_match] = [f.match_id for f in first.matches if f.source.url.endswith("/garden.html")]
+            old_text = m.store.sources_by_id([ids["/garden.html"]])[ids["/garden.html"]].text
+            other = Monitor(s)  # another process, its index loaded before the edit
+
+            # The garden post is rewritten (its entry changes); the copier publishes the new text.
+            own.posts[1] = (BlogPost("garden", "Repair café", cafe), own.posts[1][1])
+            copier.posts.append((BlogPost("2018/09/cafe", "Repair café, again", cafe.split("\n", 2)[2]),
+                                 datetime.now(timezone.utc)))
+            before = datetime.now(timezone.utc)
+            second = asyncio.run(m.run_cycle(only_urls=[feed, copier.url + "/"]))
+            assert own.requests.count("/garden.html") == 2 and own.requests.count("/russia-japan.html") == 1
+            gid = ids["/garden.html"]
+            assert [sid for sid, _ in m.store.signatures(updated_after=before)] == [gid]
+            assert "Repair" in m.store.sources_by_id([gid])[gid].text
+            assert gid in m.detector.candidates(cafe) and gid not in m.detector.candidates(garden)
+            # The new copy meets the new text; the copy of the old text was not checked again.
+            assert [(f.source.id, f.post.url.rsplit("/", 1)[1], f.event) for f in second.matches] == \
+                [(gid, "cafe.html", "match.created")]
+            assert m.store.match_with_texts(old_match)[1] == old_text  # its evidence, as found
+            assert len(m.store.list_matches()) == 3
+            # The other process's next reload replaces the garden's keys too.
+            other._load_index(since=other._index_loaded_at)
+            assert gid in other.detector.candidates(cafe) and gid not in other.detector.candidates(garden)
+
+            # Another post published: only it is read; unchanged entries cost nothing.
+            own.posts.insert(0, (BlogPost("news", "News", seed("original.txt").replace("Japan", "Nippon")),
+                                 datetime.now(timezone.utc)))
+            before = datetime.now(timezone.utc)
+            asyncio.run(m.run_cycle(only_urls=[feed]))
+            assert own.requests.count("/news.html") == 1
+            assert own.requests.count("/garden.html") == 2 and own.requests.count("/russia-japan.html") == 1
+            news = next(x.id for x in m.store.list_sources() if x.url.endswith("/news.html"))
+            assert [sid for sid, _ in m.store.signatures(updated_after=before)] == [news]
+        finally:
+            m.close()
+            if other is not None:
+                other.close()
+
+
+class MovingFeed(LoopbackServer):
+    """An RSS feed carrying full posts, whose items (guid, path, text) the test rearranges."""
+
+    def __init__(self, items: list[tuple[str, str, str]]) -> None:
+        self.items = items
+        srv = self
+
+        class H(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                if self.path != "/feed.xml":
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                items = "".join(
+                    f"<item><title>Post</title><link>{srv.url}{path}</link><guid>{guid}</guid><description><![CDATA["
+                    + "".join(f"<p>{p}</p>" for p in body.split("\n") if p.strip()) + "]]></description></item>"
+                    for guid, path, body in srv.items)
+                data = f'<rss version="2.0"><channel><title>Mover</title>{items}</channel></rss>'.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/rss+xml")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        super().__init__(H)
+
+
+def test_a_guid_at_a_new_url_moves_the_post_or_names_another(db_url, tmp_path):
+    """Same GUID, new link, same text: the post moved; its URL follows, nothing is checked or
+    alerted again. Same GUID, new link, other text: another post under a reused GUID; it is
+    checked, and the first keeps its URL, text and match."""
+    spun = seed("spun.txt").split("Buat lebih berguna, kongsi:")[0].strip()
+    other = seed("unrelated-1.txt") + "\n" + seed("unrelated-2.txt")
+    with MovingFeed([("p1", "/copy.html", spun)]) as srv, WebhookReceiver() as hook:
+        m = open_monitor(settings_for(db_url, tmp_path, [srv.url + "/feed.xml"],
+                                      notify={"webhooks": [{"url": hook.url}]}))
+        try:
+            first = asyncio.run(m.run_cycle())
+            [found] = first.matches
+            assert found.post.url == srv.url + "/copy.html" and len(hook.accepted) == 1
+
+            srv.items = [("p1", "/2018/copy.html", spun)]  # the copier moved its post
+            moved = asyncio.run(m.run_cycle(only_urls=[srv.url + "/feed.xml"]))
+            assert moved.posts_checked == 0 and moved.matches == [] and len(hook.accepted) == 1
+            [match] = m.store.list_matches()
+            assert match.id == found.match_id and match.copy_url == srv.url + "/2018/copy.html"
+
+            # p1 now names another post; the moved copy is still listed, under a GUID of its own.
+            srv.items = [("p1", "/recycled.html", other), ("p9", "/2018/copy.html", spun)]
+            reused = asyncio.run(m.run_cycle(only_urls=[srv.url + "/feed.xml"]))
+            assert reused.posts_checked == 1 and reused.matches == [] and reused.errors == []
+            [match] = m.store.list_matches()
+            record, _, copy_text = m.store.match_with_texts(match.id)
+            assert record.copy_url == srv.url + "/2018/copy.html" and "Russian Federation held their tertiary" in copy_text
+            from sqlalchemy import text
+            with m.db.engine.connect() as c:
+                stored = dict(c.execute(text("select url, guid from posts")).all())
+            assert stored == {srv.url + "/2018/copy.html": "p9", srv.url + "/recycled.html": "p1"}
+            assert len(hook.accepted) == 1
+        finally:
+            m.close()
+
+
+def test_errors_name_the_post_at_fault():
+    from monitor.pipeline import _naming
+
+    assert _naming("post", "https://b.example/p", KeyError("entry_hash")) == "post https://b.example/p: 'entry_hash'"
+    assert _naming("post", "https://b.example/p", RuntimeError()) == "post https://b.example/p: RuntimeError"
+    fetch = ValueError("https://b.example/p: HTTP 404")  # a FetchError names its URL already
+    assert _naming("post", "https://b.example/p", fetch) == "https://b.example/p: HTTP 404"

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import text
 
 from monitor.domain import Post, Source
-from monitor.store import Database, FeedCheck, Store
+from monitor.store import Database, FeedCheck, SourceEntry, Store
 
 
 def test_migration_makes_every_table(store: Store):
@@ -180,3 +180,75 @@ def test_concurrent_claimants_never_claim_the_same_feed(db_url):
     assert len(every) == 150 and len(set(every)) == 150
     for db in dbs:
         db.close()
+
+
+def test_an_edited_source_keeps_the_text_its_matches_were_found_in(store: Store):
+    NOW = datetime.now(timezone.utc)
+    sid, _ = store.upsert_source(Source("https://p.example/a", "the first text", "A"), b"s1", "feed")
+    pid = store.save_post(Post("https://copy.example/1", "the first text, copied"), None)
+    mid, _ = store.record_match(sid, pid, "copy", 0.9, 0.9, 0.0, {"passages": []}, [("webhook:x", NOW)])
+    assert store.match_with_texts(mid)[1] == "the first text"
+    _, changed = store.upsert_source(Source("https://p.example/a", "the edited text", "A"), b"s2", "feed")
+    assert changed and store.sources_by_id([sid])[sid].text == "the edited text"
+    # The evidence's offsets point into the text the match was found in: the report and the
+    # alert still waiting in the outbox quote that one.
+    assert store.match_with_texts(mid)[1] == "the first text"
+    [job] = store.due_deliveries(NOW + timedelta(seconds=1))
+    assert job.source_text == "the first text"
+    store.upsert_source(Source("https://p.example/a", "the text edited twice", "A"), b"s3", "feed")
+    assert store.match_with_texts(mid)[1] == "the first text"  # the first snapshot stays
+    # The pair compared again: the new evidence points into the current text.
+    store.record_match(sid, pid, "copy", 0.9, 0.9, 0.0, {"passages": []}, [])
+    assert store.match_with_texts(mid)[1] == "the text edited twice"
+
+
+def test_recording_the_entry_of_an_unchanged_source_is_no_signature_change(store: Store):
+    url = "https://p.example/a"
+    sid, _ = store.upsert_source(Source(url, "same text", "A"), b"sig", "feed", entry_hash="e1")
+    assert store.source_entries([url, "https://p.example/other"]) == {url: SourceEntry("feed", "e1")}
+    after = datetime.now(timezone.utc)
+    assert store.source_unchanged(Source(url, "other text", "A"), "e2") is None
+    assert store.source_unchanged(Source(url, "same text", "A, retitled"), "e2") == sid
+    assert store.source_entries([url])[url].entry_hash == "e2"
+    assert store.list_sources()[0].title == "A, retitled"
+    assert store.upsert_source(Source(url, "same text", "A"), b"sig", "feed", entry_hash="e3") == (sid, False)
+    assert store.source_entries([url])[url].entry_hash == "e3"
+    # Other processes reload the signatures changed since their last look: none changed.
+    assert list(store.signatures(updated_after=after)) == []
+    store.upsert_source(Source(url, "new text", "A"), b"sig2", "feed", entry_hash="e4")
+    assert list(store.signatures(updated_after=after)) == [(sid, b"sig2")]
+
+
+def test_which_post_a_feed_entry_is_when_guids_and_urls_move(store: Store):
+    NOW, LEASE = datetime.now(timezone.utc), timedelta(minutes=5)
+    store.sync_feeds([("https://b.example/feed", "watch", 60), ("https://c.example/feed", "watch", 60)])
+    feeds = {f.url: f.id for f in store.list_feeds()}
+    f, g = feeds["https://b.example/feed"], feeds["https://c.example/feed"]
+    a, a2, c = "https://b.example/a", "https://b.example/2018/a", "https://b.example/c"
+
+    def rows():
+        with store.db.engine.connect() as conn:
+            return {r.id: (r.url, r.guid) for r in conn.execute(text("select id, url, guid from posts"))}
+
+    first = store.claim_post(f, "g1", a, "h1", NOW, LEASE)
+    assert first.previous_url is None
+    store.save_post(Post(a, "text A", guid="g1", html="<p>text A</p>"), f, first.id, "h1")
+    # The same GUID at a new URL: claimed with the URL it had; the same text means it moved.
+    moved = store.claim_post(f, "g1", a2, "h2", NOW, LEASE)
+    assert (moved.id, moved.previous_url) == (first.id, a) and moved.previous_text_hash
+    store.post_unchanged(moved.id, "h2", moved_to=Post(a2, "text A", "A", guid="g1", html="<p>moved</p>", http_status=200))
+    assert rows() == {first.id: (a2, "g1")} and store.checked_entries(f) == {"g1": "h2"}
+    assert store.claim_post(f, "g1", a2, "h2", NOW, LEASE) is None  # settled
+    # The GUID given to another post: the first keeps its row, URL (its identity now) and text.
+    other = store.claim_post(f, "g1", c, "h3", NOW, LEASE)
+    assert (other.id, other.previous_url) == (first.id, a2)
+    new = store.guid_reused(other.id, c, NOW, LEASE)
+    assert new.id != first.id and new.previous_text_hash is None
+    store.save_post(Post(c, "text C", guid="g1"), f, new.id, "h3")
+    assert rows() == {first.id: (a2, a2), new.id: (c, "g1")}
+    assert store.checked_entries(f) == {a2: "h2", "g1": "h3"}
+    # The feed gives g1 back to the post at a2 (renumbered GUIDs): found by its URL, nothing to do.
+    assert store.claim_post(f, "g1", a2, "h2", NOW, LEASE) is None
+    assert rows() == {first.id: (a2, "g1"), new.id: (c, c)}
+    # A URL stored for another feed's post is that post: not claimed here.
+    assert store.claim_post(g, "x", c, "h9", NOW, LEASE) is None

@@ -27,8 +27,10 @@ source numbers and window numbers: 8 bytes per key, plus a bucket directory over
 top bits for lookups; rebuild from stored signatures is one concatenate, one uint64 sort and
 one pass dropping stop keys (keys held by more than `max_postings` sources: no evidence, and
 long posting lists are what a lookup would otherwise gather). Sources added after a build go
-to a small delta that is merged when it reaches an eighth of the main arrays; removal is a
-mask.
+to a small delta that is merged when it reaches an eighth of the main arrays. Removal is a
+mask, and so is re-adding a source under its id (an edited source: the new keys replace the
+old); masked entries never count towards a key's postings and are dropped whenever the arrays
+they lie in are rebuilt.
 """
 
 from __future__ import annotations
@@ -401,13 +403,22 @@ class BandIndex:
         wins = np.concatenate([e[2] for e in self._pending]).astype(np.uint32)
         vals = np.concatenate([(np.repeat(nums, lengths) << np.uint32(6)) | wins, self._delta.vals])
         self._pending = []
+        keys, vals = self._live(keys, vals)
         stop = np.union1d(self._main.stop, self._delta.stop).astype(np.uint32)
         if len(keys) * 8 >= len(self._main):  # delta grew big: one sorted array again
-            self._main = _Sorted(np.concatenate([self._main.keys, keys]), np.concatenate([self._main.vals, vals]),
+            main_keys, main_vals = self._live(self._main.keys, self._main.vals)
+            self._main = _Sorted(np.concatenate([main_keys, keys]), np.concatenate([main_vals, vals]),
                                  self._cap, stop)
             self._delta = _Sorted(_EMPTY, _EMPTY)
         else:
             self._delta = _Sorted(keys, vals, self._cap, stop)
+
+    def _live(self, keys: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The entries of sources still in the index: those of a removed source, or of one
+        re-added since (replaced), are dropped before arrays are built, so they neither take
+        memory for ever nor count towards stop keys."""
+        live = self._alive[vals >> np.uint32(6)]
+        return (keys, vals) if live.all() else (keys[live], vals[live])
 
     def hits(self, keys: np.ndarray, max_postings: int, min_hits: int,
              min_scattered: int | None = None) -> list[tuple[int, int]]:
@@ -431,11 +442,11 @@ class BandIndex:
         qi = np.concatenate([f[1] for f in found])
         if not len(vals):
             return []
+        live = self._alive[vals >> np.uint32(6)]  # removed or replaced sources hold no postings
+        vals, qi = vals[live], qi[live]
         per_key = np.bincount(qi, minlength=len(keys))  # postings of each key, both parts
         vals = np.sort(vals[per_key[qi] <= max_postings])
         nums = vals >> np.uint32(6)
-        keep = self._alive[nums]
-        vals, nums = vals[keep], nums[keep]
         if not len(vals):
             return []
         first = np.empty(len(nums), dtype=bool)

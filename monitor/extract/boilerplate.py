@@ -9,12 +9,13 @@ Rule: the text is cut into units (paragraphs, and the lines of multi-line paragr
 A unit is keyed by its normalised form (case-folded, whitespace collapsed, digits → 0,
 so "© 2023" and "© 2024" are the same unit). A unit seen in at least ``min_posts``
 (default 3) *distinct* posts of the site is boilerplate and ``strip`` removes it.
-A sentence that appears in one post, or in two, is kept. ``strip`` never empties a text:
+A post is counted once: the same text again, or another version of a post whose URL was
+seen (an edit), is not counted. A sentence that appears in one post, or in two, is kept. ``strip`` never empties a text:
 if every unit of a post is known, the post is returned unchanged (it is probably a
 re-post of the same text, not chrome).
 
     bp = SiteBoilerplate.from_dict(row.boilerplate or {})   # one per site (host)
-    bp.observe(text)            # learn from every extracted post of the site
+    bp.observe(text, url)       # learn from every extracted post of the site
     clean = bp.strip(text)      # before fingerprinting / comparing
     row.boilerplate = bp.to_dict()   # JSON-able, bounded in size
 
@@ -56,25 +57,31 @@ def _key(unit: str) -> str | None:
 class SiteBoilerplate:
     """Learns the recurring paragraphs/lines of one site and strips them."""
 
-    def __init__(self, min_posts: int = 3, max_units: int = 5000, max_recent: int = 500):
+    def __init__(self, min_posts: int = 3, max_units: int = 5000, max_recent: int = 1000):
         self.min_posts = min_posts  # distinct posts a unit must appear in to be boilerplate
         self.max_units = max_units  # bound on stored unit counts (rare ones are forgotten)
-        self.max_recent = max_recent  # post fingerprints kept to ignore a post seen twice
+        # post fingerprints (text, and URL when given: two a post) kept to ignore a post seen twice
+        self.max_recent = max_recent
         self.counts: dict[str, int] = {}
         self.recent: list[str] = []
         self.posts = 0
 
     # -- learning -------------------------------------------------------------------
 
-    def observe(self, text: str) -> bool:
-        """Count the units of one post. Returns False when this exact post was already
-        observed (re-fetching a post must not make its sentences look recurrent)."""
+    def observe(self, text: str, url: str | None = None) -> bool:
+        """Count the units of one post. Returns False when this post was already observed:
+        the same text, or (given its URL) an earlier version of it. Re-fetching a post must
+        not make its sentences look recurrent, and neither must editing it: three edits of
+        one post are not three posts."""
         if not text or not text.strip():
             return False
         post_key = _key(text)
-        if post_key is None or post_key in self.recent:
+        url_key = hashlib.blake2b(b"url:" + url.encode("utf-8"), digest_size=8).hexdigest() if url else None
+        if post_key is None or post_key in self.recent or (url_key is not None and url_key in self.recent):
             return False
         self.recent.append(post_key)
+        if url_key is not None:
+            self.recent.append(url_key)
         if len(self.recent) > self.max_recent:
             del self.recent[: len(self.recent) - self.max_recent]
         self.posts += 1

@@ -67,7 +67,12 @@ class SourceRow(Base):
     feed_id: Mapped[int | None] = mapped_column(ForeignKey("feeds.id", ondelete="SET NULL"), nullable=True)
     status: Mapped[str] = mapped_column(String(16), default="ready")  # ready | pending | error
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Origin 'feed': the entry as the user's feed showed it when the text was read; another
+    # entry at the same URL is an edit, read and fingerprinted again. "" = not known.
+    entry_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the text or signature last changed: other processes reload the signatures changed
+    # since their last look (recording only a new entry_hash leaves it alone).
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
@@ -142,6 +147,9 @@ class MatchRow(Base):
     spin_rate: Mapped[float] = mapped_column(Float, default=0.0)
     evidence: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     post_content_hash: Mapped[str] = mapped_column(String(64), default="")
+    # The source's text when the evidence was recorded, kept here when the source is edited
+    # later (the passages' offsets point into it); None: the source's current text.
+    source_text: Mapped[str | None] = mapped_column(Text, nullable=True)
     # Bumped when a re-checked copy changed materially; each revision alerts once.
     revision: Mapped[int] = mapped_column(Integer, default=0)
     detected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -44,6 +44,14 @@ class SourceInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceEntry:
+    """How a registered source was read: by whom (origin) and from which feed entry."""
+
+    origin: str  # url | file | feed | import
+    entry_hash: str  # origin feed: the entry its text was read from; "" = not known
+
+
+@dataclass(frozen=True, slots=True)
 class FeedState:
     id: int
     url: str
@@ -83,6 +91,9 @@ class PostClaim:
 
     id: int
     previous_text_hash: str | None  # the text checked last time (an edited entry), else None
+    # The URL stored for this entry's GUID when the feed now links it elsewhere, else None:
+    # the post moved (same text), or the feed gave its GUID to another post (see guid_reused).
+    previous_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +171,27 @@ def _match_record(m: MatchRow, s: SourceRow, p: PostRow) -> MatchRecord:
                        p.fetched_at)
 
 
+def _give_up_guid(s: Any, row: PostRow) -> None:
+    """The feed gave this post's GUID to another post: the post keeps its URL as its identity
+    in the feed (as in a feed without GUIDs), so the GUID is free for the other one."""
+    taken = s.scalar(select(PostRow.id).where(PostRow.feed_id == row.feed_id, PostRow.guid == row.url,
+                                              PostRow.id != row.id))
+    row.guid = row.url if taken is None else f"{row.url}#{row.id}"
+    s.flush()  # before another row takes the GUID (the unique index is checked per statement)
+
+
+def _page_evidence(post: Post) -> dict[str, Any]:
+    """The page a post was read from, as evidence: raw bytes and their sha256, status, time."""
+    raw = post.html.encode("utf-8") if post.html is not None else None
+    return {"raw_page": raw, "raw_sha256": hashlib.sha256(raw).hexdigest() if raw is not None else None,
+            "http_status": post.http_status, "fetched_at": post.fetched_at}
+
+
+def _source_text(m: MatchRow, s: SourceRow) -> str:
+    """The source text the match's evidence points into: as it was, if the source was edited since."""
+    return m.source_text if m.source_text is not None else s.text
+
+
 class Store:
     """All reads and writes of the service. Each method is one transaction."""
 
@@ -168,27 +200,71 @@ class Store:
 
     # --- sources -------------------------------------------------------------------------
     def upsert_source(self, source: Source, signature: bytes, origin: str,
-                      feed_id: int | None = None) -> tuple[int, bool]:
-        """Register or refresh a source; returns (id, changed). Unchanged text is not rewritten."""
+                      feed_id: int | None = None, entry_hash: str | None = None) -> tuple[int, bool]:
+        """Register or refresh a source; returns (id, changed). Unchanged text is not rewritten.
+
+        `entry_hash`: the feed entry the text was read from (a source feed's post), recorded.
+        An edited text replaces the stored text and signature; the matches recorded against
+        the earlier text keep that text with their evidence (MatchRow.source_text)."""
         try:
-            return self._upsert_source(source, signature, origin, feed_id)
+            return self._upsert_source(source, signature, origin, feed_id, entry_hash)
         except IntegrityError:  # another process registered the same URL just now: update it
-            return self._upsert_source(source, signature, origin, feed_id)
+            return self._upsert_source(source, signature, origin, feed_id, entry_hash)
 
     def _upsert_source(self, source: Source, signature: bytes, origin: str,
-                       feed_id: int | None) -> tuple[int, bool]:
+                       feed_id: int | None, entry_hash: str | None) -> tuple[int, bool]:
         digest = content_hash(source.text)
         with self.db.session() as s:
             row = s.scalar(select(SourceRow).where(SourceRow.url == source.url))
             if row is not None and row.content_hash == digest and row.status == "ready":
+                if entry_hash is not None and row.entry_hash != entry_hash:
+                    self._set_entry_hash(s, row.id, entry_hash)
                 return row.id, False
             if row is None:
                 row = SourceRow(url=source.url, origin=origin)
                 s.add(row)
+            elif row.status == "ready" and row.text:
+                # Edited: the evidence of earlier matches points into the text they were found in.
+                s.execute(update(MatchRow).where(MatchRow.source_id == row.id, MatchRow.source_text.is_(None))
+                          .values(source_text=row.text))
             row.title, row.text, row.content_hash = source.title, source.text, digest
             row.signature, row.status, row.last_error, row.feed_id = signature, "ready", None, feed_id
+            if entry_hash is not None:
+                row.entry_hash = entry_hash
             s.flush()
             return row.id, True
+
+    @staticmethod
+    def _set_entry_hash(s: Any, source_id: int, entry_hash: str, title: str | None = None) -> None:
+        """Record the entry a source was read from (and its title) without touching updated_at,
+        which says when the text and signature changed (other processes reload by it)."""
+        values: dict[str, Any] = {"entry_hash": entry_hash, "updated_at": SourceRow.updated_at}
+        if title:
+            values["title"] = title
+        s.execute(update(SourceRow).where(SourceRow.id == source_id).values(**values))
+
+    def source_unchanged(self, source: Source, entry_hash: str | None = None) -> int | None:
+        """The id of the ready source at this URL when its stored text is this text (nothing to
+        fingerprint), after recording `entry_hash` and a new title if given; else None."""
+        with self.db.session() as s:
+            row = s.execute(select(SourceRow.id, SourceRow.title, SourceRow.entry_hash).where(
+                SourceRow.url == source.url, SourceRow.content_hash == content_hash(source.text),
+                SourceRow.status == "ready")).first()
+            if row is None:
+                return None
+            if entry_hash is not None and (row.entry_hash, row.title) != (entry_hash, source.title or row.title):
+                self._set_entry_hash(s, row.id, entry_hash, source.title)
+            return row.id
+
+    def source_entries(self, urls: Iterable[str]) -> dict[str, SourceEntry]:
+        """url → how it was registered, for the ready sources among these URLs."""
+        urls = list(set(urls))
+        if not urls:
+            return {}
+        with self.db.engine.connect() as conn:  # a plain read: no ORM session
+            return {url: SourceEntry(origin, entry_hash) for url, origin, entry_hash in conn.execute(
+                select(SourceRow.url, SourceRow.origin, SourceRow.entry_hash).where(
+                    SourceRow.url.in_(urls), SourceRow.status == "ready"))}
 
     def set_signature(self, source_id: int, signature: bytes) -> None:
         with self.db.session() as s:
@@ -366,19 +442,36 @@ class Store:
                    lease: timedelta) -> PostClaim | None:
         """Claim one feed entry for fetching and checking, or None when there is nothing to do.
 
-        Nothing to do: the entry was checked and is unchanged (same entry hash), or another
-        process holds a live claim on it. A new entry is inserted first (state "claimed"): of two
-        processes racing for it, the unique (feed_id, guid) or URL lets only one insert win.
-        An edited, failed or abandoned (expired lease) entry is claimed again.
+        Nothing to do: the entry was checked and is unchanged (same entry hash), another process
+        holds a live claim on it, or its URL is a post met through another feed. A new entry is
+        inserted first (state "claimed"): of two processes racing for it, the unique (feed_id,
+        guid) or URL lets only one insert win. An edited, failed or abandoned (expired lease)
+        entry is claimed again.
+
+        Which post an entry is: the one stored at its URL, else the one its GUID names in the
+        feed. A post stored at the URL under another GUID of this feed takes the entry's GUID
+        (the feed renumbered its GUIDs), and the post that had it keeps its URL as its identity.
+        A GUID now linking to a URL where nothing is stored is claimed with `previous_url`: the
+        caller tells a moved post (same text: post_unchanged(moved_to=…)) from another post
+        given the GUID (guid_reused).
         """
         try:
             with self.db.session() as s:
                 q = (select(PostRow)
                      .where(or_(and_(PostRow.feed_id == feed_id, PostRow.guid == guid), PostRow.url == url))
-                     .order_by((PostRow.feed_id == feed_id).desc()).limit(1))
+                     .order_by(PostRow.id))  # both rows locked in one order: no deadlock
                 if self.db.is_postgres:
                     q = q.with_for_update()
-                row = s.scalar(q)
+                rows = list(s.scalars(q))
+                row = next((r for r in rows if r.url == url), None)
+                named = next((r for r in rows if r.feed_id == feed_id and r.guid == guid), None)
+                if row is not None and row.feed_id != feed_id:
+                    return None  # the same post met through another feed: checked there
+                if row is not None and row.guid != guid:
+                    if named is not None:
+                        _give_up_guid(s, named)
+                    row.guid = guid
+                row = row or named
                 if row is None:
                     row = PostRow(feed_id=feed_id, guid=guid, url=url, state="claimed",
                                   lease_until=now + lease, entry_hash="")
@@ -387,13 +480,28 @@ class Store:
                     return PostClaim(row.id, None)
                 if row.state == "claimed" and row.lease_until is not None and row.lease_until > now:
                     return None  # another process is on it
-                if row.state == "checked" and (row.entry_hash == entry_hash or row.feed_id != feed_id):
-                    return None  # unchanged; or the same post met through another feed
-                previous = row.content_hash if row.state == "checked" else None
+                if row.state == "checked" and row.entry_hash == entry_hash:
+                    return None  # unchanged
                 row.state, row.lease_until = "claimed", now + lease
-                return PostClaim(row.id, previous)
+                # content_hash is set once a post was checked (a failed re-check keeps it)
+                return PostClaim(row.id, row.content_hash or None, row.url if row.url != url else None)
         except IntegrityError:
             return None  # another process inserted it first: it checks it
+
+    def guid_reused(self, post_id: int, url: str, now: datetime, lease: timedelta) -> PostClaim:
+        """The feed gave the GUID of claimed post `post_id` to another post, at `url`: the post
+        keeps its row, URL, text and matches (its URL becomes its identity in the feed), and a
+        new row is claimed for the other post."""
+        with self.db.session() as s:
+            row = s.get_one(PostRow, post_id)
+            guid = row.guid
+            _give_up_guid(s, row)
+            row.state, row.lease_until = "checked", None
+            new = PostRow(feed_id=row.feed_id, guid=guid, url=url, state="claimed",
+                          lease_until=now + lease, entry_hash="")
+            s.add(new)
+            s.flush()
+            return PostClaim(new.id, None)
 
     def checked_entries(self, feed_id: int) -> dict[str, str]:
         """guid → entry hash of the feed's checked posts: one query per feed read, so the
@@ -408,17 +516,23 @@ class Store:
             s.execute(update(PostRow).where(PostRow.id == post_id, PostRow.state == "claimed")
                       .values(state="failed", lease_until=None))
 
-    def post_unchanged(self, post_id: int, entry_hash: str) -> None:
-        """The entry changed in the feed but the post's text did not: nothing to re-check."""
+    def post_unchanged(self, post_id: int, entry_hash: str, moved_to: Post | None = None) -> None:
+        """The entry changed in the feed but the post's text did not: nothing to re-check.
+
+        `moved_to`: the post as read at the URL its feed now gives (same GUID, same text): the
+        row follows it, with the page read there as its evidence (the text, and so the offsets
+        of its matches' evidence, did not change)."""
+        values: dict[str, Any] = {"state": "checked", "lease_until": None, "entry_hash": entry_hash,
+                                  "checked_at": utcnow()}
+        if moved_to is not None:
+            values.update(url=moved_to.url, title=moved_to.title, **_page_evidence(moved_to))
         with self.db.session() as s:
-            s.execute(update(PostRow).where(PostRow.id == post_id).values(
-                state="checked", lease_until=None, entry_hash=entry_hash, checked_at=utcnow()))
+            s.execute(update(PostRow).where(PostRow.id == post_id).values(**values))
 
     def save_post(self, post: Post, feed_id: int | None, post_id: int | None = None,
                   entry_hash: str = "") -> int:
-        """Keep a checked post: the claimed row `post_id`, or the row with the post's URL."""
-        digest = content_hash(post.text)
-        raw = post.html.encode("utf-8") if post.html is not None else None
+        """Keep a checked post: the claimed row `post_id` (which takes the post's URL, should
+        its feed now link elsewhere), or the row with the post's URL."""
         with self.db.session() as s:
             if post_id is not None:
                 row = s.get_one(PostRow, post_id)
@@ -427,14 +541,13 @@ class Store:
             if row is None:
                 row = PostRow(url=post.url, guid=post.guid or post.url)
                 s.add(row)
-            row.feed_id, row.title, row.text = feed_id, post.title, post.text
+            row.url, row.feed_id, row.title, row.text = post.url, feed_id, post.title, post.text
             row.guid = post.guid or row.guid or post.url
-            row.content_hash, row.http_status = digest, post.http_status
-            row.published_at, row.fetched_at, row.checked_at = post.published, post.fetched_at, utcnow()
+            row.content_hash, row.published_at, row.checked_at = content_hash(post.text), post.published, utcnow()
             row.state, row.lease_until, row.entry_hash = "checked", None, entry_hash or row.entry_hash
             # The raw page is evidence; it is kept for every post so a later match can cite it.
-            row.raw_page = raw
-            row.raw_sha256 = hashlib.sha256(raw).hexdigest() if raw is not None else None
+            for name, value in _page_evidence(post).items():
+                setattr(row, name, value)
             s.flush()
             return row.id
 
@@ -464,7 +577,8 @@ class Store:
                     row.revision += 1
                 row.updated_at = utcnow()
             row.kind, row.score, row.coverage, row.spin_rate = kind, score, coverage, spin_rate
-            row.evidence, row.post_content_hash = evidence, post_hash
+            # the evidence now points into the source's current text
+            row.evidence, row.post_content_hash, row.source_text = evidence, post_hash, None
             try:
                 with s.begin_nested():
                     s.flush()
@@ -514,7 +628,7 @@ class Store:
             if row is None:
                 return None
             m, src, p = row
-            return _match_record(m, src, p), src.text, p.text
+            return _match_record(m, src, p), _source_text(m, src), p.text
 
     def due_deliveries(self, now: datetime, lease: timedelta = timedelta(minutes=5),
                        limit: int = 100) -> list[DeliveryJob]:
@@ -534,7 +648,8 @@ class Store:
                 d.next_attempt_at = now + lease
                 if m is not None:
                     jobs.append(DeliveryJob(d.id, d.destination, d.attempts, d.idempotency_key, d.event,
-                                            _match_record(m, src, p), src.text, p.text, revision=d.revision))
+                                            _match_record(m, src, p), _source_text(m, src), p.text,
+                                            revision=d.revision))
                 else:
                     jobs.append(DeliveryJob(d.id, d.destination, d.attempts, d.idempotency_key, d.event,
                                             payload=dict(d.payload or {})))

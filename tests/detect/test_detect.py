@@ -229,3 +229,36 @@ def test_stop_keys_are_skipped_in_main_and_delta_parts() -> None:
     idx.add(99, np.array([7, 300, 301], dtype=np.uint32), np.array([0, 0, 0], dtype=np.uint8))  # delta
     assert idx.hits(np.array([7, 300, 301], dtype=np.uint32), 3, 3, 3) == []
     assert idx.hits(common, 3, 1, 1) == []
+
+
+def test_adding_a_source_again_replaces_its_keys() -> None:
+    """An edited source is added again under its id: the old text's keys stop pointing at it,
+    and the replaced entries never count as postings (re-adding the same signature 40 times
+    used to make the source's own keys stop keys, and it stopped being found)."""
+    det = Detector(DetectSettings(max_postings=32))
+    det.add(1, det.signature(text("garden")))
+    det.add(2, det.signature(text("bakery")))
+    sig = det.signature(text("bridge"))
+    for _ in range(40):  # e.g. a restart, then every reload of sources changed meanwhile
+        det.add(3, sig)
+        assert det.candidates(text("bridge_spun")) == [3]
+    assert len(det) == 3
+    det.add(2, det.signature(text("bridge")))  # source 2 edited: now the bridge article
+    assert det.candidates(text("bakery_spun")) == []  # the old text no longer finds it
+    assert sorted(det.candidates(text("bridge_spun"))) == [2, 3]
+
+
+def test_replaced_entries_are_dropped_when_the_arrays_are_rebuilt() -> None:
+    import numpy as np
+
+    from monitor.detect.index import BandIndex
+
+    idx = BandIndex(max_postings=3)
+    keys, wins = np.arange(100, dtype=np.uint32), np.zeros(100, dtype=np.uint8)
+    for _ in range(50):
+        idx.add(1, keys, wins)
+        idx.hits(keys, 3, 3, 3)  # builds the arrays
+    assert idx.hits(keys, 3, 3, 3) == [(1, 100)]
+    assert len(idx._main) + len(idx._delta) <= 2 * len(keys)  # not 50 copies
+    idx.remove(1)
+    assert idx.hits(keys, 3, 1, 1) == []

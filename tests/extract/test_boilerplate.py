@@ -47,6 +47,19 @@ def test_needs_three_distinct_posts():
     assert SIGNATURE not in bp.strip(post(3))
 
 
+def test_an_edited_post_is_not_another_post():
+    """Three versions of one post (its URL says so) do not make its paragraphs boilerplate."""
+    bp = SiteBoilerplate()
+    for edit in ("", "A typo fixed.", "A paragraph added later."):
+        bp.observe(post(0, edit), url="https://site.example/p0")
+    fourth = post(0, "Yet another edit.")  # stripped before it is stored: it must stay whole
+    assert bp.strip(fourth) == fourth
+    bp.observe(post(1), url="https://site.example/p1")
+    bp.observe(post(2), url="https://site.example/p2")
+    assert SIGNATURE not in bp.strip(post(0))  # three distinct posts: learned
+    assert "Post number 0" in bp.strip(post(0))
+
+
 def test_never_strips_a_whole_post():
     bp = SiteBoilerplate()
     for i in range(4):
