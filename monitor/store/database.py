@@ -48,15 +48,38 @@ def alembic_dir() -> Path:
     return Path(str(resources.files("monitor.store") / "alembic"))
 
 
-def migrate(engine: Engine, revision: str = "head") -> None:
+def migrate(engine: Engine, revision: str = "head", downgrade: bool = False) -> None:
+    """Upgrade (or downgrade) the schema to `revision` in one transaction.
+
+    On SQLite, foreign keys are off while it runs: a batch migration rebuilds a table (copy,
+    drop, rename), and dropping the old table with foreign keys on would cascade to the rows
+    that refer to it (posts would lose their feed, deliveries their match). The keys are
+    checked before the commit instead; any row left dangling undoes the migration.
+    """
     from alembic import command
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(alembic_dir()))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")  # only takes effect outside a transaction
+            conn.commit()
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                (command.downgrade if downgrade else command.upgrade)(cfg, revision)
+                if sqlite:
+                    dangling = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if dangling:
+                        tables = sorted({row[0] for row in dangling})
+                        raise DatabaseError(f"migration to {revision} would leave {len(dangling)} row(s) "
+                                            f"of {', '.join(tables)} pointing at nothing; nothing was changed")
+        finally:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()
 
 
 def check_migrated(engine: Engine) -> None:
