@@ -46,6 +46,7 @@ def main() -> None:
         cands = det.candidates(it["text"])
         matches = dict(det.scan(it["text"], load))
         v = det.compare(sources[it["source"]], it["text"])
+        alone = det.compare_sentences(sources[it["source"]], it["text"])
         positive = it["kind"] != "same-topic"
         others = [urls[i] for i in matches if i != sid]
         fp += len(others) + (0 if positive else sid in matches)
@@ -57,13 +58,13 @@ def main() -> None:
         got = matches.get(sid)
         print(f"  {it['id']:<18} {it['kind']:<16} candidate {'yes' if sid in cands else 'no ':<3} "
               f"scan {'MATCH ' + got.kind if got else 'no match':<22} "
-              f"compare: cov {v.coverage:.2f} score {v.score:.2f} {v.kind or ''} {v.reason[:60]}"
+              f"sentences alone: {(alone.kind or 'no'):<15} cov {alone.coverage:.2f} score {alone.score:.2f}"
               + (f"  OTHER SOURCES MATCHED {others}" if others else ""))
     print(f"rewrites found {found}/{positives} (candidates {cand_hit}/{positives}); "
           f"false-positive matches {fp}")
 
     # every source as a post against the other sources
-    fp2 = 0
+    fp2 = alone2 = 0
     pairs = []
     for i, u in enumerate(urls):
         d = Detector()
@@ -73,7 +74,9 @@ def main() -> None:
         for j, v in d.scan(sources[u], load):
             fp2 += 1
             pairs.append((u, urls[j], v.kind))
-    print(f"dev sources scanned against the other 54: false-positive matches {fp2}")
+        alone2 += sum(det.compare_sentences(sources[w], sources[u]).is_match for w in urls if w != u)
+    print(f"dev sources scanned against the other 54: false-positive matches {fp2}; "
+          f"the sentence check alone on all {len(urls) * (len(urls) - 1)} pairs: {alone2}")
     for p in pairs:
         print("  FALSE POSITIVE", *p)
 

@@ -62,7 +62,9 @@ def test_spun_copy_matches_with_evidence(det: Detector) -> None:
     assert v.coverage > 0.9 and v.spin_rate > 0.1
     assert v.substitutions
     d = json.loads(json.dumps(v.to_dict()))
-    assert set(d) == {"match", "kind", "score", "coverage", "spin_rate", "passages", "substitutions", "reason"}
+    assert set(d) == {"match", "kind", "score", "coverage", "spin_rate", "passages", "substitutions", "reason",
+                      "method"}
+    assert d["method"] == "alignment"
     assert 0 <= d["score"] <= 1
 
 
