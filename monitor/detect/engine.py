@@ -203,7 +203,16 @@ class Detector:
         enough = coverage >= s.min_coverage or reused >= s.min_reused_words
         amount = min(1.0, max(coverage / s.min_coverage, reused / s.min_reused_words))
         score = 0.5 * amount + 0.5 * quality
-        passages = tuple(Passage(ss[p.i].start, ss[p.i].end, ps[p.j].start, ps[p.j].end) for p in pairs)
+        # Evidence: one passage per re-told sentence, or per merged/split group of sentences
+        # (a chain step that stays on one sentence of either side joins the two pairs).
+        groups: list[list[int]] = []  # [i0, i1, j0, j1] sentence ranges, inclusive
+        for c in runs:
+            for k, p in enumerate(c):
+                if k and (p.i == c[k - 1].i or p.j == c[k - 1].j):
+                    groups[-1][1], groups[-1][3] = p.i, p.j
+                else:
+                    groups.append([p.i, p.i, p.j, p.j])
+        passages = tuple(Passage(ss[i0].start, ss[i1].end, ps[j0].start, ps[j1].end) for i0, i1, j0, j1 in groups)
         changed = 1.0 - dice  # share of a re-told sentence's terms not in its counterpart
         what = (f"{len(src_done)} of {len(ss)} source sentences re-told in order "
                 f"(mean term overlap {dice:.2f})")
