@@ -25,6 +25,7 @@ Thresholds and their derivations are in README.md ("Rewrites"). Pure, no I/O.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from functools import lru_cache
 from dataclasses import dataclass
 
@@ -55,7 +56,11 @@ class Sentence:
 
 
 @lru_cache(maxsize=200_000)
-def term(word: str) -> str:
+def _term(word: str) -> str:
+    """The term of a word: "" for a stopword, the word itself for a name or number, else its
+    first 6 letters."""
+    if not is_content(word):
+        return ""
     return word if is_immutable(word) else word[:6]
 
 
@@ -73,15 +78,17 @@ def sentences(text: str, tok: Tokens) -> list[Sentence]:
     out: list[Sentence] = []
     i, n = 0, len(tok.words)
     for cut in cuts:
-        j = i
-        while j < n and tok.starts[j] < cut:
-            j += 1
+        j = bisect_left(tok.starts, cut, i, n)
         if j > i:
-            ws = [w for w in tok.words[i:j] if is_content(w)]
-            if ws:
-                out.append(Sentence(tok.starts[i], i, j, tok.ends[j - 1], frozenset(map(term, ws))))
+            terms = frozenset(map(_term, tok.words[i:j]))
+            terms -= _NONE
+            if terms:
+                out.append(Sentence(tok.starts[i], i, j, tok.ends[j - 1], terms))
         i = j
     return out
+
+
+_NONE = frozenset([""])
 
 
 @dataclass(frozen=True, slots=True)
