@@ -90,7 +90,11 @@ def render(match: MatchRecord, source_text: str, copy_text: str) -> str:
         ("Original", f'<a href="{e(match.source_url, quote=True)}">{e(match.source_url)}</a> {e(match.source_title)}'),
         ("Copy", f'<a href="{e(match.copy_url, quote=True)}">{e(match.copy_url)}</a> {e(match.copy_title)}'),
         ("Verdict", f"{e(match.kind.replace('_', ' '))}: score {match.score:.2f}, "
-                    f"{match.coverage:.0%} of the original reused, {match.spin_rate:.0%} of aligned words swapped"),
+                    f"{match.coverage:.0%} of the original reused, " + (
+                        f"{match.spin_rate:.0%} of the content words of re-told sentences changed "
+                        "(found sentence by sentence, word order aside)"
+                        if match.evidence.get("method") == "sentences" else
+                        f"{match.spin_rate:.0%} of aligned words swapped")),
         ("Detected", e(match.detected_at.isoformat(timespec="seconds"))),
         ("Copy fetched", f"{e(fetched)}, HTTP status {e(str(match.http_status or '—'))}"),
         ("Raw page sha256", f"<code>{e(match.raw_sha256 or '— (taken from the feed)')}</code>"),

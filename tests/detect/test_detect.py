@@ -62,7 +62,9 @@ def test_spun_copy_matches_with_evidence(det: Detector) -> None:
     assert v.coverage > 0.9 and v.spin_rate > 0.1
     assert v.substitutions
     d = json.loads(json.dumps(v.to_dict()))
-    assert set(d) == {"match", "kind", "score", "coverage", "spin_rate", "passages", "substitutions", "reason"}
+    assert set(d) == {"match", "kind", "score", "coverage", "spin_rate", "passages", "substitutions", "reason",
+                      "method"}
+    assert d["method"] == "alignment"
     assert 0 <= d["score"] <= 1
 
 
@@ -262,3 +264,69 @@ def test_replaced_entries_are_dropped_when_the_arrays_are_rebuilt() -> None:
     assert len(idx._main) + len(idx._delta) <= 2 * len(keys)  # not 50 copies
     idx.remove(1)
     assert idx.hits(keys, 3, 1, 1) == []
+
+
+# --- rewrites: re-told sentence by sentence ----------------------------------------------
+
+def test_human_rewrite_is_found_sentence_by_sentence(det: Detector) -> None:
+    src, post = text("bridge"), text("bridge_rewrite")
+    v = det.compare_sentences(src, post)
+    assert v.is_match and v.kind == "rewrite" and v.method == "sentences"
+    assert v.coverage > 0.8 and v.score >= DetectSettings().min_score
+    d = json.loads(json.dumps(v.to_dict()))
+    assert d["method"] == "sentences" and d["kind"] == "rewrite" and not d["substitutions"]
+    # evidence: source sentence <-> post sentence, in order; the clause moved to the front
+    pairs = [(src[p.source_start:p.source_end], post[p.copy_start:p.copy_end]) for p in v.passages]
+    assert len(pairs) >= 8
+    assert [p.copy_start for p in v.passages] == sorted(p.copy_start for p in v.passages)
+    first_src, first_post = pairs[0]
+    assert first_src.startswith("Harbour Town opened the Kestrel") and first_post.startswith("After four years")
+    assert det.compare(src, post).is_match  # either method
+
+
+def test_same_event_article_is_not_a_rewrite(det: Detector) -> None:
+    v = det.compare_sentences(text("bridge"), text("bridge_other"))
+    assert not v.is_match and v.method == "sentences" and v.reason
+    v = det.compare_sentences(text("bridge_other"), text("bridge"))
+    assert not v.is_match
+
+
+def test_rewrite_check_needs_a_run_of_sentences_in_order(det: Detector) -> None:
+    src, post = text("bridge"), text("bridge_rewrite")
+    paras = paragraphs(post)
+    # the same re-told sentences, every other one swapped with a garden sentence: no run
+    garden = [s for s in text("garden").replace("\n", " ").split(". ") if len(s.split()) > 8]
+    told = [s for p in paras[1:] for s in p.split(". ")]
+    mixed = ". ".join(x for pair in zip(told[::3], garden) for x in pair)
+    assert not det.compare_sentences(src, mixed).is_match
+    # the re-told sentences in reverse order are not a re-telling either
+    assert not det.compare_sentences(src, ". ".join(reversed(told))).is_match
+    # and the check can be turned off
+    off = Detector(DetectSettings(rewrites=False))
+    assert off.compare(src, "\n\n".join(reversed(paras))).method == "alignment"
+
+
+@pytest.mark.skipif(not (SHARED / "detect-dev").is_dir(), reason="shared data folder ../shared/data absent")
+def test_rewrite_dev_set() -> None:
+    sources = {}
+    for line in open(SHARED / "detect-dev" / "sources.jsonl", encoding="utf-8"):
+        x = json.loads(line)
+        sources[x["url"]] = x["text"]
+    urls = list(sources)
+    det = Detector()
+    for i, u in enumerate(urls):
+        det.add(i, det.signature(sources[u]))
+    items = [json.loads(line) for line in open(DATA / "rewrites.jsonl", encoding="utf-8")]
+    assert {i["kind"] for i in items} == {"rewrite-light", "rewrite-heavy", "rewrite-partial", "same-topic"}
+    for it in items:
+        found = dict(det.scan(it["text"], lambda ids: {i: sources[urls[i]] for i in ids}))
+        sid = urls.index(it["source"])
+        if it["kind"] == "same-topic":
+            assert not found, it["id"]
+            assert not det.compare_sentences(sources[it["source"]], it["text"]).is_match, it["id"]
+        else:
+            assert list(found) == [sid], it["id"]
+    # the one the word-order alignment misses is found as a rewrite, with sentence evidence
+    it = next(i for i in items if i["id"] == "morales-heavy")
+    v = det.compare(sources[it["source"]], it["text"])
+    assert v.is_match and v.method == "sentences" and v.kind == "rewrite" and len(v.passages) >= 4

@@ -1,0 +1,162 @@
+"""Order-tolerant verification: a rewrite re-tells the source sentence by sentence.
+
+A person who rewrites an article moves clauses ("X said on Monday that Y" -> "Y, according
+to X on Monday"), swaps synonyms, merges and splits sentences and drops a few, but keeps the
+sequence of facts and most of each sentence's names, numbers and nouns. Word-order
+alignment (align.py) loses such text; here a sentence is a *set* of content-word stems, so
+word order inside a sentence does not matter, and only the order of sentences does:
+
+1. Sentences: split at . ! ? (not after a lone capital or a short title such as "Gov." or
+   "Dec.") and at line breaks; offsets into the text as given.
+2. Terms: the content words of a sentence (normalise.is_content), cut to their first 6
+   letters (truncation stemming: "investigated"/"investigation", "killed"/"killing");
+   names, numbers and other words no thesaurus has (lexicon.is_immutable) are kept whole.
+   They count like any other term: a rewriter keeps them, but so does another article on
+   the same event, so they are no better evidence of a rewrite than the ordinary words.
+3. Pairs: a source sentence and a post sentence match if they share at least `min_shared`
+   terms and their Dice coefficient 2|S ∩ P| / (|S| + |P|) is at least `min_dice`.
+4. Chains: matched pairs in order in both texts (a merged or split sentence may pair one
+   sentence with two adjacent ones), skipping at most `max_skip` sentences on either side,
+   by dynamic programming, best first, disjoint.
+
+Thresholds and their derivations are in README.md ("Rewrites"). Pure, no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from functools import lru_cache
+from dataclasses import dataclass
+
+from monitor.detect.lexicon import is_immutable
+from monitor.detect.normalise import Tokens, is_content
+
+# A sentence ends at . ! ? (with closing quotes or brackets) before a space, or at a line
+# break; the caller does not split after an abbreviation (see _ABBREV).
+_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s)|\n")
+_ABBREV = frozenset(
+    """mr mrs ms dr prof gov sen rep gen col lt sgt capt st jr sr inc co corp ltd no vs etc
+    jan feb mar apr jun jul aug sep sept oct nov dec mon tue wed thu fri sat sun a.m p.m
+    u.s u.k u.n e.g i.e""".split()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    start: int  # character offsets [start, end) in the text
+    w0: int  # word positions [w0, w1) in the Tokens
+    w1: int
+    end: int
+    terms: frozenset[str]
+
+    @property
+    def words(self) -> int:
+        return self.w1 - self.w0
+
+
+@lru_cache(maxsize=200_000)
+def _term(word: str) -> str:
+    """The term of a word: "" for a stopword, the word itself for a name or number, else its
+    first 6 letters."""
+    if not is_content(word):
+        return ""
+    return word if is_immutable(word) else word[:6]
+
+
+def sentences(text: str, tok: Tokens) -> list[Sentence]:
+    """The sentences of `text` (already tokenised as `tok`) that have any content words."""
+    cuts = []
+    for m in _END.finditer(text):
+        if m.group() != "\n":
+            before = text[max(0, m.start() - 5): m.start()].rsplit(None, 1)
+            last = before[-1].lower().lstrip("(\"'“‘") if before else ""
+            if len(last) == 1 and last.isalpha() or last in _ABBREV:
+                continue
+        cuts.append(m.end())
+    cuts.append(len(text) + 1)
+    out: list[Sentence] = []
+    i, n = 0, len(tok.words)
+    for cut in cuts:
+        j = bisect_left(tok.starts, cut, i, n)
+        if j > i:
+            terms = frozenset(map(_term, tok.words[i:j]))
+            terms -= _NONE
+            if terms:
+                out.append(Sentence(tok.starts[i], i, j, tok.ends[j - 1], terms))
+        i = j
+    return out
+
+
+_NONE = frozenset([""])
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    i: int  # source sentence
+    j: int  # post sentence
+    shared: int  # terms shared
+    dice: float  # 2 × shared / (terms of both)
+
+
+def pairs(src: list[Sentence], cpy: list[Sentence], min_shared: int, min_dice: float) -> list[Pair]:
+    """Every (source sentence, post sentence) sharing at least `min_shared` terms and a Dice
+    coefficient 2|S ∩ P| / (|S| + |P|) of at least `min_dice`."""
+    where: dict[str, list[int]] = {}
+    for j, s in enumerate(cpy):
+        for t in s.terms:
+            where.setdefault(t, []).append(j)
+    out = []
+    for i, s in enumerate(src):
+        count: dict[int, int] = {}
+        for t in s.terms:
+            for j in where.get(t, ()):
+                count[j] = count.get(j, 0) + 1
+        for j, k in count.items():
+            if k >= min_shared:
+                dice = 2 * k / (len(s.terms) + len(cpy[j].terms))
+                if dice >= min_dice:
+                    out.append(Pair(i, j, k, dice))
+    return out
+
+
+def chains(found: list[Pair], max_skip: int) -> list[list[Pair]]:
+    """Disjoint in-order chains of pairs, best (most source sentences) first. A step goes
+    forward in both texts, or stays on one sentence of one side (a merge or a split)."""
+    ps = sorted(found, key=lambda p: (p.i, p.j))
+    n = len(ps)
+    best = [1] * n
+    prev = [-1] * n
+    step = max_skip + 1
+    for b in range(n):
+        pb = ps[b]
+        for a in range(b - 1, -1, -1):
+            pa = ps[a]
+            di, dj = pb.i - pa.i, pb.j - pa.j
+            if di > step:
+                break  # sorted by source sentence: all earlier pairs are further back
+            if 0 <= dj <= step and (di or dj) and best[a] + 1 > best[b]:
+                best[b], prev[b] = best[a] + 1, a
+    used = [False] * n
+    out = []
+    for b in sorted(range(n), key=lambda k: -best[k]):
+        if used[b]:
+            continue
+        chain = []
+        k = b
+        while k >= 0 and not used[k]:
+            used[k] = True
+            chain.append(ps[k])
+            k = prev[k]
+        out.append(chain[::-1])
+    return out
+
+
+def retold(src: list[Sentence], cpy: list[Sentence], min_shared: int, min_dice: float,
+           max_skip: int, min_run: int) -> list[list[Pair]]:
+    """The in-order chains that re-tell at least `min_run` source sentences, in source order."""
+    found = pairs(src, cpy, min_shared, min_dice)
+    if len(found) < min_run:
+        return []
+    runs = [c for c in chains(found, max_skip) if len({p.i for p in c}) >= min_run]
+    return sorted(runs, key=lambda c: c[0].i)
