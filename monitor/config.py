@@ -112,6 +112,7 @@ class NotifyConfig(_Strict):
 
 class DetectionConfig(_Strict):
     min_score: float = Field(0.5, ge=0.0, le=1.0)
+    rewrites: bool = True  # also look for a sentence-by-sentence re-telling (kind rewrite)
 
 
 class FetchConfig(_Strict):
