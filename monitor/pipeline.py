@@ -391,6 +391,7 @@ class Monitor:
         left as the user registered it. Backfill passes edits=False: it only adds old posts."""
         entries = list(entries)
         known = self.store.source_entries(e.url for e in entries)
+        listed = {e.url for e in entries}
         seen: set[str] = set()
         failures = 0
         for entry in entries:
@@ -403,6 +404,8 @@ class Monitor:
                 continue
             try:
                 post = await self.post_from_entry(fetcher, entry, feed.url)
+                if post.text and registered is None and self._same_text_known(feed, post, entry, listed, edits):
+                    continue
                 if post.text:
                     if registered is not None:
                         log.info("source post %s changed in its feed: read again", entry.url)
@@ -417,6 +420,24 @@ class Monitor:
                 report.errors.append(_naming("source post", entry.url, e))
                 failures += 1
         return failures
+
+    def _same_text_known(self, feed: FeedState, post: Post, entry: Entry, listed: set[str], edits: bool) -> bool:
+        """A new URL in your own feed whose text this feed already registered at another URL.
+
+        The post moved (its old URL is no longer in the feed): the source takes the new URL,
+        keeping its id, signature and matches. Or the site shows one article at two URLs: one
+        source is kept. Either way no second source with the same text, which would alert
+        twice for every copy."""
+        known = self.store.source_with_text(feed.id, post.text)
+        if known is None:
+            return False
+        source_id, old_url = known
+        if edits and old_url not in listed:
+            log.info("source post %s moved to %s; the source follows", old_url, post.url)
+            self.store.move_source(source_id, post.url, entry.entry_hash)
+        else:
+            log.info("source post %s has the text of %s; one source is kept", post.url, old_url)
+        return True
 
     async def backfill(self, fetcher: Fetcher, feed: FeedState, feed_url: str, parsed: ParsedFeed,
                        report: CycleReport,

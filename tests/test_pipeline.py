@@ -175,6 +175,35 @@ def test_own_feed_registers_every_post_as_a_source(sqlite_url, tmp_path):
     assert kinds == {own.url + "/russia-japan.html": "spun_copy", own.url + "/garden.html": "copy"}
 
 
+def test_own_post_at_a_new_url_is_the_same_source(sqlite_url, tmp_path):
+    """Your post moved (new URL, same text, old URL gone from the feed): the source follows it,
+    keeping its id. The same text at a second URL still listed is not a second source: each
+    copy would alert twice."""
+    from monitor.demo.servers import Blog, BlogPost
+
+    own = Blog("Publisher", [BlogPost("russia-japan", "Russia, Japan", seed("original.txt")),
+                             BlogPost("garden", "Garden", seed("unrelated-1.txt"))])
+    with own:
+        feed = own.url + "/feeds/posts/default"
+        s = config.load(None, database_url=sqlite_url, data_dir=str(tmp_path), sources=[{"feed": feed}],
+                        fetch={"allow_private_networks": True})
+        m = open_monitor(s)
+        try:
+            asyncio.run(m.run_cycle())
+            before = {x.url.removeprefix(own.url): x.id for x in m.store.list_sources()}
+            post, when = own.posts[1]
+            own.posts[1] = (BlogPost("2026/garden-moved", post.title, post.text), when)
+            asyncio.run(m.run_cycle(only_urls=[feed]))
+            after = {x.url.removeprefix(own.url): x.id for x in m.store.list_sources()}
+            assert after == {"/russia-japan.html": before["/russia-japan.html"],
+                             "/2026/garden-moved.html": before["/garden.html"]}
+            own.posts.append((BlogPost("amp/russia-japan", "Russia, Japan", seed("original.txt")), when))
+            asyncio.run(m.run_cycle(only_urls=[feed]))
+            assert {x.url.removeprefix(own.url) for x in m.store.list_sources()} == set(after)
+        finally:
+            m.close()
+
+
 def test_a_feed_failing_n_times_alerts_once_then_recovers(sqlite_url, tmp_path):
     from monitor.demo.servers import Blog, BlogPost
 

@@ -256,6 +256,26 @@ class Store:
                 self._set_entry_hash(s, row.id, entry_hash, source.title)
             return row.id
 
+    def source_with_text(self, feed_id: int, text: str) -> tuple[int, str] | None:
+        """(id, url) of a ready source this feed registered with exactly this text, if any."""
+        with self.db.engine.connect() as conn:
+            row = conn.execute(select(SourceRow.id, SourceRow.url).where(
+                SourceRow.feed_id == feed_id, SourceRow.origin == "feed", SourceRow.status == "ready",
+                SourceRow.content_hash == content_hash(text)).order_by(SourceRow.id).limit(1)).first()
+        return (row.id, row.url) if row is not None else None
+
+    def move_source(self, source_id: int, url: str, entry_hash: str | None = None) -> None:
+        """Your own post moved: its source takes the new URL; text, signature and matches stay
+        (updated_at too: other processes have nothing to re-index)."""
+        values: dict[str, Any] = {"url": url, "updated_at": SourceRow.updated_at}
+        if entry_hash is not None:
+            values["entry_hash"] = entry_hash
+        try:
+            with self.db.session() as s:
+                s.execute(update(SourceRow).where(SourceRow.id == source_id).values(**values))
+        except IntegrityError:
+            pass  # another process registered the new URL meanwhile: that source stands
+
     def source_entries(self, urls: Iterable[str]) -> dict[str, SourceEntry]:
         """url → how it was registered, for the ready sources among these URLs."""
         urls = list(set(urls))
