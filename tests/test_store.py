@@ -252,3 +252,35 @@ def test_which_post_a_feed_entry_is_when_guids_and_urls_move(store: Store):
     assert rows() == {first.id: (a2, "g1"), new.id: (c, c)}
     # A URL stored for another feed's post is that post: not claimed here.
     assert store.claim_post(g, "x", c, "h9", NOW, LEASE) is None
+
+
+def test_a_match_keeps_the_copy_as_found_when_the_copier_edits_it(store: Store):
+    """The proof outlives the copier's edit: the match's report still quotes the text, page
+    hash, status and fetch time it was found with; a new match on the edited post takes over."""
+    NOW = datetime.now(timezone.utc)
+    sid, _ = store.upsert_source(Source("https://p.example/a", "the original text", "A"), b"s", "url")
+    found_at = NOW - timedelta(hours=3)
+    pid = store.save_post(Post("https://copy.example/1", "the copied text", "C", html="<p>the copied text</p>",
+                               http_status=200, fetched_at=found_at), None)
+    evidence = {"passages": [{"source_start": 4, "source_end": 17, "copy_start": 4, "copy_end": 15}]}
+    mid, _ = store.record_match(sid, pid, "copy", 0.9, 0.9, 0.0, evidence, [])
+    found = store.match_with_texts(mid)
+    # The copier removes the text; the monitor reads the post again and no longer finds a match.
+    store.save_post(Post("https://copy.example/1", "nothing to see here", "C", html="<p>nothing</p>",
+                         http_status=200, fetched_at=NOW), None, post_id=pid)
+    record, _, copy_text = store.match_with_texts(mid)
+    assert copy_text == "the copied text" and record.copy_changed
+    assert (record.raw_sha256, record.http_status, record.fetched_at) == \
+        (found[0].raw_sha256, 200, found[0].fetched_at)
+    assert record.fetched_at == found_at
+    [listed] = store.list_matches()
+    assert listed.copy_changed and listed.raw_sha256 == found[0].raw_sha256
+    # Edited once more: the snapshot is the first one, as found, not the intermediate text.
+    store.save_post(Post("https://copy.example/1", "still nothing here", "C", html="<p>x</p>"), None, post_id=pid)
+    assert store.match_with_texts(mid)[2] == "the copied text"
+    # The copy comes back and matches again: the evidence is now the current post's.
+    store.save_post(Post("https://copy.example/1", "the copied text again", "C", html="<p>again</p>"), None,
+                    post_id=pid)
+    store.record_match(sid, pid, "copy", 0.9, 0.9, 0.0, evidence, [])
+    record, _, copy_text = store.match_with_texts(mid)
+    assert copy_text == "the copied text again" and not record.copy_changed

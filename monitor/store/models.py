@@ -150,6 +150,14 @@ class MatchRow(Base):
     # The source's text when the evidence was recorded, kept here when the source is edited
     # later (the passages' offsets point into it); None: the source's current text.
     source_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The copy as it was when the evidence was recorded (its text, the raw page it was read
+    # from, that fetch), kept here when the post changes later, so the proof outlives an edit
+    # or a removal by the copier; None: the post's current state.
+    copy_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    copy_raw_page: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    copy_raw_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    copy_http_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    copy_fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # Bumped when a re-checked copy changed materially; each revision alerts once.
     revision: Mapped[int] = mapped_column(Integer, default=0)
     detected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -113,6 +113,7 @@ class MatchRecord:
     http_status: int | None
     raw_sha256: str | None
     fetched_at: datetime | None
+    copy_changed: bool = False  # the post changed after the evidence was recorded (kept as found)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -128,6 +129,7 @@ class MatchRecord:
             "detected_at": self.detected_at.isoformat(),
             "http_status": self.http_status,
             "raw_sha256": self.raw_sha256,
+            "copy_changed": self.copy_changed,
             "passages": self.evidence.get("passages", []),
             "substitutions": self.evidence.get("substitutions", []),
         }
@@ -166,9 +168,18 @@ def _feed_state(r: Any) -> FeedState:  # a FeedRow or a Core row of the feeds ta
 
 
 def _match_record(m: MatchRow, s: SourceRow, p: PostRow) -> MatchRecord:
+    if m.copy_text is not None:  # the copy changed since: its page as the evidence found it
+        fetch = m.copy_http_status, m.copy_raw_sha256, m.copy_fetched_at
+    else:
+        fetch = p.http_status, p.raw_sha256, p.fetched_at
     return MatchRecord(m.id, s.id, s.url, s.title, p.url, p.title, m.kind, m.score, m.coverage,
-                       m.spin_rate, m.evidence or {}, m.detected_at, p.http_status, p.raw_sha256,
-                       p.fetched_at)
+                       m.spin_rate, m.evidence or {}, m.detected_at, *fetch,
+                       copy_changed=m.copy_text is not None)
+
+
+def _copy_text(m: MatchRow, p: PostRow) -> str:
+    """The copy text the match's evidence points into: as it was, if the post changed since."""
+    return m.copy_text if m.copy_text is not None else p.text
 
 
 def _give_up_guid(s: Any, row: PostRow) -> None:
@@ -561,9 +572,15 @@ class Store:
             if row is None:
                 row = PostRow(url=post.url, guid=post.guid or post.url)
                 s.add(row)
+            digest = content_hash(post.text)
+            if row.id is not None and row.content_hash and row.content_hash != digest:
+                # The copier edited (or emptied) the post: matches keep the copy as they found it.
+                s.execute(update(MatchRow).where(MatchRow.post_id == row.id, MatchRow.copy_text.is_(None))
+                          .values(copy_text=row.text, copy_raw_page=row.raw_page, copy_raw_sha256=row.raw_sha256,
+                                  copy_http_status=row.http_status, copy_fetched_at=row.fetched_at))
             row.url, row.feed_id, row.title, row.text = post.url, feed_id, post.title, post.text
             row.guid = post.guid or row.guid or post.url
-            row.content_hash, row.published_at, row.checked_at = content_hash(post.text), post.published, utcnow()
+            row.content_hash, row.published_at, row.checked_at = digest, post.published, utcnow()
             row.state, row.lease_until, row.entry_hash = "checked", None, entry_hash or row.entry_hash
             # The raw page is evidence; it is kept for every post so a later match can cite it.
             for name, value in _page_evidence(post).items():
@@ -597,8 +614,10 @@ class Store:
                     row.revision += 1
                 row.updated_at = utcnow()
             row.kind, row.score, row.coverage, row.spin_rate = kind, score, coverage, spin_rate
-            # the evidence now points into the source's current text
+            # the evidence now points into the source's and the copy's current texts
             row.evidence, row.post_content_hash, row.source_text = evidence, post_hash, None
+            row.copy_text = row.copy_raw_page = row.copy_raw_sha256 = None
+            row.copy_http_status = row.copy_fetched_at = None
             try:
                 with s.begin_nested():
                     s.flush()
@@ -648,7 +667,7 @@ class Store:
             if row is None:
                 return None
             m, src, p = row
-            return _match_record(m, src, p), _source_text(m, src), p.text
+            return _match_record(m, src, p), _source_text(m, src), _copy_text(m, p)
 
     def due_deliveries(self, now: datetime, lease: timedelta = timedelta(minutes=5),
                        limit: int = 100) -> list[DeliveryJob]:
@@ -668,7 +687,7 @@ class Store:
                 d.next_attempt_at = now + lease
                 if m is not None:
                     jobs.append(DeliveryJob(d.id, d.destination, d.attempts, d.idempotency_key, d.event,
-                                            _match_record(m, src, p), _source_text(m, src), p.text,
+                                            _match_record(m, src, p), _source_text(m, src), _copy_text(m, p),
                                             revision=d.revision))
                 else:
                     jobs.append(DeliveryJob(d.id, d.destination, d.attempts, d.idempotency_key, d.event,
