@@ -438,6 +438,7 @@ def matches(
 def report(
     match_id: Annotated[int, typer.Argument(help="A match id, from `monitor matches`")],
     html_file: Annotated[Optional[Path], typer.Option("--html", help="Write the self-contained HTML report here")] = None,
+    revision: Annotated[Optional[int], typer.Option(help="An earlier revision of the match (the copy as it was before a material change)")] = None,
 ) -> None:
     """The evidence for one match: side by side, passages highlighted, fetch facts and hashes."""
     from monitor.notify.report import render
@@ -445,16 +446,24 @@ def report(
     monitor = open_monitor()
     try:
         found = monitor.store.match_with_texts(match_id)
+        earlier = monitor.store.match_revisions(match_id) if found is not None else []
+        if found is not None and revision is not None and revision != found[0].revision:
+            found = monitor.store.revision_with_texts(match_id, revision)
+            if found is None:
+                fail(f"match {match_id} has no revision {revision} "
+                     f"(revisions: {', '.join(str(r.revision) for r in earlier) or 'none before'} and the current one)")
     finally:
         monitor.close()
     if found is None:
         fail(f"no match with id {match_id} (see `monitor matches`)")
     record, source_text, copy_text = found
+    others = [r for r in earlier if r.revision != record.revision]
     if html_file is not None:
-        html_file.write_text(render(record, source_text, copy_text), encoding="utf-8")
+        html_file.write_text(render(record, source_text, copy_text, others), encoding="utf-8")
         err.print(f"report written to {html_file}", highlight=False)
         return
-    out.print(json.dumps(record.to_dict(), ensure_ascii=False, indent=2), highlight=False)
+    data = record.to_dict() | {"earlier_revisions": [r.to_dict() for r in earlier if r.revision < record.revision]}
+    out.print(json.dumps(data, ensure_ascii=False, indent=2), highlight=False)
 
 
 @app.command()

@@ -172,3 +172,46 @@ def test_notify_test_reports_each_destination(cli, tmp_path):
     assert any(x.startswith("ok") and hook.url in x for x in lines)
     assert any(x.startswith("FAILED") and "email:e@localhost" in x for x in lines)
     assert len(hook.accepted) == 1
+
+
+def test_earlier_revisions_keep_their_evidence(cli, tmp_path):
+    """The copier trims a whole copy to a few lines: the match gets a new revision (and alert),
+    and the first revision's proof stays reportable, text and page as they were found."""
+    import hashlib
+
+    from monitor.domain import Post, Source
+    from monitor.store import Database, Store
+
+    cli("migrate")
+    db = Database(f"sqlite:///{tmp_path / 'm.db'}")
+    store = Store(db)
+    sid, _ = store.upsert_source(Source("https://publisher.example/a", "One. Two. Three. Four.", "A"), b"s", "url")
+    whole = "One. Two. Three. Four."
+    pid = store.save_post(Post("https://copy.example/1", whole, "C", html=f"<p>{whole}</p>", http_status=200), None)
+    ev = {"passages": [{"source_start": 0, "source_end": 22, "copy_start": 0, "copy_end": 22}]}
+    mid, event = store.record_match(sid, pid, "copy", 0.9, 1.0, 0.0, ev, [("ops", store_now())])
+    store.save_post(Post("https://copy.example/1", "One. And more.", "C", html="<p>One. And more.</p>"), None,
+                    post_id=pid)
+    ev1 = {"passages": [{"source_start": 0, "source_end": 4, "copy_start": 0, "copy_end": 4}]}
+    assert store.record_match(sid, pid, "partial_copy", 0.6, 0.3, 0.0, ev1, [("ops", store_now())]) == \
+        (mid, "match.updated")
+    [rev0] = store.match_revisions(mid)
+    assert (rev0.revision, rev0.kind, rev0.coverage) == (0, "copy", 1.0)
+    db.close()
+
+    current = json.loads(cli("report", str(mid)).stdout)
+    assert (current["revision"], current["kind"]) == (1, "partial_copy")
+    assert [r["revision"] for r in current["earlier_revisions"]] == [0]
+    first = json.loads(cli("report", str(mid), "--revision", "0").stdout)
+    assert (first["revision"], first["kind"], first["copy_changed"]) == (0, "copy", True)
+    assert first["raw_sha256"] == hashlib.sha256(f"<p>{whole}</p>".encode()).hexdigest()
+    assert cli("report", str(mid), "--revision", "0", "--html", str(tmp_path / "r0.html")).exit_code == 0
+    page = (tmp_path / "r0.html").read_text()
+    assert "<mark>One. Two. Three. Four.</mark>" in page and "shown as it was" in page
+    assert cli("report", str(mid), "--revision", "7").exit_code == 2
+
+
+def store_now():
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import difflib
 import html
 import re
+from collections.abc import Sequence
 from typing import Any
 
-from monitor.store import MatchRecord
+from monitor.store import MatchRecord, RevisionInfo
 
 _CSS = """
 body{font:15px/1.5 system-ui,sans-serif;margin:2em auto;max-width:78em;color:#222}
@@ -77,7 +78,9 @@ def _marked(text: str, spans: list[tuple[int, int, int]], changes: list[tuple[in
     return "".join(out)
 
 
-def render(match: MatchRecord, source_text: str, copy_text: str) -> str:
+def render(match: MatchRecord, source_text: str, copy_text: str,
+           revisions: Sequence[RevisionInfo] = ()) -> str:
+    """The evidence page; `revisions` are the match's other revisions, listed by number."""
     e = html.escape
     passages: list[dict[str, Any]] = match.evidence.get("passages", [])
     src_spans = [(p["source_start"], p["source_end"], i) for i, p in enumerate(passages, 1)]
@@ -102,6 +105,12 @@ def render(match: MatchRecord, source_text: str, copy_text: str) -> str:
         ("Raw page sha256", f"<code>{e(match.raw_sha256 or '— (taken from the feed)')}</code>"),
         ("Passages", str(len(passages))),
     ]
+    if revisions or match.revision:
+        others = "; ".join(
+            f"{r.revision}: {e(r.kind.replace('_', ' '))}, {r.coverage:.0%} reused, found "
+            f"{e(r.detected_at.isoformat(timespec='seconds'))} "
+            f"(<code>monitor report {match.id} --revision {r.revision}</code>)" for r in revisions)
+        rows.append(("Revision", f"{match.revision}" + (f"; others: {others}" if others else "")))
     meta = "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in rows)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Evidence: match {match.id}</title>

@@ -169,6 +169,33 @@ class MatchRow(Base):
     )
 
 
+class MatchRevisionRow(Base):
+    """An earlier revision of a match, as it stood when a material change replaced it: the
+    verdict, its evidence and the texts and page the evidence points into. Append-only, so
+    the proof of a copy outlives the copier trimming or rewording it later."""
+
+    __tablename__ = "match_revisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    match_id: Mapped[int] = mapped_column(ForeignKey("matches.id", ondelete="CASCADE"))
+    revision: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    score: Mapped[float] = mapped_column(Float)
+    coverage: Mapped[float] = mapped_column(Float)
+    spin_rate: Mapped[float] = mapped_column(Float)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    source_text: Mapped[str] = mapped_column(Text)
+    copy_text: Mapped[str] = mapped_column(Text)
+    copy_raw_page: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    copy_raw_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    copy_http_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    copy_fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    detected_at: Mapped[datetime] = mapped_column(UTCDateTime)  # when this revision was found
+    replaced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("match_id", "revision", name="uq_match_revisions_match_revision"),)
+
+
 class DeliveryRow(Base):
     """The alert outbox: one row per match (revision) × destination, or per feed event."""
 

@@ -19,6 +19,7 @@ from monitor.store.models import (
     DeliveryRow,
     DestinationRow,
     FeedRow,
+    MatchRevisionRow,
     MatchRow,
     PostRow,
     SiteBoilerplateRow,
@@ -114,6 +115,7 @@ class MatchRecord:
     raw_sha256: str | None
     fetched_at: datetime | None
     copy_changed: bool = False  # the post changed after the evidence was recorded (kept as found)
+    revision: int = 0  # bumped by each material change of the copy (earlier ones: match_revisions)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -130,6 +132,7 @@ class MatchRecord:
             "http_status": self.http_status,
             "raw_sha256": self.raw_sha256,
             "copy_changed": self.copy_changed,
+            "revision": self.revision,
             "passages": self.evidence.get("passages", []),
             "substitutions": self.evidence.get("substitutions", []),
         }
@@ -174,7 +177,24 @@ def _match_record(m: MatchRow, s: SourceRow, p: PostRow) -> MatchRecord:
         fetch = p.http_status, p.raw_sha256, p.fetched_at
     return MatchRecord(m.id, s.id, s.url, s.title, p.url, p.title, m.kind, m.score, m.coverage,
                        m.spin_rate, m.evidence or {}, m.detected_at, *fetch,
-                       copy_changed=m.copy_text is not None)
+                       copy_changed=m.copy_text is not None, revision=m.revision)
+
+
+@dataclass(frozen=True, slots=True)
+class RevisionInfo:
+    """An earlier revision of a match, in a line."""
+
+    revision: int
+    kind: str
+    score: float
+    coverage: float
+    detected_at: datetime
+    replaced_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"revision": self.revision, "kind": self.kind, "score": round(self.score, 4),
+                "coverage": round(self.coverage, 4), "detected_at": self.detected_at.isoformat(),
+                "replaced_at": self.replaced_at.isoformat()}
 
 
 def _copy_text(m: MatchRow, p: PostRow) -> str:
@@ -611,6 +631,7 @@ class Store:
                 material = row.kind != kind or abs(row.coverage - coverage) >= MATERIAL_COVERAGE_CHANGE
                 event = "match.updated" if material and row.post_content_hash != post_hash else None
                 if event:
+                    self._keep_revision(s, row)
                     row.revision += 1
                 row.updated_at = utcnow()
             row.kind, row.score, row.coverage, row.spin_rate = kind, score, coverage, spin_rate
@@ -629,6 +650,51 @@ class Store:
                                       next_attempt_at=due,
                                       idempotency_key=f"msg_{_key(row.id, row.revision, dest)}"))
             return row.id, event
+
+    @staticmethod
+    def _keep_revision(s: Any, row: MatchRow) -> None:
+        """The match's current revision, about to be replaced, kept with the texts and page its
+        evidence points into (the copy as found, if the post changed since; see save_post)."""
+        src = s.get_one(SourceRow, row.source_id)
+        post = s.get_one(PostRow, row.post_id)
+        as_found = row.copy_text is not None
+        since = s.scalar(select(MatchRevisionRow.replaced_at).where(
+            MatchRevisionRow.match_id == row.id, MatchRevisionRow.revision == row.revision - 1))
+        s.add(MatchRevisionRow(
+            match_id=row.id, revision=row.revision, kind=row.kind, score=row.score, coverage=row.coverage,
+            spin_rate=row.spin_rate, evidence=row.evidence or {}, source_text=_source_text(row, src),
+            copy_text=_copy_text(row, post),
+            copy_raw_page=row.copy_raw_page if as_found else post.raw_page,
+            copy_raw_sha256=row.copy_raw_sha256 if as_found else post.raw_sha256,
+            copy_http_status=row.copy_http_status if as_found else post.http_status,
+            copy_fetched_at=row.copy_fetched_at if as_found else post.fetched_at,
+            detected_at=since or row.detected_at))
+
+    def match_revisions(self, match_id: int) -> list[RevisionInfo]:
+        """The earlier revisions of a match, oldest first."""
+        with self.db.engine.connect() as conn:
+            rows = conn.execute(select(
+                MatchRevisionRow.revision, MatchRevisionRow.kind, MatchRevisionRow.score, MatchRevisionRow.coverage,
+                MatchRevisionRow.detected_at, MatchRevisionRow.replaced_at,
+            ).where(MatchRevisionRow.match_id == match_id).order_by(MatchRevisionRow.revision))
+            return [RevisionInfo(*r) for r in rows]
+
+    def revision_with_texts(self, match_id: int, revision: int) -> tuple[MatchRecord, str, str] | None:
+        """An earlier revision of a match with the texts its evidence points into, for a report."""
+        with self.db.session() as s:
+            found = s.execute(select(MatchRevisionRow, MatchRow, SourceRow, PostRow)
+                              .join(MatchRow, MatchRevisionRow.match_id == MatchRow.id)
+                              .join(SourceRow, MatchRow.source_id == SourceRow.id)
+                              .join(PostRow, MatchRow.post_id == PostRow.id)
+                              .where(MatchRevisionRow.match_id == match_id,
+                                     MatchRevisionRow.revision == revision)).first()
+            if found is None:
+                return None
+            r, m, src, p = found
+            record = MatchRecord(m.id, src.id, src.url, src.title, p.url, p.title, r.kind, r.score, r.coverage,
+                                 r.spin_rate, r.evidence or {}, r.detected_at, r.copy_http_status,
+                                 r.copy_raw_sha256, r.copy_fetched_at, copy_changed=True, revision=r.revision)
+            return record, r.source_text, r.copy_text
 
     def queue_feed_event(self, feed_id: int, event: str, payload: dict[str, Any],
                          destinations: Iterable[tuple[str, datetime]]) -> None:
