@@ -170,13 +170,18 @@ def _feed_state(r: Any) -> FeedState:  # a FeedRow or a Core row of the feeds ta
                      r.last_status, r.last_error, r.error_count, r.backfilled_at, r.failure_alerted)
 
 
+def _copy_page(m: MatchRow, p: PostRow) -> tuple[bytes | None, str | None, int | None, datetime | None]:
+    """(raw page, its sha256, HTTP status, fetch time) of the copy the match's evidence points
+    into: as found, if the post changed since (see save_post), else the post's own."""
+    if m.copy_text is not None:
+        return m.copy_raw_page, m.copy_raw_sha256, m.copy_http_status, m.copy_fetched_at
+    return p.raw_page, p.raw_sha256, p.http_status, p.fetched_at
+
+
 def _match_record(m: MatchRow, s: SourceRow, p: PostRow) -> MatchRecord:
-    if m.copy_text is not None:  # the copy changed since: its page as the evidence found it
-        fetch = m.copy_http_status, m.copy_raw_sha256, m.copy_fetched_at
-    else:
-        fetch = p.http_status, p.raw_sha256, p.fetched_at
+    _, sha256, status, fetched_at = _copy_page(m, p)
     return MatchRecord(m.id, s.id, s.url, s.title, p.url, p.title, m.kind, m.score, m.coverage,
-                       m.spin_rate, m.evidence or {}, m.detected_at, *fetch,
+                       m.spin_rate, m.evidence or {}, m.detected_at, status, sha256, fetched_at,
                        copy_changed=m.copy_text is not None, revision=m.revision)
 
 
@@ -657,18 +662,14 @@ class Store:
         evidence points into (the copy as found, if the post changed since; see save_post)."""
         src = s.get_one(SourceRow, row.source_id)
         post = s.get_one(PostRow, row.post_id)
-        as_found = row.copy_text is not None
         since = s.scalar(select(MatchRevisionRow.replaced_at).where(
             MatchRevisionRow.match_id == row.id, MatchRevisionRow.revision == row.revision - 1))
+        page, sha256, status, fetched_at = _copy_page(row, post)
         s.add(MatchRevisionRow(
             match_id=row.id, revision=row.revision, kind=row.kind, score=row.score, coverage=row.coverage,
             spin_rate=row.spin_rate, evidence=row.evidence or {}, source_text=_source_text(row, src),
-            copy_text=_copy_text(row, post),
-            copy_raw_page=row.copy_raw_page if as_found else post.raw_page,
-            copy_raw_sha256=row.copy_raw_sha256 if as_found else post.raw_sha256,
-            copy_http_status=row.copy_http_status if as_found else post.http_status,
-            copy_fetched_at=row.copy_fetched_at if as_found else post.fetched_at,
-            detected_at=since or row.detected_at))
+            copy_text=_copy_text(row, post), copy_raw_page=page, copy_raw_sha256=sha256,
+            copy_http_status=status, copy_fetched_at=fetched_at, detected_at=since or row.detected_at))
 
     def match_revisions(self, match_id: int) -> list[RevisionInfo]:
         """The earlier revisions of a match, oldest first."""
