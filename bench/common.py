@@ -13,14 +13,17 @@ DEV = ROOT / ".." / "shared" / "data" / "detect-dev"
 _WORD = re.compile(r"\w+")
 
 
+def load_sources(folder: Path) -> dict[str, str]:
+    """source url → text, from a labelled set's sources.jsonl."""
+    with open(folder / "sources.jsonl", encoding="utf-8") as fh:
+        return {x["url"]: x["text"] for x in map(json.loads, fh)}
+
+
 def load_set(folder: Path) -> tuple[dict[str, str], dict[str, str], list[dict]]:
     """(source url → text, post url → text, labels); HTML posts go through the extractor."""
     from monitor.extract import extract_page
 
-    sources = {}
-    for line in open(folder / "sources.jsonl", encoding="utf-8"):
-        x = json.loads(line)
-        sources[x["url"]] = x["text"]
+    sources = load_sources(folder)
     posts = {}
     for line in open(folder / "candidates.jsonl", encoding="utf-8"):
         x = json.loads(line)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import DEV, ROOT, load_set  # noqa: E402
+from bench.common import DEV, ROOT, load_sources  # noqa: E402
 from monitor.detect import Detector  # noqa: E402
 
 REWRITES = ROOT / "tests" / "detect" / "data" / "rewrites.jsonl"
@@ -31,7 +31,7 @@ def main() -> None:
     folder = Path(args.dev)
     if not (folder / "sources.jsonl").exists():
         sys.exit(f"no dev set at {folder}")
-    sources, _, _ = load_set(folder)
+    sources = load_sources(folder)
     urls = list(sources)
     det = Detector()
     for i, u in enumerate(urls):

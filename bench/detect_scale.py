@@ -31,7 +31,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import DEV, Baseline, load_set  # noqa: E402
+from bench.common import DEV, Baseline, load_sources  # noqa: E402
 from monitor.detect import DetectSettings, Detector  # noqa: E402
 from monitor.detect.normalise import STOPWORDS  # noqa: E402
 
@@ -103,7 +103,7 @@ def main() -> None:
     args = ap.parse_args()
     if not (Path(args.dev) / "sources.jsonl").exists():
         sys.exit(f"needs the dev set for real sentences: {args.dev}")
-    srcs, posts, _ = load_set(Path(args.dev))
+    srcs = load_sources(Path(args.dev))
     corpus = Corpus(list(srcs.values()))  # the registered articles: real, mostly English
     rng = np.random.default_rng(7)
     n = args.sources

@@ -181,6 +181,7 @@ def test_earlier_revisions_keep_their_evidence(cli, tmp_path):
 
     from monitor.domain import Post, Source
     from monitor.store import Database, Store
+    from monitor.store.models import utcnow
 
     cli("migrate")
     db = Database(f"sqlite:///{tmp_path / 'm.db'}")
@@ -189,11 +190,11 @@ def test_earlier_revisions_keep_their_evidence(cli, tmp_path):
     whole = "One. Two. Three. Four."
     pid = store.save_post(Post("https://copy.example/1", whole, "C", html=f"<p>{whole}</p>", http_status=200), None)
     ev = {"passages": [{"source_start": 0, "source_end": 22, "copy_start": 0, "copy_end": 22}]}
-    mid, event = store.record_match(sid, pid, "copy", 0.9, 1.0, 0.0, ev, [("ops", store_now())])
+    mid, event = store.record_match(sid, pid, "copy", 0.9, 1.0, 0.0, ev, [("ops", utcnow())])
     store.save_post(Post("https://copy.example/1", "One. And more.", "C", html="<p>One. And more.</p>"), None,
                     post_id=pid)
     ev1 = {"passages": [{"source_start": 0, "source_end": 4, "copy_start": 0, "copy_end": 4}]}
-    assert store.record_match(sid, pid, "partial_copy", 0.6, 0.3, 0.0, ev1, [("ops", store_now())]) == \
+    assert store.record_match(sid, pid, "partial_copy", 0.6, 0.3, 0.0, ev1, [("ops", utcnow())]) == \
         (mid, "match.updated")
     [rev0] = store.match_revisions(mid)
     assert (rev0.revision, rev0.kind, rev0.coverage) == (0, "copy", 1.0)
@@ -209,9 +210,3 @@ def test_earlier_revisions_keep_their_evidence(cli, tmp_path):
     page = (tmp_path / "r0.html").read_text()
     assert "<mark>One. Two. Three. Four.</mark>" in page and "shown as it was" in page
     assert cli("report", str(mid), "--revision", "7").exit_code == 2
-
-
-def store_now():
-    from datetime import datetime, timezone
-
-    return datetime.now(timezone.utc)
