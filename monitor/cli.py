@@ -1,4 +1,12 @@
-"""The `monitor` command: parses, calls the pipeline or the store, prints. Nothing more."""
+"""The `monitor` command: parses, calls the pipeline or the store, prints. Nothing more.
+
+Start-up is kept cheap: the config (pydantic), the database (SQLAlchemy), extraction and the
+detector are imported inside the commands that use them, so `monitor --help` imports none.
+
+Everything read from the web (page text, titles, URLs) reaches the terminal through `web()`
+or `print_json()`, never as rich markup; errors are `MonitorError`s, printed once, as one line
+(`fail`), by the command group below.
+"""
 
 from __future__ import annotations
 
@@ -11,20 +19,34 @@ import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import Progress
 from rich.table import Table
+from rich.text import Text
+from typer.core import TyperGroup
 
-from monitor import config as config_mod
-from monitor.config import ConfigError, Settings
 from monitor.domain import Source
-from monitor.extract import extract_page
-from monitor.store import Database, DatabaseError
+from monitor.errors import InputError, MonitorError
+from monitor.redact import redact
 
-app = typer.Typer(help="Reuse Monitor: finds spun copies of your articles on the web.",
+if TYPE_CHECKING:
+    from monitor.config import Settings
+    from monitor.store import Store
+
+
+class _Commands(TyperGroup):
+    """Catches the monitor's errors once, for every command: one line, its exit status."""
+
+    def invoke(self, ctx):  # noqa: ANN001, ANN201 - click's signature
+        try:
+            return super().invoke(ctx)
+        except MonitorError as e:
+            fail(str(e), e.exit_code)
+
+
+app = typer.Typer(help="Reuse Monitor: finds spun copies of your articles on the web.", cls=_Commands,
                   no_args_is_help=True, pretty_exceptions_enable=False)
 sources_app = typer.Typer(help="Register and list the articles to protect.", no_args_is_help=True)
 feeds_app = typer.Typer(help="Watched feeds: state and on-demand checks.", no_args_is_help=True)
@@ -46,19 +68,60 @@ class State:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
-            try:
-                self._settings = config_mod.load(self.config_path, database_url=self.database_url)
-            except ConfigError as e:
-                fail(str(e))
+            from monitor import config as config_mod
+
+            self._settings = config_mod.load(self.config_path, database_url=self.database_url)
         return self._settings
 
 
 state = State()
 
 
-def fail(message: str, code: int = 2) -> None:
-    err.print(f"[red]error:[/red] {message}", markup=True, highlight=False, soft_wrap=True)
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print one error (secrets redacted, control characters made visible) and exit."""
+    err.print(Text.assemble(("error:", "red"), " ", inert(redact(message), multiline=True)))
     raise typer.Exit(code)
+
+
+# --- output of text read from the web ------------------------------------------------------
+# C0/C1 control characters (ESC starts ANSI sequences, CR rewrites the line) and the Unicode
+# bidirectional controls (which reorder what a reader sees) are shown as \xNN / \uNNNN.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_CONTROL_LINE = re.compile("[\t\n]|" + _CONTROL.pattern)
+
+
+def _visible(m: re.Match[str]) -> str:
+    c = ord(m.group())
+    return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+
+
+def inert(value: object, multiline: bool = False) -> str:
+    """`value` as a string that a terminal shows as it is: control characters made visible
+    (newlines and tabs too, unless `multiline`)."""
+    return (_CONTROL if multiline else _CONTROL_LINE).sub(_visible, str(value))
+
+
+def web(value: object, multiline: bool = False, style: str = "") -> Text:
+    """Text read from the web (or any input), for rich: never parsed as markup or emoji."""
+    return Text(inert(value, multiline), style=style)
+
+
+def say(*parts: str | Text | tuple[str, str], to: Console = out) -> None:
+    """Print one line made of literal strings and `web()` pieces."""
+    to.print(Text.assemble(*parts))
+
+
+def print_json(data: Any, indent: int | None = None) -> None:
+    """One JSON document on stdout; C1 and bidirectional controls escaped too (JSON escapes C0)."""
+    text = json.dumps(data, ensure_ascii=False, indent=indent)
+    print(_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
+
+
+class _RedactingFormatter(logging.Formatter):
+    """Log lines carry URLs (feeds, webhooks, databases): secrets out, control characters shown."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return inert(redact(super().format(record)), multiline=True)
 
 
 @app.callback()
@@ -67,45 +130,81 @@ def main(
     database_url: Annotated[Optional[str], typer.Option("--database-url", envvar="MONITOR_DATABASE_URL", help="SQLAlchemy URL, e.g. sqlite:///data/monitor.db or postgresql://user@host/db")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="More log lines")] = False,
 ) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler])
     for noisy in ("httpx", "httpcore", "apscheduler", "alembic", "aiosmtplib", "mail.log"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
     state.config_path, state.database_url, state._settings = config, database_url, None
 
 
 def open_monitor():  # noqa: ANN201 - returns monitor.pipeline.Monitor
+    """The pipeline with its detector index: for the commands that compare or poll."""
     from monitor.pipeline import Monitor
 
     settings = state.settings
+    db = _open_database(settings)
+    try:
+        return Monitor(settings, db)
+    except MonitorError:
+        raise
+    except Exception as e:  # noqa: BLE001 - unreachable server, bad credentials …
+        fail(f"cannot use the database {settings.db_url}: {e}")
+
+
+def open_store() -> Store:
+    """The store alone, for commands that only read or list: no detector index is built."""
+    from monitor.store import Store, check_migrated
+
+    settings = state.settings
+    db = _open_database(settings)
+    try:
+        check_migrated(db.engine)
+        return Store(db)
+    except MonitorError:
+        db.close()
+        raise
+    except Exception as e:  # noqa: BLE001
+        db.close()
+        fail(f"cannot use the database {settings.db_url}: {e}")
+
+
+def _open_database(settings: Settings):  # noqa: ANN202 - monitor.store.Database
+    from monitor.store import Database
+
     db = Database(settings.db_url)
     try:
         # A local SQLite file is migrated on first use; a shared PostgreSQL database only by
         # an explicit `monitor migrate`, so schema changes there are a deliberate step.
         if db.engine.dialect.name == "sqlite":
             db.migrate()
-        return Monitor(settings, db)
-    except DatabaseError as e:
-        fail(str(e))
+    except MonitorError:
+        db.close()
+        raise
     except Exception as e:  # noqa: BLE001 - unreachable server, bad credentials …
+        db.close()
         fail(f"cannot use the database {settings.db_url}: {e}")
+    return db
 
 
 # --- run ---------------------------------------------------------------------------------
 @app.command()
 def run(once: Annotated[bool, typer.Option("--once", help="One cycle over due feeds, then exit")] = False) -> None:
     """Poll the watched feeds, check new posts and send alerts (until stopped)."""
+    from monitor.config import check_destinations
     from monitor.scheduler import run_forever, summary
 
+    for note in check_destinations(state.settings):
+        log.warning(note)
     monitor = open_monitor()
     try:
         if once:
             report = asyncio.run(monitor.run_cycle())
             for m in report.matches:
                 if m.event is not None:
-                    out.print(f"[bold red]copy[/] {m.post.url} ← {m.source.url} "
-                              f"({m.verdict.kind}, score {m.verdict.score:.2f})", highlight=False)
-            err.print(summary(report), highlight=False)
+                    say(("copy", "bold red"), " ", web(m.post.url), " ← ", web(m.source.url),
+                        f" ({m.verdict.kind}, score {m.verdict.score:.2f})")
+            say(web(summary(report)), to=err)
         else:
             asyncio.run(run_forever(monitor, state.settings.tick_seconds))
     finally:
@@ -115,15 +214,19 @@ def run(once: Annotated[bool, typer.Option("--once", help="One cycle over due fe
 @app.command()
 def migrate() -> None:
     """Create or upgrade the database schema (Alembic migrations)."""
+    from monitor.store import Database
+
     settings = state.settings
     db = Database(settings.db_url)
     try:
         db.migrate()
+    except MonitorError:
+        raise
     except Exception as e:  # noqa: BLE001
         fail(f"migration of {settings.db_url} failed: {e}")
     finally:
         db.close()
-    err.print(f"database {db.engine.url.render_as_string(hide_password=True)} is up to date", highlight=False)
+    say(web(f"database {db.engine.url.render_as_string(hide_password=True)} is up to date"), to=err)
 
 
 # --- sources -----------------------------------------------------------------------------
@@ -134,6 +237,7 @@ def sources_add(
     url: Annotated[Optional[str], typer.Option(help="For a file: the article's public URL")] = None,
 ) -> None:
     """Register one article to protect."""
+    from monitor.extract import extract_page
     from monitor.fetch import FetchError
 
     monitor = open_monitor()
@@ -163,7 +267,7 @@ def sources_add(
             sid = monitor.register_source(source, origin)
         except ValueError as e:
             fail(str(e))
-        out.print(f"source {sid}: {source.url} ({len(source.text.split())} words)", highlight=False)
+        say(f"source {sid}: ", web(source.url), f" ({len(source.text.split())} words)")
     finally:
         monitor.close()
 
@@ -171,10 +275,12 @@ def sources_add(
 @sources_app.command("import")
 def sources_import(file: Annotated[Path, typer.Argument(help='JSON lines: {"url", "title"?, "text"} or {"url", "html"}')]) -> None:
     """Register many articles from a JSON-lines file."""
+    from rich.progress import Progress
+
+    lines = list(_jsonl(file))
     monitor = open_monitor()
     added = failed = 0
     try:
-        lines = list(_jsonl(file))
         with Progress(console=err, disable=not err.is_terminal, transient=True) as progress:
             task = progress.add_task("fingerprinting", total=len(lines))
             for lineno, item in lines:
@@ -183,13 +289,13 @@ def sources_import(file: Annotated[Path, typer.Argument(help='JSON lines: {"url"
                     monitor.register_source(source, "import")
                     added += 1
                 except ValueError as e:
-                    err.print(f"{file}:{lineno}: {e}", highlight=False)
+                    say(web(f"{file}:{lineno}: {e}"), to=err)
                     failed += 1
                 progress.advance(task)
     finally:
         monitor.close()
-    err.print(f"{added} source(s) registered, {failed} line(s) skipped", highlight=False)
-    if failed and not added:
+    say(f"{added} source(s) registered, {failed} line(s) skipped", to=err)
+    if not added:  # nothing it could do: every line bad, or none at all
         raise typer.Exit(1)
 
 
@@ -201,6 +307,8 @@ def sources_backfill(
 
     `monitor run` does this by itself on a source feed's first check; this shows the progress.
     """
+    from rich.progress import Progress
+
     from monitor.fetch import FeedError, FetchError, parse_feed
     from monitor.pipeline import CycleReport
 
@@ -233,9 +341,9 @@ def sources_backfill(
         added = len(monitor.store.source_urls()) - before
     finally:
         monitor.close()
-    for e in report.errors:
-        err.print(e, highlight=False)
-    err.print(f"{added} source(s) registered from {feed}, {failures} failure(s)", highlight=False)
+    for problem in report.errors:
+        say(web(problem), to=err)
+    say(web(f"{added} source(s) registered from {feed}, {failures} failure(s)"), to=err)
     if failures and not added:
         raise typer.Exit(1)
 
@@ -243,20 +351,25 @@ def sources_backfill(
 @sources_app.command("list")
 def sources_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """The registered articles."""
-    monitor = open_monitor()
+    store = open_store()
     try:
-        rows = monitor.store.list_sources()
+        rows = store.list_sources()
     finally:
-        monitor.close()
+        store.db.close()
     if as_json:
         for r in rows:
-            print(json.dumps({"id": r.id, "url": r.url, "title": r.title, "words": r.words,
-                              "origin": r.origin, "status": r.status, "error": r.last_error}))
+            print_json({"id": r.id, "url": r.url, "title": r.title, "words": r.words,
+                        "origin": r.origin, "status": r.status, "error": r.last_error})
+        return
+    if not rows:
+        configured = len(state.settings.sources)
+        say(("no sources registered yet" + (f"; the config lists {configured}: `monitor run --once` registers them"
+                                            if configured else "") + "; `monitor sources add URL|FILE` adds one"), to=err)
         return
     table = Table("id", "url", "title", "words", "origin", "status")
     for r in rows:
-        table.add_row(str(r.id), r.url, r.title[:50], str(r.words), r.origin,
-                      r.status + (f": {r.last_error}" if r.last_error else ""))
+        table.add_row(str(r.id), web(r.url), web(r.title[:50]), str(r.words), r.origin,
+                      web(r.status + (f": {r.last_error}" if r.last_error else "")))
     out.print(table)
 
 
@@ -264,21 +377,28 @@ def sources_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
 @feeds_app.command("list")
 def feeds_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Each watched feed's state, last error and next check."""
-    monitor = open_monitor()
+    store = open_store()
     try:
-        feeds = monitor.store.list_feeds()
+        feeds = store.list_feeds()
     finally:
-        monitor.close()
+        store.db.close()
     if as_json:
         for f in feeds:
-            print(json.dumps({"url": f.url, "feed_url": f.feed_url, "role": f.role, "last_status": f.last_status,
-                              "last_error": f.last_error, "error_count": f.error_count,
-                              "next_check_at": f.next_check_at.isoformat()}))
+            when = _next_check(f.next_check_at)
+            print_json({"url": f.url, "feed_url": f.feed_url, "role": f.role, "last_status": f.last_status,
+                        "last_error": f.last_error, "error_count": f.error_count,
+                        "next_check_at": when.isoformat() if when else None})
         return
-    table = Table("url", "role", "status", "errors", "next check (UTC)", "last error")
+    table = Table("feed", "role", "status", "errors", "next check (UTC)", "last error")
     for f in feeds:
-        table.add_row(f.url, f.role, f.last_status or "new", str(f.error_count),
-                      f"{f.next_check_at:%Y-%m-%d %H:%M}", (f.last_error or "")[:60])
+        when = _next_check(f.next_check_at)
+        # The address read is the discovered feed (or where it moved), shown under the configured one.
+        where = web(f.url)
+        if f.feed_url and f.feed_url != f.url:
+            where.append("\n→ " + inert(f.feed_url))
+        table.add_row(where, f.role, web(f.last_status or "new"), str(f.error_count),
+                      f"{when:%Y-%m-%d %H:%M}" if when else "not scheduled (not in the config)",
+                      web((f.last_error or "")[:60]) if when else "")
     out.print(table)
 
 
@@ -294,23 +414,28 @@ def feeds_check(url: Annotated[str, typer.Argument(help="A watched feed's URL, a
         monitor.close()
     if not report.feeds_checked and not report.feeds_failed:
         fail(f"{url} is not a watched feed (see `monitor feeds list`)")
-    err.print(summary(report), highlight=False)
+    say(web(summary(report)), to=err)
 
 
 # --- alert destinations ------------------------------------------------------------------
 @notify_app.command("test")
 def notify_test() -> None:
     """Send a test message to every configured destination and report each result."""
+    from monitor.config import check_destinations
+
+    settings = state.settings
+    if not settings.notify.destinations():
+        fail("no destinations configured (notify.email, notify.webhooks)")
+    for note in check_destinations(settings):
+        log.warning(note)
     monitor = open_monitor()
     try:
-        if not monitor.settings.notify.destinations():
-            fail("no destinations configured (notify.email, notify.webhooks)")
         results = asyncio.run(monitor.test_destinations())
     finally:
         monitor.close()
     for name, problem in results.items():
-        out.print(f"{'ok    ' if problem is None else 'FAILED'} {name}" + (f": {problem}" if problem else ""),
-                  highlight=False)
+        say("ok     " if problem is None else "FAILED ", web(redact(name)),
+            web(f": {redact(problem)}") if problem else "")
     if any(results.values()):
         raise typer.Exit(1)
 
@@ -328,6 +453,7 @@ def scan(
             try:
                 source = _source_from_item(item)
             except ValueError as e:
+                item = item if isinstance(item, dict) else {}
                 result: dict[str, Any] = {"url": item.get("url") if isinstance(item, dict) else None,
                                           "matches": [], "error": f"line {lineno}: {e}"}
             else:
@@ -338,13 +464,12 @@ def scan(
                     {"source_url": f.source.url, "source_title": f.source.title, **f.verdict.to_dict()}
                     for f in sorted(found, key=lambda f: -f.verdict.score)]}
             if as_json:
-                print(json.dumps(result, ensure_ascii=False))
+                print_json(result)
             else:
                 for m in result["matches"]:
-                    out.print(f"{result['url']}: {m['kind']} of {m['source_url']} (score {m['score']:.2f})",
-                              highlight=False)
+                    say(web(result["url"]), f": {m['kind']} of ", web(m["source_url"]), f" (score {m['score']:.2f})")
                 if result.get("error"):
-                    err.print(result["error"], highlight=False)
+                    say(web(result["error"]), to=err)
     finally:
         monitor.close()
 
@@ -363,18 +488,18 @@ def compare(
     verdict = Detector(DetectSettings(min_score=settings.detection.min_score)).compare(*texts)
     result = {"source": a, "copy": b, **verdict.to_dict()}
     if as_json:
-        print(json.dumps(result, ensure_ascii=False))
+        print_json(result)
         return
     if not verdict.is_match:
-        out.print(f"no match ({verdict.reason or f'score {verdict.score:.2f}'})", highlight=False)
+        say(web(f"no match ({verdict.reason or f'score {verdict.score:.2f}'})"))
         return
-    out.print(f"[bold]{verdict.kind}[/] score {verdict.score:.2f}, coverage {verdict.coverage:.0%}, "
-              f"spin rate {verdict.spin_rate:.0%}", highlight=False)
+    say((str(verdict.kind), "bold"), f" score {verdict.score:.2f}, coverage {verdict.coverage:.0%}, "
+        f"spin rate {verdict.spin_rate:.0%}")
     for p in verdict.passages[:5]:
-        out.print(f"  source[{p.source_start}:{p.source_end}] ~ copy[{p.copy_start}:{p.copy_end}]: "
-                  f"{texts[0][p.source_start:p.source_end][:80]!r}", highlight=False)
+        say(f"  source[{p.source_start}:{p.source_end}] ~ copy[{p.copy_start}:{p.copy_end}]: ",
+            web(repr(texts[0][p.source_start:p.source_end][:80])))
     if verdict.substitutions:
-        out.print("  swapped: " + "; ".join(f"{x} → {y}" for x, y in verdict.substitutions[:10]), highlight=False)
+        say("  swapped: ", web("; ".join(f"{x} → {y}" for x, y in verdict.substitutions[:10])))
 
 
 @app.command()
@@ -383,21 +508,23 @@ def extract(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per file")] = False,
 ) -> None:
     """Print the main text that the monitor would compare, for each HTML file."""
+    from monitor.extract import extract_page
+
     status = 0
     for path in files:
         try:
             page = extract_page(path.read_bytes(), url=None)
-        except OSError as e:
-            err.print(f"{path}: {e.strerror}", highlight=False)
-            status = 1
+        except OSError as e:  # the other files are still extracted; the status says one was bad
+            say(web(f"{path}: {e.strerror}"), to=err)
+            status = InputError.exit_code
             continue
         if as_json:
-            print(json.dumps({"path": str(path), "title": page.title, "text": page.text,
-                              "published": page.published, "canonical_url": page.canonical_url,
-                              "language": page.language, "reason": page.reason}, ensure_ascii=False))
+            print_json({"path": str(path), "title": page.title, "text": page.text,
+                        "published": page.published, "canonical_url": page.canonical_url,
+                        "language": page.language, "reason": page.reason})
         else:
-            out.print(f"[bold]{path}[/]: {page.title}", highlight=False)
-            out.print(page.text or f"(no text: {page.reason})", highlight=False)
+            say(web(path, style="bold"), ": ", web(page.title))
+            out.print(web(page.text, multiline=True) if page.text else web(f"(no text: {page.reason})"))
     raise typer.Exit(status)
 
 
@@ -411,27 +538,26 @@ def matches(
     as_csv: Annotated[bool, typer.Option("--csv")] = False,
 ) -> None:
     """The copies found so far, newest first."""
-    monitor = open_monitor()
+    when = _since(since) if since else None
+    store = open_store()
     try:
-        rows = monitor.store.list_matches(since=_since(since) if since else None, source=source,
-                                          min_score=min_score)
+        rows = store.list_matches(since=when, source=source, min_score=min_score)
     finally:
-        monitor.close()
+        store.db.close()
     if as_json:
         for r in rows:
-            print(json.dumps(r.to_dict(), ensure_ascii=False))
+            print_json(r.to_dict())
     elif as_csv:
         w = csv.writer(sys.stdout)
         w.writerow(["id", "detected_at", "kind", "score", "coverage", "spin_rate", "source_url", "copy_url"])
         for r in rows:
             w.writerow([r.id, r.detected_at.isoformat(), r.kind, f"{r.score:.4f}", f"{r.coverage:.4f}",
-                        f"{r.spin_rate:.4f}", r.source_url, r.copy_url])
+                        f"{r.spin_rate:.4f}", inert(r.source_url), inert(r.copy_url)])
     else:
-        table = Table("id", "detected (UTC)", "kind", "score", "source", "copy")
+        # One line per match, URLs whole (a table cuts them to the terminal's width).
         for r in rows:
-            table.add_row(str(r.id), f"{r.detected_at:%Y-%m-%d %H:%M}", r.kind, f"{r.score:.2f}",
-                          r.source_url, r.copy_url)
-        out.print(table)
+            say(f"{r.id:>4}  {r.detected_at:%Y-%m-%d %H:%M}  {r.kind:<15} {r.score:.2f}  ", web(r.copy_url))
+            say("      copy of ", web(r.source_url))
 
 
 @app.command()
@@ -443,27 +569,30 @@ def report(
     """The evidence for one match: side by side, passages highlighted, fetch facts and hashes."""
     from monitor.notify.report import render
 
-    monitor = open_monitor()
+    store = open_store()
     try:
-        found = monitor.store.match_with_texts(match_id)
-        earlier = monitor.store.match_revisions(match_id) if found is not None else []
+        found = store.match_with_texts(match_id)
+        earlier = store.match_revisions(match_id) if found is not None else []
         if found is not None and revision is not None and revision != found[0].revision:
-            found = monitor.store.revision_with_texts(match_id, revision)
+            found = store.revision_with_texts(match_id, revision)
             if found is None:
                 fail(f"match {match_id} has no revision {revision} "
                      f"(revisions: {', '.join(str(r.revision) for r in earlier) or 'none before'} and the current one)")
     finally:
-        monitor.close()
+        store.db.close()
     if found is None:
         fail(f"no match with id {match_id} (see `monitor matches`)")
     record, source_text, copy_text = found
     others = [r for r in earlier if r.revision != record.revision]
     if html_file is not None:
-        html_file.write_text(render(record, source_text, copy_text, others), encoding="utf-8")
-        err.print(f"report written to {html_file}", highlight=False)
+        try:
+            html_file.write_text(render(record, source_text, copy_text, others), encoding="utf-8")
+        except OSError as e:
+            raise InputError(f"--html {html_file}: cannot write the report ({e.strerror})") from None
+        say(web(f"report written to {html_file}"), to=err)
         return
     data = record.to_dict() | {"earlier_revisions": [r.to_dict() for r in earlier if r.revision < record.revision]}
-    out.print(json.dumps(data, ensure_ascii=False, indent=2), highlight=False)
+    print_json(data, indent=2)
 
 
 @app.command()
@@ -477,22 +606,37 @@ def demo(
 
 
 # --- helpers -----------------------------------------------------------------------------
+class _NotJSON:
+    """A line of a JSON-lines file that is not JSON: `_source_from_item` refuses it like any bad line."""
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+
+
 def _jsonl(path: Path) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed value) for each non-blank line; a line that is not JSON is a `_NotJSON`."""
     try:
         fh = path.open(encoding="utf-8")
     except OSError as e:
-        fail(f"{path}: {e.strerror}")
+        raise InputError(f"{path}: {e.strerror}") from None
     with fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                yield lineno, json.loads(line)
-            except json.JSONDecodeError as e:
-                err.print(f"{path}:{lineno}: not JSON ({e.msg})", highlight=False)
+        try:
+            for lineno, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    yield lineno, json.loads(line)
+                except json.JSONDecodeError as e:
+                    yield lineno, _NotJSON(f"not JSON ({e.msg})")
+        except UnicodeDecodeError as e:
+            raise InputError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
 
 
 def _source_from_item(item: Any) -> Source:
+    from monitor.extract import extract_page
+
+    if isinstance(item, _NotJSON):
+        raise ValueError(item.problem)
     if not isinstance(item, dict) or not isinstance(item.get("url"), str):
         raise ValueError('each line needs a "url" and a "text" or "html"')
     if isinstance(item.get("text"), str):
@@ -508,6 +652,8 @@ def _source_from_item(item: Any) -> Source:
 
 
 def _read_text(target: str, settings: Settings) -> str:
+    from monitor.extract import extract_page
+
     if re.match(r"https?://", target):
         from monitor.fetch import FetchError, Fetcher, FetchSettings
 
@@ -523,10 +669,19 @@ def _read_text(target: str, settings: Settings) -> str:
     try:
         raw = path.read_bytes()
     except OSError as e:
-        fail(f"{target}: {e.strerror}")
+        raise InputError(f"{target}: {e.strerror}") from None
     if path.suffix.lower() in (".html", ".htm") or raw.lstrip()[:15].lower().startswith((b"<!doctype", b"<html")):
         return extract_page(raw).text
     return raw.decode("utf-8", errors="replace")
+
+
+def _next_check(when: datetime | None) -> datetime | None:
+    """A feed's next check, or None when it has none: not scheduled, or pushed out of reach
+    (a feed taken out of the config is kept for its history but no longer polled)."""
+    if when is None:
+        return None
+    aware = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    return None if aware - datetime.now(timezone.utc) > timedelta(days=3650) else when
 
 
 def _since(value: str) -> datetime:

@@ -38,7 +38,7 @@ def write_sources(tmp_path):
 def test_sources_import_list_and_scan(cli, tmp_path):
     r = cli("sources", "import", str(write_sources(tmp_path)))
     assert r.exit_code == 0
-    assert "2 source(s) registered, 1 line(s) skipped" in r.output
+    assert "2 source(s) registered, 2 line(s) skipped" in r.output  # the line that is not JSON counts
     assert "sources.jsonl:3" in r.output and "sources.jsonl:4: not JSON" in r.output
     listed = [json.loads(x) for x in cli("sources", "list", "--json").stdout.splitlines()]
     assert [s["url"] for s in listed] == ["https://publisher.example/a", "https://publisher.example/b"]

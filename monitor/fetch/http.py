@@ -19,6 +19,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from monitor.errors import MonitorError
 from monitor.fetch.guard import PrivateAddressError, UnresolvableError
 from monitor.fetch.pool import HostPoolTransport
 from monitor.fetch.robots import DISALLOW_ALL, RobotsCache
@@ -27,7 +28,7 @@ INFLATE_STEP = 64 * 1024  # decompressed bytes produced per step, so the cap is 
 ROBOTS_RETRY = 3600.0  # an unreachable robots.txt is asked again after an hour, not a day
 
 
-class FetchError(Exception):
+class FetchError(MonitorError):
     """A URL could not be fetched; the message says why, for logs and `feeds list`."""
 
     status = "error"
