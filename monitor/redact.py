@@ -9,7 +9,7 @@ message with URLs in it; the command line's error line, every log line, destinat
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit
 
 HIDDEN = "***"
 
@@ -55,7 +55,7 @@ def _redact_url(url: str, whole_query: bool) -> str:
     query = parts.query
     if query:
         pairs = parse_qsl(query, keep_blank_values=True)
-        if not pairs:  # not key=value: a bare token
+        if "=" not in query or not pairs:  # not key=value: a bare token
             query = HIDDEN
         else:
             query = "&".join(f"{k}={HIDDEN if whole_query or _SECRET_KEYS.search(k) else v}" for k, v in pairs)
@@ -68,4 +68,8 @@ def _redact_url(url: str, whole_query: bool) -> str:
         if len(segments) > keep + 1:
             path = "/".join([*segments[: keep + 1], HIDDEN])
     fragment = HIDDEN if parts.fragment and whole_query else parts.fragment
-    return urlunsplit((parts.scheme, netloc, path, query, fragment))
+    if (netloc, query, path, fragment) == (parts.netloc, parts.query, parts.path, parts.fragment):
+        return url  # nothing hidden: the URL exactly as given
+    # Built by hand: urlunsplit drops the "//" of an empty host (sqlite:///file.db).
+    return (f"{parts.scheme}://{netloc}{path}" + (f"?{query}" if query else "")
+            + (f"#{fragment}" if fragment else ""))
