@@ -171,12 +171,14 @@ def open_store() -> Store:
 
 def _open_database(settings: Settings):  # noqa: ANN202 - monitor.store.Database
     from monitor.store import Database
+    from monitor.store.database import needs_migration
 
     db = Database(settings.db_url)
     try:
         # A local SQLite file is migrated on first use; a shared PostgreSQL database only by
         # an explicit `monitor migrate`, so schema changes there are a deliberate step.
-        if db.engine.dialect.name == "sqlite":
+        # (Alembic itself is imported only when there is something to do.)
+        if db.engine.dialect.name == "sqlite" and needs_migration(db.engine):
             db.migrate()
     except MonitorError:
         db.close()

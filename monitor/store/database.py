@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor.errors import DatabaseError
 from monitor.redact import redact
 
-__all__ = ["Database", "DatabaseError", "check_migrated", "make_engine", "migrate"]
+__all__ = ["Database", "DatabaseError", "check_migrated", "make_engine", "migrate", "needs_migration"]
 
 
 def parse_url(url: str) -> URL:
@@ -113,6 +113,28 @@ def migrate(engine: Engine, revision: str = "head", downgrade: bool = False) -> 
             if sqlite:
                 conn.exec_driver_sql("PRAGMA foreign_keys=ON")
                 conn.commit()
+
+
+def needs_migration(engine: Engine) -> bool:
+    """Whether the schema is missing or older than the newest migration shipped.
+
+    Cheap (one query and a directory listing, no Alembic import): revisions are numbered
+    `00NN` like their files, so the newest file names the head. Anything else (a revision that
+    is not numbered) answers True, and Alembic decides."""
+    import re
+
+    numbers = []
+    for path in (alembic_dir() / "versions").glob("*.py"):
+        m = re.match(r"(\d{4})_", path.name)
+        if m is None:
+            return True
+        numbers.append(m.group(1))
+    try:
+        with engine.connect() as conn:
+            current = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all()
+    except Exception:  # noqa: BLE001 - no table yet, or no database file yet
+        return True
+    return current != [max(numbers, default="")]
 
 
 def check_migrated(engine: Engine) -> None:
