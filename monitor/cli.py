@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Optional
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 from typer.core import TyperGroup
 
@@ -368,11 +367,13 @@ def sources_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
         say(("no sources registered yet" + (f"; the config lists {configured}: `monitor run --once` registers them"
                                             if configured else "") + "; `monitor sources add URL|FILE` adds one"), to=err)
         return
-    table = Table("id", "url", "title", "words", "origin", "status")
+    # One entry per source, URLs whole (a table cuts them to the terminal's width).
     for r in rows:
-        table.add_row(str(r.id), web(r.url), web(r.title[:50]), str(r.words), r.origin,
-                      web(r.status + (f": {r.last_error}" if r.last_error else "")))
-    out.print(table)
+        say(f"{r.id:>4}  {r.words:>6} words  {r.origin:<6} ", web(r.status), "  ", web(r.url))
+        if r.title:
+            say("      ", web(r.title[:100]))
+        if r.last_error:
+            say("      error: ", web(r.last_error))
 
 
 # --- feeds -------------------------------------------------------------------------------
@@ -391,17 +392,16 @@ def feeds_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
                         "last_error": f.last_error, "error_count": f.error_count,
                         "next_check_at": when.isoformat() if when else None})
         return
-    table = Table("feed", "role", "status", "errors", "next check (UTC)", "last error")
+    # One entry per feed, URLs whole (a table cuts them to the terminal's width).
     for f in feeds:
         when = _next_check(f.next_check_at)
-        # The address read is the discovered feed (or where it moved), shown under the configured one.
-        where = web(f.url)
-        if f.feed_url and f.feed_url != f.url:
-            where.append("\n→ " + inert(f.feed_url))
-        table.add_row(where, f.role, web(f.last_status or "new"), str(f.error_count),
-                      f"{when:%Y-%m-%d %H:%M}" if when else "not scheduled (not in the config)",
-                      web((f.last_error or "")[:60]) if when else "")
-    out.print(table)
+        say(f"{f.role:<6} ", web(f"{f.last_status or 'new':<8}"), f" {f.error_count:>3} error(s) in a row  ",
+            f"next check {when:%Y-%m-%d %H:%M} UTC  " if when else "not scheduled (not in the config)  ",
+            web(f.url))
+        if f.feed_url and f.feed_url != f.url:  # what is read: the discovered feed, or where it moved
+            say("       → ", web(f.feed_url))
+        if f.last_error and when:
+            say("       last error: ", web(f.last_error))
 
 
 @feeds_app.command("check")

@@ -2,6 +2,7 @@
 text, titles or URLs is given rich markup, ANSI escapes, control and bidi characters."""
 
 import json
+from datetime import datetime
 
 import pytest
 import yaml
@@ -151,3 +152,46 @@ def test_run_once_prints_a_hostile_copy_url_literally(tmp_path, monkeypatch):
                                 f"sqlite:///{tmp_path / 'm.db'}", "run", "--once"], catch_exceptions=False)
     assert r.exit_code == 0, r.output
     assert "https://publisher.example/[/]a" in r.stdout and "copy[bold]x" in r.stdout
+
+
+def test_discovered_feed_is_logged_and_listed_as_such_and_a_removed_feed_is_not_scheduled(tmp_path, monkeypatch, caplog):
+    import logging
+
+    from monitor.demo.servers import Blog, BlogPost
+    from monitor.store import Database
+    from monitor.store.models import FeedRow
+
+    monkeypatch.chdir(tmp_path)
+    db_url = f"sqlite:///{tmp_path / 'm.db'}"
+    with Blog("Autoblog", [BlogPost("p", "Garden", seed("unrelated-1.txt"))]) as blog:
+        cfg = {"watch": [{"url": blog.url + "/"}], "fetch": {"allow_private_networks": True}}
+        (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg), encoding="utf-8")
+        with caplog.at_level(logging.INFO, logger="monitor"):
+            r = runner.invoke(app, ["--config", str(tmp_path / "c.yaml"), "--database-url", db_url, "run", "--once"])
+        assert r.exit_code == 0, r.output
+        assert "moved permanently" not in caplog.text
+        assert "found by discovery" in caplog.text and "/feeds/posts/default" in caplog.text
+        r = runner.invoke(app, ["--config", str(tmp_path / "c.yaml"), "--database-url", db_url, "feeds", "list"])
+        assert blog.url + "/feeds/posts/default" in r.stdout and "→" in r.stdout
+
+        # Taken out of the config: kept for its history, shown as not scheduled, its old error hidden.
+        (tmp_path / "c.yaml").write_text(yaml.safe_dump({"watch": []}), encoding="utf-8")
+        runner.invoke(app, ["--config", str(tmp_path / "c.yaml"), "--database-url", db_url, "run", "--once"])
+    db = Database(db_url)
+    with db.session() as s:
+        s.query(FeedRow).one().last_error = "an old failure"
+    db.close()
+    r = runner.invoke(app, ["--config", str(tmp_path / "c.yaml"), "--database-url", db_url, "feeds", "list"])
+    assert "not scheduled" in r.stdout and "an old failure" not in r.stdout
+    assert str(datetime.now().year + 100) not in r.stdout
+    r = runner.invoke(app, ["--config", str(tmp_path / "c.yaml"), "--database-url", db_url, "feeds", "list", "--json"])
+    assert json.loads(r.stdout)["next_check_at"] is None
+
+
+def test_sources_list_says_how_to_register_the_configured_sources(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump({"sources": [{"url": "https://publisher.example/a"}]}))
+    r = runner.invoke(app, ["--config", str(tmp_path / "c.yaml"), "--database-url", f"sqlite:///{tmp_path / 'm.db'}",
+                            "sources", "list"])
+    assert r.exit_code == 0
+    assert "no sources registered yet" in r.output and "the config lists 1" in r.output and "monitor run --once" in r.output
