@@ -142,7 +142,7 @@ def open_monitor():  # noqa: ANN201 - returns monitor.pipeline.Monitor
     from monitor.pipeline import Monitor
 
     settings = state.settings
-    db = _open_database(settings)
+    db = _open_database(settings.db_url)
     try:
         return Monitor(settings, db)
     except MonitorError:
@@ -155,8 +155,10 @@ def open_store() -> Store:
     """The store alone, for commands that only read or list: no detector index is built."""
     from monitor.store import Store, check_migrated
 
-    settings = state.settings
-    db = _open_database(settings)
+    # --database-url (or $MONITOR_DATABASE_URL) wins over the config file: then the config,
+    # which these commands do not otherwise need, is not even read (pydantic stays unloaded).
+    url = state.database_url or state.settings.db_url
+    db = _open_database(url)
     try:
         check_migrated(db.engine)
         return Store(db)
@@ -165,14 +167,14 @@ def open_store() -> Store:
         raise
     except Exception as e:  # noqa: BLE001
         db.close()
-        fail(f"cannot use the database {settings.db_url}: {e}")
+        fail(f"cannot use the database {url}: {e}")
 
 
-def _open_database(settings: Settings):  # noqa: ANN202 - monitor.store.Database
+def _open_database(url: str):  # noqa: ANN202 - monitor.store.Database
     from monitor.store import Database
     from monitor.store.database import needs_migration
 
-    db = Database(settings.db_url)
+    db = Database(url)
     try:
         # A local SQLite file is migrated on first use; a shared PostgreSQL database only by
         # an explicit `monitor migrate`, so schema changes there are a deliberate step.
@@ -184,7 +186,7 @@ def _open_database(settings: Settings):  # noqa: ANN202 - monitor.store.Database
         raise
     except Exception as e:  # noqa: BLE001 - unreachable server, bad credentials …
         db.close()
-        fail(f"cannot use the database {settings.db_url}: {e}")
+        fail(f"cannot use the database {url}: {e}")
     return db
 
 
