@@ -1,7 +1,8 @@
 """The `monitor` command: parses, calls the pipeline or the store, prints. Nothing more.
 
-Start-up is kept cheap: the config (pydantic), the database (SQLAlchemy), extraction and the
-detector are imported inside the commands that use them, so `monitor --help` imports none.
+Start-up is kept cheap: the config (pydantic), the database (SQLAlchemy), extraction, the
+detector and asyncio are imported inside the commands that use them, so `monitor --help`
+imports none of them (tests/test_startup.py, bench/startup.py).
 
 Everything read from the web (page text, titles, URLs) reaches the terminal through `web()`
 or `print_json()`, never as rich markup; errors are `MonitorError`s, printed once, as one line
@@ -10,7 +11,6 @@ or `print_json()`, never as rich markup; errors are `MonitorError`s, printed onc
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import json
 import logging
@@ -194,6 +194,8 @@ def _open_database(url: str):  # noqa: ANN202 - monitor.store.Database
 @app.command()
 def run(once: Annotated[bool, typer.Option("--once", help="One cycle over due feeds, then exit")] = False) -> None:
     """Poll the watched feeds, check new posts and send alerts (until stopped)."""
+    import asyncio
+
     from monitor.config import check_destinations
     from monitor.scheduler import run_forever, summary
 
@@ -240,6 +242,8 @@ def sources_add(
     url: Annotated[Optional[str], typer.Option(help="For a file: the article's public URL")] = None,
 ) -> None:
     """Register one article to protect."""
+    import asyncio
+
     from monitor.extract import extract_page
     from monitor.fetch import FetchError
 
@@ -310,6 +314,8 @@ def sources_backfill(
 
     `monitor run` does this by itself on a source feed's first check; this shows the progress.
     """
+    import asyncio
+
     from rich.progress import Progress
 
     from monitor.fetch import FeedError, FetchError, parse_feed
@@ -409,6 +415,8 @@ def feeds_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
 @feeds_app.command("check")
 def feeds_check(url: Annotated[str, typer.Argument(help="A watched feed's URL, as configured")]) -> None:
     """Check one watched feed now, whatever its schedule."""
+    import asyncio
+
     from monitor.scheduler import summary
 
     monitor = open_monitor()
@@ -425,6 +433,8 @@ def feeds_check(url: Annotated[str, typer.Argument(help="A watched feed's URL, a
 @notify_app.command("test")
 def notify_test() -> None:
     """Send a test message to every configured destination and report each result."""
+    import asyncio
+
     from monitor.config import check_destinations
 
     settings = state.settings
@@ -659,6 +669,8 @@ def _read_text(target: str, settings: Settings) -> str:
     from monitor.extract import extract_page
 
     if re.match(r"https?://", target):
+        import asyncio
+
         from monitor.fetch import FetchError, Fetcher, FetchSettings
 
         async def get() -> bytes:

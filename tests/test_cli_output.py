@@ -195,3 +195,19 @@ def test_sources_list_says_how_to_register_the_configured_sources(tmp_path, monk
                             "sources", "list"])
     assert r.exit_code == 0
     assert "no sources registered yet" in r.output and "the config lists 1" in r.output and "monitor run --once" in r.output
+
+
+def test_matches_prints_long_urls_whole(cli, tmp_path):
+    from monitor.domain import Post, Source
+    from monitor.store import Database, Store
+
+    cli("migrate")
+    db = Database(f"sqlite:///{tmp_path / 'm.db'}")
+    store = Store(db)
+    long_copy = "https://copies.example/" + "/".join(f"segment-{i}" for i in range(15)) + "/post.html?utm_source=x"
+    sid, _ = store.upsert_source(Source("https://publisher.example/" + "a" * 90, "t", "A"), b"s", "url")
+    pid = store.save_post(Post(long_copy, "t"), None)
+    store.record_match(sid, pid, "spun_copy", 0.8, 0.7, 0.3, {"passages": []}, [])
+    db.close()
+    out = cli("matches").stdout  # the runner's terminal is 80 columns wide
+    assert long_copy in out and "https://publisher.example/" + "a" * 90 in out

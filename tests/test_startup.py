@@ -12,7 +12,7 @@ try:
     app({args!r}, prog_name="monitor")
 except SystemExit:
     pass
-heavy = ["sqlalchemy", "pydantic", "alembic", "monitor.detect", "monitor.pipeline", "monitor.extract",
+heavy = ["asyncio", "sqlalchemy", "pydantic", "alembic", "monitor.detect", "monitor.pipeline", "monitor.extract",
          "selectolax", "httpx", "numpy"]
 print(json.dumps([m for m in heavy if m in sys.modules]), file=sys.stderr)
 """
