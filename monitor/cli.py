@@ -110,6 +110,16 @@ def say(*parts: str | Text | tuple[str, str], to: Console = out) -> None:
     to.print(Text.assemble(*parts))
 
 
+def say_lines(lines: list[Text], to: Console = out) -> None:
+    """Print many lines at once (one rich render, not one per line: lists can be long)."""
+    if lines:
+        to.print(Text("\n").join(lines))
+
+
+def line(*parts: str | Text | tuple[str, str]) -> Text:
+    return Text.assemble(*parts)
+
+
 def print_json(data: Any, indent: int | None = None) -> None:
     """One JSON document on stdout; C1 and bidirectional controls escaped too (JSON escapes C0)."""
     text = json.dumps(data, ensure_ascii=False, indent=indent)
@@ -156,7 +166,7 @@ def open_store() -> Store:
     from monitor.store import Store, check_migrated
 
     # --database-url (or $MONITOR_DATABASE_URL) wins over the config file: then the config,
-    # which these commands do not otherwise need, is not even read (pydantic stays unloaded).
+    # which these commands do not otherwise need, is not even read or validated.
     url = state.database_url or state.settings.db_url
     db = _open_database(url)
     try:
@@ -376,12 +386,14 @@ def sources_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
                                             if configured else "") + "; `monitor sources add URL|FILE` adds one"), to=err)
         return
     # One entry per source, URLs whole (a table cuts them to the terminal's width).
+    lines = []
     for r in rows:
-        say(f"{r.id:>4}  {r.words:>6} words  {r.origin:<6} ", web(r.status), "  ", web(r.url))
+        lines.append(line(f"{r.id:>4}  {r.words:>6} words  {r.origin:<6} ", web(r.status), "  ", web(r.url)))
         if r.title:
-            say("      ", web(r.title[:100]))
+            lines.append(line("      ", web(r.title[:100])))
         if r.last_error:
-            say("      error: ", web(r.last_error))
+            lines.append(line("      error: ", web(r.last_error)))
+    say_lines(lines)
 
 
 # --- feeds -------------------------------------------------------------------------------
@@ -569,9 +581,8 @@ def matches(
                         f"{r.spin_rate:.4f}", inert(r.source_url), inert(r.copy_url)])
     else:
         # One line per match, URLs whole (a table cuts them to the terminal's width).
-        for r in rows:
-            say(f"{r.id:>4}  {r.detected_at:%Y-%m-%d %H:%M}  {r.kind:<15} {r.score:.2f}  ", web(r.copy_url))
-            say("      copy of ", web(r.source_url))
+        say_lines([line(f"{r.id:>4}  {r.detected_at:%Y-%m-%d %H:%M}  {r.kind:<15} {r.score:.2f}  ", web(r.copy_url),
+                             "\n      copy of ", web(r.source_url)) for r in rows])
 
 
 @app.command()
