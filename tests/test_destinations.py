@@ -142,3 +142,24 @@ async def test_subject_and_body_agree(sqlite_url):
     for part in (msg.get_body(("plain",)).get_content(), msg.get_body(("html",)).get_content()):
         assert "9% of your article reused" in part and "score 1.00" in part
     db.close()
+
+
+async def test_alerts_queued_under_a_webhooks_old_name_are_still_sent(sqlite_url, tmp_path):
+    """Before names hid tokens, a webhook was named by its whole URL: such rows still go out."""
+    from monitor.pipeline import Monitor
+
+    db = Database(sqlite_url)
+    db.migrate()
+    with WebhookReceiver() as hook:
+        url = hook.url + "?token=s3cret"
+        s = config.load(settings(tmp_path, {"webhooks": [{"url": url}]}), database_url=sqlite_url)
+        monitor = Monitor(s, db)
+        [hook_config] = s.notify.webhooks
+        assert hook_config.legacy_name == f"webhook:{url}" != hook_config.name
+        sid, _ = monitor.store.upsert_source(Source("https://publisher.example/a", "text", "A"), b"s", "url")
+        pid = monitor.store.save_post(Post("https://copy.example/1", "text"), None)
+        monitor.store.record_match(sid, pid, "copy", 0.9, 1.0, 0.0, {"passages": []},
+                                   [(hook_config.legacy_name, datetime.now(timezone.utc))])
+        report = await monitor.deliver_alerts()
+    assert report.sent == 1 and len(hook.accepted) == 1
+    monitor.close()
