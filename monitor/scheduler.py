@@ -37,11 +37,11 @@ FORGET_NODES = timedelta(days=7)  # rows of processes that died without saying s
 ROBOTS_REFRESH = 3600.0  # robots.txt rules about to expire are read again this often, off the polling path
 
 
-def summary(report: CycleReport) -> str:
+def summary(report: CycleReport, alerts: bool = True) -> str:
     new = sum(m.event is not None for m in report.matches)
-    return (f"{report.feeds_checked} feed(s) checked, {report.feeds_failed} failed, "
-            f"{report.posts_checked} new post(s), {new} new match(es), "
-            f"{report.alerts.sent} alert(s) sent, {report.alerts.failed} failed")
+    text = (f"{report.feeds_checked} feed(s) checked, {report.feeds_failed} failed, "
+            f"{report.posts_checked} new post(s), {new} new match(es)")
+    return text + (f", {report.alerts.sent} alert(s) sent, {report.alerts.failed} failed" if alerts else "")
 
 
 async def refresh_robots(monitor: Monitor, within: float = ROBOTS_REFRESH) -> int:
@@ -102,7 +102,7 @@ async def run_forever(monitor: Monitor, tick_seconds: int, grace_seconds: float 
             return
         beat(cycle_finished=True)
         if report.feeds_checked or report.feeds_failed:
-            log.info(summary(report))
+            log.info(summary(report, alerts=False))  # the delivery job reports the alerts
 
     async def deliver() -> None:
         if stop.is_set():
