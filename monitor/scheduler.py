@@ -87,22 +87,26 @@ async def run_forever(monitor: Monitor, tick_seconds: int, grace_seconds: float 
         except Exception as e:  # noqa: BLE001 - a database hiccup must not stop the jobs
             log.warning("heartbeat not recorded: %s", e)
 
-    async def tick() -> None:
-        nonlocal cycle
-        if stop.is_set() or (cycle is not None and not cycle.done()):
+    def cycle_done(task: asyncio.Task[CycleReport]) -> None:
+        if task.cancelled():
             return
-        # Alerts are sent by their own job, so a long cycle never holds them back.
-        cycle = asyncio.create_task(monitor.run_cycle(stop=stop, deliver=False))
-        try:
-            report = await asyncio.shield(cycle)
-        except asyncio.CancelledError:
-            return
-        except Exception:  # noqa: BLE001 - a failed cycle is logged; the next tick tries again
-            log.exception("cycle failed")
+        if (e := task.exception()) is not None:  # a failed cycle is logged; the next tick tries again
+            log.error("cycle failed", exc_info=e)
             return
         beat(cycle_finished=True)
+        report = task.result()
         if report.feeds_checked or report.feeds_failed:
             log.info(summary(report, alerts=False))  # the delivery job reports the alerts
+
+    async def tick() -> None:
+        # The tick starts a cycle and returns: a tick that waited for a long cycle made
+        # APScheduler warn "maximum number of running instances reached" at every later tick.
+        nonlocal cycle
+        if stop.is_set() or (cycle is not None and not cycle.done()):
+            return  # the cycle under way is still running: the next tick looks again
+        # Alerts are sent by their own job, so a long cycle never holds them back.
+        cycle = asyncio.create_task(monitor.run_cycle(stop=stop, deliver=False))
+        cycle.add_done_callback(cycle_done)
 
     async def deliver() -> None:
         if stop.is_set():
