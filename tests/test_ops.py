@@ -101,6 +101,7 @@ def test_redaction_of_credentials_in_text():
     assert logs.redacted_url("https://hooks.example/services/T0/B0/XyZ") == "https://hooks.example/***"
 
 
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # the loopback sink, on purpose
 def test_no_secret_is_logged_during_a_cycle(sqlite_url, tmp_path, monkeypatch, log_lines):
     """A cycle that finds a copy, alerts a webhook (signed, a token in its path and query) that
     fails, an SMTP server with a password, and reads a feed with credentials in its URL: no
