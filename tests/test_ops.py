@@ -95,6 +95,7 @@ def test_redaction_of_credentials_in_text():
     logs.add_secret("s3cr3t-value")
     assert logs.redact("pw s3cr3t-value!") == "pw ***!"
     assert logs.redact("GET https://bob:hunter22@feeds.example/x") == "GET https://bob:***@feeds.example/x"
+    assert logs.redact("postgresql+psycopg://monitor:dbpa55@db/m") == "postgresql+psycopg://monitor:***@db/m"
     assert logs.redact("https://h.example/f?id=4&token=abcdef&x=1") == "https://h.example/f?id=4&token=***&x=1"
     assert logs.redact("Authorization: Bearer abcdefghijkl") == "Authorization: Bearer ***"
     assert logs.redact("key whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw") == "key whsec_***"
