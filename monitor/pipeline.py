@@ -257,11 +257,12 @@ class Monitor:
             posts, missing = [], []
             for post_id, sig, text in chunk:
                 keys = reverse.post_keys(self.detector, sig)
-                if keys is None:
+                if keys is None:  # stored before keys were kept, or by an older format
                     sig = reverse.post_signature(self.detector, text or "")
                     missing.append((post_id, sig))
                     keys = reverse.post_keys(self.detector, sig)
-                posts.append((post_id, keys))
+                if keys is not None:
+                    posts.append((post_id, keys))
             if missing:
                 self.store.set_post_signatures(missing)
             pairs = sources.candidates(posts)

@@ -758,7 +758,7 @@ class Store:
                 yield [(r[0], bytes(r[1]) if r[1] is not None else None, r[2]) for r in part]
 
     def set_post_signatures(self, items: Iterable[tuple[int, bytes]]) -> None:
-        stmt = update(PostRow.__table__).where(PostRow.__table__.c.id == bindparam("pid"))
+        stmt = update(PostRow).where(PostRow.id == bindparam("pid"))
         rows = [{"pid": pid, "signature": sig} for pid, sig in items]
         if rows:
             with self.db.engine.begin() as conn:
