@@ -231,6 +231,7 @@ class Monitor:
                 errors.append(msg)
                 if entry.url:
                     self.store.mark_source_error(entry.url, "url", str(e))
+        self.store.sync_config_sources(listed)  # those registered just now are marked listed too
         return errors
 
     @staticmethod
