@@ -114,3 +114,20 @@ def test_cli_rescan_since_and_source(tmp_path, monkeypatch, by):
     assert r.exit_code == 0 and "0 new match(es)" in r.output
     r = cli("rescan", "--source", "https://nobody.example/x")
     assert r.exit_code == 2 and "no source https://nobody.example/x" in r.output
+
+
+def test_cli_sources_add_compares_the_new_source_with_stored_posts(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MONITOR_CONFIG", raising=False)
+    db = f"sqlite:///{tmp_path / 'm.db'}"
+    with demo_blog() as blog:
+        m = open_monitor(db, tmp_path, watch=[blog.url + "/"])
+        try:
+            asyncio.run(m.run_cycle())
+        finally:
+            m.close()
+    (tmp_path / "original.txt").write_text(seed("original.txt"), encoding="utf-8")
+    r = runner.invoke(app, ["--database-url", db, "sources", "add", str(tmp_path / "original.txt"),
+                            "--url", ORIGINAL], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    assert "russia-japan-military.html" in r.stdout and "1 new match(es) among the posts already stored" in r.output
