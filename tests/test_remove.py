@@ -151,3 +151,33 @@ def test_removing_your_own_feed_retires_the_articles_it_registered(db_url, tmp_p
         assert [s.url for s in store.list_sources()] == ["https://me.example/1", "https://me.example/2"]
     finally:
         db.close()
+
+
+def test_upgrade_marks_feeds_already_out_of_the_config_as_retired(db_url):
+    """Migration 0007: a feed pushed a century out (taken out of the config before) is retired;
+    the others are listed in the config; existing sources are not rescanned all at once."""
+    from sqlalchemy import text
+
+    from monitor.store import Store
+    from monitor.store.database import migrate
+
+    db = Database(db_url)
+    try:
+        migrate(db.engine, "0006")
+        far = datetime.now(timezone.utc) + timedelta(days=36500)
+        with db.engine.begin() as c:
+            c.execute(text("INSERT INTO feeds (id, url, role, title, interval_minutes, next_check_at, error_count, "
+                           "failure_alerted, created_at) VALUES (1, 'https://gone.example/', 'watch', '', 60, :far, 0, "
+                           ":f, :now), (2, 'https://kept.example/', 'watch', '', 60, :now, 0, :f, :now)"),
+                      {"far": far, "now": datetime.now(timezone.utc), "f": False})
+            c.execute(text("INSERT INTO sources (id, url, title, text, content_hash, origin, status, entry_hash, "
+                           "created_at, updated_at) VALUES (1, 'https://me.example/a', '', 'x', '', 'url', 'ready', '', "
+                           ":now, :now)"), {"now": datetime.now(timezone.utc)})
+        db.migrate()
+        store = Store(db)
+        assert [f.url for f in store.list_feeds()] == ["https://kept.example/"]
+        assert store.list_feeds()[0].in_config
+        assert store.find_feed("1").retired_at is not None
+        assert store.sources_due_rescan() == []
+    finally:
+        db.close()
