@@ -174,13 +174,10 @@ def sources_add(
     try:
         path = Path(target)
         if path.exists():
-            raw = path.read_bytes()
-            if path.suffix.lower() in (".html", ".htm"):
-                page = extract_page(raw, url=url)
-                text, page_title = page.text, page.title
-            else:
-                text, page_title = raw.decode("utf-8", errors="replace"), path.stem
-            source = Source(url or path.resolve().as_uri(), text, title or page_title)
+            try:
+                source = monitor.source_from_file(path, url, title)
+            except ValueError as e:
+                fail(str(e))
             origin = "file"
         elif re.match(r"https?://", target):
             async def get() -> Source:
@@ -198,6 +195,7 @@ def sources_add(
         except ValueError as e:
             fail(str(e))
         out.print(f"source {sid}: {source.url} ({len(source.text.split())} words)", highlight=False)
+        _print_rescan(monitor.rescan_due())
     finally:
         monitor.close()
 
@@ -213,13 +211,14 @@ def sources_import(file: Annotated[Path, typer.Argument(help='JSON lines: {"url"
             task = progress.add_task("fingerprinting", total=len(lines))
             for lineno, item in lines:
                 try:
-                    source = _source_from_item(item)
+                    source = _source_from_item(item, monitor.read_source)
                     monitor.register_source(source, "import")
                     added += 1
                 except ValueError as e:
                     err.print(f"{file}:{lineno}: {e}", highlight=False)
                     failed += 1
                 progress.advance(task)
+        _print_rescan(monitor.rescan_due())
     finally:
         monitor.close()
     err.print(f"{added} source(s) registered, {failed} line(s) skipped", highlight=False)
@@ -275,45 +274,136 @@ def sources_backfill(
 
 
 @sources_app.command("list")
-def sources_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def sources_list(as_json: Annotated[bool, typer.Option("--json")] = False,
+                 show_all: Annotated[bool, typer.Option("--all", help="Also the removed ones")] = False) -> None:
     """The registered articles."""
     monitor = open_monitor()
     try:
-        rows = monitor.store.list_sources()
+        rows = monitor.store.list_sources(retired=show_all)
     finally:
         monitor.close()
     if as_json:
         for r in rows:
             print(json.dumps({"id": r.id, "url": r.url, "title": r.title, "words": r.words,
-                              "origin": r.origin, "status": r.status, "error": r.last_error}))
+                              "origin": r.origin, "status": "retired" if r.retired_at else r.status,
+                              "error": r.last_error,
+                              "retired_at": r.retired_at.isoformat() if r.retired_at else None}))
         return
     table = Table("id", "url", "title", "words", "origin", "status")
     for r in rows:
+        status = f"retired {r.retired_at:%Y-%m-%d}" if r.retired_at else r.status
         table.add_row(str(r.id), r.url, r.title[:50], str(r.words), r.origin,
-                      r.status + (f": {r.last_error}" if r.last_error else ""))
+                      status + (f": {r.last_error}" if r.last_error else ""))
     out.print(table)
+
+
+@sources_app.command("remove")
+def sources_remove(ref: Annotated[str, typer.Argument(help="The source's URL or id (see `monitor sources list`)")]) -> None:
+    """Stop protecting an article: out of the index and the list; its matches stay.
+
+    `sources add` (or listing it in the config again) brings it back. Every running
+    `monitor run` drops it at its next cycle."""
+    monitor = open_monitor()
+    try:
+        found = monitor.store.find_source(ref)
+        if found is None:
+            fail(f"no source {ref} (see `monitor sources list`)")
+        if found.retired_at is not None:
+            err.print(f"source {found.id} ({found.url}) was already removed", highlight=False)
+            return
+        monitor.store.retire_source(found.id)
+        monitor.detector.remove(found.id)
+        listed = [e for e in monitor.settings.sources if not e.feed and monitor._config_url(e) == found.url]
+    finally:
+        monitor.close()
+    err.print(f"source {found.id} removed: {found.url}", highlight=False)
+    if listed:
+        err.print(f"it is still listed under sources: in the config; it stays removed, but delete the line there "
+                  f"too (`monitor sources add {ref}` brings it back)", highlight=False)
 
 
 # --- feeds -------------------------------------------------------------------------------
 @feeds_app.command("list")
-def feeds_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def feeds_list(as_json: Annotated[bool, typer.Option("--json")] = False,
+               show_all: Annotated[bool, typer.Option("--all", help="Also the removed ones")] = False) -> None:
     """Each watched feed's state, last error and next check."""
     monitor = open_monitor()
     try:
-        feeds = monitor.store.list_feeds()
+        feeds = monitor.store.list_feeds(retired=show_all)
     finally:
         monitor.close()
     if as_json:
         for f in feeds:
-            print(json.dumps({"url": f.url, "feed_url": f.feed_url, "role": f.role, "last_status": f.last_status,
-                              "last_error": f.last_error, "error_count": f.error_count,
-                              "next_check_at": f.next_check_at.isoformat()}))
+            print(json.dumps({"id": f.id, "url": f.url, "feed_url": f.feed_url, "role": f.role,
+                              "last_status": f.last_status, "last_error": f.last_error,
+                              "error_count": f.error_count, "next_check_at": f.next_check_at.isoformat(),
+                              "paused_at": f.paused_at.isoformat() if f.paused_at else None,
+                              "retired_at": f.retired_at.isoformat() if f.retired_at else None}))
         return
-    table = Table("url", "role", "status", "errors", "next check (UTC)", "last error")
+    table = Table("id", "url", "role", "status", "errors", "next check (UTC)", "last error")
     for f in feeds:
-        table.add_row(f.url, f.role, f.last_status or "new", str(f.error_count),
-                      f"{f.next_check_at:%Y-%m-%d %H:%M}", (f.last_error or "")[:60])
+        state_ = (f"retired {f.retired_at:%Y-%m-%d}" if f.retired_at else
+                  f"paused {f.paused_at:%Y-%m-%d}" if f.paused_at else f.last_status or "new")
+        table.add_row(str(f.id), f.url, f.role, state_, str(f.error_count),
+                      "—" if f.retired_at or f.paused_at else f"{f.next_check_at:%Y-%m-%d %H:%M}",
+                      (f.last_error or "")[:60])
     out.print(table)
+
+
+def _feed(monitor, ref: str):  # noqa: ANN001, ANN202 - Monitor, FeedState
+    found = monitor.store.find_feed(ref)
+    if found is None:
+        fail(f"no feed {ref} (see `monitor feeds list --all`)")
+    return found
+
+
+@feeds_app.command("remove")
+def feeds_remove(ref: Annotated[str, typer.Argument(help="The feed's URL or id (see `monitor feeds list`)")]) -> None:
+    """Stop watching a feed: not polled or listed again; its posts and matches stay.
+
+    Your own feed (sources: - feed:) takes the articles it registered with it."""
+    monitor = open_monitor()
+    try:
+        feed = _feed(monitor, ref)
+        if feed.retired_at is not None:
+            err.print(f"feed {feed.url} was already removed", highlight=False)
+            return
+        monitor.store.retire_feed(feed.id)
+        listed = feed.url in {w.url for w in monitor.settings.watch} | {e.feed for e in monitor.settings.sources}
+    finally:
+        monitor.close()
+    err.print(f"feed {feed.id} removed: {feed.url}", highlight=False)
+    if listed:
+        err.print("it is still listed in the config; it stays removed, but delete the line there too "
+                  "(taking it out and putting it back brings it back)", highlight=False)
+
+
+@feeds_app.command("pause")
+def feeds_pause(ref: Annotated[str, typer.Argument(help="The feed's URL or id")]) -> None:
+    """Stop polling a feed until `monitor feeds resume`."""
+    monitor = open_monitor()
+    try:
+        feed = _feed(monitor, ref)
+        if feed.retired_at is not None:
+            fail(f"feed {feed.url} was removed; list it in the config again to watch it")
+        monitor.store.pause_feed(feed.id, True)
+    finally:
+        monitor.close()
+    err.print(f"feed {feed.id} paused: {feed.url}", highlight=False)
+
+
+@feeds_app.command("resume")
+def feeds_resume(ref: Annotated[str, typer.Argument(help="The feed's URL or id")]) -> None:
+    """Poll a paused feed again (checked at the next cycle)."""
+    monitor = open_monitor()
+    try:
+        feed = _feed(monitor, ref)
+        if feed.retired_at is not None:
+            fail(f"feed {feed.url} was removed; list it in the config again to watch it")
+        monitor.store.pause_feed(feed.id, False)
+    finally:
+        monitor.close()
+    err.print(f"feed {feed.id} resumed: {feed.url}", highlight=False)
 
 
 @feeds_app.command("check")
@@ -327,7 +417,7 @@ def feeds_check(url: Annotated[str, typer.Argument(help="A watched feed's URL, a
     finally:
         monitor.close()
     if not report.feeds_checked and not report.feeds_failed:
-        fail(f"{url} is not a watched feed (see `monitor feeds list`)")
+        fail(f"{url} is not a watched feed, or it is paused or removed (see `monitor feeds list --all`)")
     err.print(summary(report), highlight=False)
 
 
@@ -501,6 +591,39 @@ def report(
 
 
 @app.command()
+def rescan(
+    since: Annotated[str, typer.Option(help="Posts checked since: an age such as 7d, 24h, or an ISO date")] = "7d",
+    source: Annotated[Optional[str], typer.Option(help="Only this source (URL or id); default: every source")] = None,
+) -> None:
+    """Compare the posts already stored with the sources (new matches are recorded and alerted).
+
+    New sources are compared with the last `detection.recheck_days` of posts by themselves;
+    this is for a longer period, or after a change of the detection settings."""
+    monitor = open_monitor()
+    try:
+        ids = None
+        if source is not None:
+            found = monitor.store.find_source(source)
+            if found is None or found.retired_at is not None:
+                fail(f"no source {source} (see `monitor sources list`)")
+            ids = [found.id]
+        _print_rescan(monitor.rescan(_since(since), ids), always=True)
+    finally:
+        monitor.close()
+
+
+def _print_rescan(found: list, always: bool = False) -> None:  # list[FoundMatch]
+    """The matches a rescan found among the posts stored before (their alerts are queued)."""
+    for m in found:
+        if m.event is not None:
+            out.print(f"[bold red]copy[/] {m.post.url} ← {m.source.url} "
+                      f"({m.verdict.kind}, score {m.verdict.score:.2f})", highlight=False)
+    new = sum(1 for m in found if m.event is not None)
+    if new or always:
+        err.print(f"{new} new match(es) among the posts already stored", highlight=False)
+
+
+@app.command()
 def demo(
     keep: Annotated[bool, typer.Option(help="Keep the demo's folder and print its path")] = False,
 ) -> None:
@@ -526,19 +649,21 @@ def _jsonl(path: Path) -> Iterator[tuple[int, Any]]:
                 err.print(f"{path}:{lineno}: not JSON ({e.msg})", highlight=False)
 
 
-def _source_from_item(item: Any) -> Source:
+def _source_from_item(item: Any, read: Any = None) -> Source:
+    """A JSON line's article, read as every source is (Monitor.read_source, or the same
+    reading without a monitor for `scan`)."""
+    from monitor.sources import read_source
+
     if not isinstance(item, dict) or not isinstance(item.get("url"), str):
         raise ValueError('each line needs a "url" and a "text" or "html"')
-    if isinstance(item.get("text"), str):
-        text, title = item["text"], item.get("title") or ""
-    elif isinstance(item.get("html"), str):
-        page = extract_page(item["html"], url=item["url"])
-        text, title = page.text, item.get("title") or page.title
-    else:
-        raise ValueError(f'{item["url"]}: needs a "text" or "html" field')
-    if not text.strip():
-        raise ValueError(f"{item['url']}: no text")
-    return Source(item["url"], text, str(title))
+    for field, is_html in (("text", False), ("html", True)):
+        if isinstance(item.get(field), str):
+            title = item.get("title") if isinstance(item.get("title"), str) else None
+            if read is not None:
+                return read(item[field], name=item["url"], url=item["url"], title=title, is_html=is_html)
+            found = read_source(item[field], name=item["url"], url=item["url"], is_html=is_html)
+            return Source(item["url"], found.text, title or found.title)
+    raise ValueError(f'{item["url"]}: needs a "text" or "html" field')
 
 
 def _read_text(target: str, settings: Settings) -> str:
@@ -553,14 +678,18 @@ def _read_text(target: str, settings: Settings) -> str:
             return extract_page(asyncio.run(get()), url=target).text
         except FetchError as e:
             fail(str(e))
+    from monitor.sources import HTML_SUFFIXES, read_source
+
     path = Path(target)
     try:
         raw = path.read_bytes()
     except OSError as e:
         fail(f"{target}: {e.strerror}")
-    if path.suffix.lower() in (".html", ".htm") or raw.lstrip()[:15].lower().startswith((b"<!doctype", b"<html")):
-        return extract_page(raw).text
-    return raw.decode("utf-8", errors="replace")
+    try:
+        return read_source(raw, name=target, is_html=True if path.suffix.lower() in HTML_SUFFIXES else None).text
+    except ValueError as e:
+        fail(str(e))
+    return ""  # unreachable: fail() exits
 
 
 def _since(value: str) -> datetime:

@@ -1,7 +1,7 @@
 """node heartbeats: one row per running `monitor run` process
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-28
 
 nodes: host, pid, version, when the process started, its last heartbeat and its last finished
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010"
-down_revision: Union[str, Sequence[str], None] = "0006"
+down_revision: Union[str, Sequence[str], None] = "0007"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
