@@ -11,7 +11,7 @@ import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, NoReturn, Optional
 
 import typer
 from rich.console import Console
@@ -56,7 +56,7 @@ class State:
 state = State()
 
 
-def fail(message: str, code: int = 2) -> None:
+def fail(message: str, code: int = 2) -> NoReturn:
     err.print(f"[red]error:[/red] {message}", markup=True, highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
@@ -66,11 +66,13 @@ def main(
     config: Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML config file (default: $MONITOR_CONFIG or config/monitor.yaml)")] = None,
     database_url: Annotated[Optional[str], typer.Option("--database-url", envvar="MONITOR_DATABASE_URL", help="SQLAlchemy URL, e.g. sqlite:///data/monitor.db or postgresql://user@host/db")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="More log lines")] = False,
+    log_format: Annotated[str, typer.Option("--log-format", envvar="MONITOR_LOG_FORMAT", help="Log lines as key=value (text) or JSON objects (json)")] = "text",
 ) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("httpx", "httpcore", "apscheduler", "alembic", "aiosmtplib", "mail.log"):
-        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+    from monitor import logs
+
+    if log_format not in ("text", "json"):
+        fail(f"--log-format {log_format!r}: give text or json")
+    logs.configure("json" if log_format == "json" else "text", verbose)
     state.config_path, state.database_url, state._settings = config, database_url, None
 
 
@@ -110,6 +112,38 @@ def run(once: Annotated[bool, typer.Option("--once", help="One cycle over due fe
             asyncio.run(run_forever(monitor, state.settings.tick_seconds))
     finally:
         monitor.close()
+
+
+@app.command()
+def status(as_json: Annotated[bool, typer.Option("--json", help="One JSON object per process")] = False) -> None:
+    """The running `monitor run` processes (nodes): alive, or stale when their heartbeat stopped."""
+    from monitor.scheduler import STALE_AFTER
+    from monitor.store.nodes import Nodes
+
+    monitor = open_monitor()
+    try:
+        nodes = Nodes(monitor.db).list()
+    finally:
+        monitor.close()
+    now = datetime.now(timezone.utc)
+    rows: list[dict[str, Any]] = [
+        {"host": n.host, "pid": n.pid, "version": n.version, "state": "alive" if n.alive(now, STALE_AFTER) else "stale",
+         "started_at": n.started_at.isoformat(timespec="seconds"), "seen_at": n.seen_at.isoformat(timespec="seconds"),
+         "last_cycle_at": n.last_cycle_at.isoformat(timespec="seconds") if n.last_cycle_at else None}
+        for n in nodes]
+    if as_json:
+        for r in rows:
+            print(json.dumps(r))
+        return
+    if not rows:
+        err.print("no `monitor run` process is running on this database", highlight=False)
+        return
+    table = Table("host", "pid", "state", "version", "started (UTC)", "last heartbeat", "last cycle")
+    for n, r in zip(nodes, rows):
+        table.add_row(n.host, str(n.pid), r["state"], n.version, f"{n.started_at:%Y-%m-%d %H:%M:%S}",
+                      f"{(now - n.seen_at).total_seconds():.0f} s ago",
+                      f"{(now - n.last_cycle_at).total_seconds():.0f} s ago" if n.last_cycle_at else "none yet")
+    out.print(table)
 
 
 @app.command()

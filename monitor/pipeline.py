@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from monitor import logs
 from monitor.config import Settings, SourceEntry
 from monitor.detect import DetectSettings, Detector, Verdict
 from monitor.detect import reverse
@@ -88,6 +89,7 @@ class Monitor:
 
     def __init__(self, settings: Settings, db: Database | None = None) -> None:
         self.settings = settings
+        logs.add_settings_secrets(settings)  # never in a log line
         self.db = db or Database(settings.db_url)
         check_migrated(self.db.engine)
         self.store = Store(self.db)
@@ -333,7 +335,7 @@ class Monitor:
                     verdict.spin_rate, verdict.to_dict(), self.destinations_for(source.url, verdict.score))
             if event:
                 log.warning("%s: %s copies %s (%s, score %.2f)", event, post.url, source.url,
-                            verdict.kind, verdict.score)
+                            verdict.kind, verdict.score, extra={"match": match_id})
             found.append(FoundMatch(source, post, verdict, match_id, event))
         return found
 
@@ -392,6 +394,7 @@ class Monitor:
     async def poll_feed(self, fetcher: Fetcher, feed: FeedState, report: CycleReport) -> None:
         """Check one claimed feed; whatever happens, its state is recorded and its claim ends."""
         now = datetime.now(timezone.utc)
+        scope = logs.bind(feed=feed.id)  # every line about this feed carries its id
         try:
             fetched, feed_url = await self._fetch_feed(fetcher, feed)
             if feed_url != (feed.feed_url or feed.url):
@@ -446,6 +449,8 @@ class Monitor:
                     self.destinations_for(None, None))
             report.feeds_failed += 1
             report.errors.append(str(e))
+        finally:
+            logs.unbind(scope)
 
     async def _process_entries(self, fetcher: Fetcher, feed: FeedState, entries: Iterable[Entry],
                                report: CycleReport) -> int:
@@ -465,6 +470,7 @@ class Monitor:
                                           datetime.now(timezone.utc), POST_LEASE)
             if claim is None:
                 continue  # checked and unchanged, or another process has it
+            scope = logs.bind(post=claim.id)
             try:
                 post = await self.post_from_entry(fetcher, entry, feed.url)
                 text_hash = content_hash(post.text)
@@ -496,6 +502,8 @@ class Monitor:
                 log.error("post %s skipped: %s", entry.url, e)
                 report.errors.append(_naming("post", entry.url, e))
                 failures += 1
+            finally:
+                logs.unbind(scope)
         return failures
 
     async def _register_entries(self, fetcher: Fetcher, feed: FeedState, entries: Iterable[Entry],
@@ -604,8 +612,9 @@ class Monitor:
             self.store.feeds_checked(checks)
 
     async def run_cycle(self, only_urls: Iterable[str] | None = None,
-                        stop: asyncio.Event | None = None) -> CycleReport:
-        """Sync the config, poll every due feed (or the given ones), deliver due alerts.
+                        stop: asyncio.Event | None = None, deliver: bool = True) -> CycleReport:
+        """Sync the config, poll every due feed (or the given ones), deliver due alerts
+        (unless `deliver` is False: `monitor run` delivers them in a job of their own).
 
         Feeds are claimed in batches as checks finish, so a slow feed never holds up the rest.
         When `stop` is set no more feeds are claimed and the checks under way finish.
@@ -645,5 +654,6 @@ class Monitor:
                 raise
             finally:
                 self.flush_checks()  # the checks that finished, even when cancelled
-        report.alerts = await self.deliver_alerts()
+        if deliver:
+            report.alerts = await self.deliver_alerts()
         return report

@@ -1,6 +1,7 @@
 """The command line, in-process (typer's runner) on a SQLite file."""
 
 import json
+import shutil
 
 import pytest
 from typer.testing import CliRunner
@@ -12,9 +13,10 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def cli(tmp_path, monkeypatch):
+def cli(tmp_path, monkeypatch, sqlite_template):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MONITOR_CONFIG", raising=False)
+    shutil.copyfile(sqlite_template, tmp_path / "m.db")  # migrated once per session
     url = f"sqlite:///{tmp_path / 'm.db'}"
 
     def invoke(*args: str):

@@ -153,7 +153,7 @@ def test_removing_your_own_feed_retires_the_articles_it_registered(db_url, tmp_p
         db.close()
 
 
-def test_upgrade_marks_feeds_already_out_of_the_config_as_retired(db_url):
+def test_upgrade_marks_feeds_already_out_of_the_config_as_retired(empty_db_url):
     """Migration 0007: a feed pushed a century out (taken out of the config before) is retired;
     the others are listed in the config; existing sources are not rescanned all at once."""
     from sqlalchemy import text
@@ -161,7 +161,7 @@ def test_upgrade_marks_feeds_already_out_of_the_config_as_retired(db_url):
     from monitor.store import Store
     from monitor.store.database import migrate
 
-    db = Database(db_url)
+    db = Database(empty_db_url)
     try:
         migrate(db.engine, "0006")
         far = datetime.now(timezone.utc) + timedelta(days=36500)

@@ -255,3 +255,17 @@ class SiteBoilerplateRow(Base):
     host: Mapped[str] = mapped_column(String(255), primary_key=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class NodeRow(Base):
+    """One running `monitor run` process (its heartbeat), so an operator sees which nodes are alive."""
+
+    __tablename__ = "nodes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    version: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # last heartbeat
+    last_cycle_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # last finished cycle
