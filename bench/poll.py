@@ -164,7 +164,7 @@ def main() -> None:
             with m.db.engine.begin() as c:
                 c.execute(text("UPDATE feeds SET next_check_at = :t"), {"t": datetime.now(timezone.utc)})
             cProfile.runctx("asyncio.run(m.run_cycle())", globals(), locals(), "/tmp/poll.prof")
-            pstats.Stats("/tmp/poll.prof").sort_stats("cumulative").print_stats(40)
+            pstats.Stats("/tmp/poll.prof").sort_stats("cumulative").print_stats(int(__import__("os").environ.get("PROF_N", "40")))
             return
         base = serial(urls)
         print(f"serial httpx loop:  {base:7.2f} s  {args.feeds / base:8.1f} fetches/s")
