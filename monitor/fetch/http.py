@@ -220,13 +220,18 @@ class Fetcher:
             inflater = Inflater(url, r.headers.get("content-encoding", ""))
             chunks, size = [], 0
             # Raw bytes, decoded here step by step: the cap is checked before memory grows.
-            async for raw in r.stream:  # type: ignore[union-attr]
-                for chunk in inflater.feed(raw):
-                    size += len(chunk)
-                    if size > cap:
-                        raise TooLargeError(url, f"body exceeds the {cap}-byte cap"
-                                            + (" once decompressed" if inflater.compressed else ""))
-                    chunks.append(chunk)
+            raws = aiter(r.stream)  # type: ignore[arg-type]
+            try:
+                async for raw in raws:
+                    for chunk in inflater.feed(raw):
+                        size += len(chunk)
+                        if size > cap:
+                            raise TooLargeError(url, f"body exceeds the {cap}-byte cap"
+                                                + (" once decompressed" if inflater.compressed else ""))
+                        chunks.append(chunk)
+            finally:
+                if hasattr(raws, "aclose"):  # a generator left mid-body is closed now, not by the GC
+                    await raws.aclose()
             chunks.append(inflater.flush())
             return self._fetched(url, r, b"".join(chunks))
         finally:

@@ -27,10 +27,10 @@ def next_check(now: datetime, interval_minutes: int, *, errors: int = 0,
             delay = max(delay, _bounded(hint, cap))
     if errors > 0:
         delay = min(cap, delay * 2 ** min(errors - 1, 16))
-    delay = min(MAX_INTERVAL, max(MIN_INTERVAL, timedelta(seconds=delay)))
+    wait = min(MAX_INTERVAL, max(MIN_INTERVAL, timedelta(seconds=delay)))
     if jitter:
-        delay *= random.uniform(1 - jitter, 1 + jitter)
-    return now + delay
+        wait *= random.uniform(1 - jitter, 1 + jitter)
+    return now + wait
 
 
 def _bounded(seconds: float, cap: float) -> float:
