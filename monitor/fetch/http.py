@@ -207,17 +207,19 @@ class Fetcher:
         request = httpx.Request("GET", url, headers=headers, extensions={"timeout": self._timeouts})
         r = await self._transport.handle_async_request(request)
         try:
-            if r.status_code in (301, 302, 303, 307, 308) and "location" in r.headers:
-                return r.status_code, r.headers["location"]
+            # Lower-case names, read once: each lookup in httpx.Headers scans every header.
+            h = dict(r.headers.items())
+            if r.status_code in (301, 302, 303, 307, 308) and "location" in h:
+                return r.status_code, h["location"]
             if r.status_code == 304:
-                return self._fetched(url, r, b"")
+                return self._fetched(url, r.status_code, h, b"")
             if r.status_code >= 400:
-                raise HTTPStatusError(url, r.status_code, seconds_until(r.headers.get("retry-after")))
+                raise HTTPStatusError(url, r.status_code, seconds_until(h.get("retry-after")))
             cap = self.settings.max_bytes
-            declared = r.headers.get("content-length")
+            declared = h.get("content-length")
             if declared and declared.isdigit() and int(declared) > cap:
                 raise TooLargeError(url, f"body of {declared} bytes exceeds the {cap}-byte cap")
-            inflater = Inflater(url, r.headers.get("content-encoding", ""))
+            inflater = Inflater(url, h.get("content-encoding", ""))
             chunks, size = [], 0
             # Raw bytes, decoded here step by step: the cap is checked before memory grows.
             raws = aiter(r.stream)  # type: ignore[arg-type]
@@ -233,19 +235,18 @@ class Fetcher:
                 if hasattr(raws, "aclose"):  # a generator left mid-body is closed now, not by the GC
                     await raws.aclose()
             chunks.append(inflater.flush())
-            return self._fetched(url, r, b"".join(chunks))
+            return self._fetched(url, r.status_code, h, b"".join(chunks))
         finally:
             await r.aclose()  # an unread body closes its connection; a read one keeps it alive
 
-    def _fetched(self, url: str, r: httpx.Response, body: bytes) -> Fetched:
+    def _fetched(self, url: str, status: int, h: dict[str, str], body: bytes) -> Fetched:
         return Fetched(
-            url=url, status=r.status_code, body=body,
-            content_type=r.headers.get("content-type"),
-            etag=r.headers.get("etag"), last_modified=r.headers.get("last-modified"),
+            url=url, status=status, body=body,
+            content_type=h.get("content-type"), etag=h.get("etag"), last_modified=h.get("last-modified"),
             fetched_at=datetime.now(timezone.utc),
-            retry_after=seconds_until(r.headers.get("retry-after")),
-            max_age=_max_age(r.headers),
-            headers={k.lower(): v for k, v in r.headers.items()},
+            retry_after=seconds_until(h.get("retry-after")),
+            max_age=_max_age(h),
+            headers=h,
         )
 
     async def _allowed(self, url: str) -> bool:
@@ -346,7 +347,7 @@ def seconds_until(value: str | None) -> float | None:
     return clamp_hint((when - datetime.now(timezone.utc)).total_seconds())
 
 
-def _max_age(headers: httpx.Headers) -> float | None:
+def _max_age(headers: Mapping[str, str]) -> float | None:
     for part in headers.get("cache-control", "").split(","):
         name, _, value = part.strip().partition("=")
         value = value.strip().strip('"')
