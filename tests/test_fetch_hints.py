@@ -147,3 +147,12 @@ def test_absurd_hints_from_a_server_are_a_long_wait_not_an_error(sqlite_url, tmp
             assert f.last_checked_at is not None
     finally:
         m.close()
+
+
+async def test_a_content_length_in_other_digits_is_no_length():
+    from monitor.fetch import Fetcher, FetchSettings
+
+    route = httpx.MockTransport(lambda request: httpx.Response(
+        200, headers=[(b"content-length", "²".encode("latin-1"))], content=b"ok"))
+    async with Fetcher(FetchSettings(allow_private_networks=True, respect_robots=False), transport=route) as f:
+        assert (await f.get("https://blog.example/feed")).body == b"ok"

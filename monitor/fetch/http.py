@@ -217,7 +217,7 @@ class Fetcher:
                 raise HTTPStatusError(url, r.status_code, seconds_until(h.get("retry-after")))
             cap = self.settings.max_bytes
             declared = h.get("content-length")
-            if declared and declared.isdigit() and int(declared) > cap:
+            if declared and _SECONDS.fullmatch(declared) and int(declared) > cap:
                 raise TooLargeError(url, f"body of {declared} bytes exceeds the {cap}-byte cap")
             inflater = Inflater(url, h.get("content-encoding", ""))
             chunks, size = [], 0
