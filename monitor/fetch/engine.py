@@ -12,7 +12,7 @@ tests can swap in httpx.MockTransport. What the Fetcher asks of it, and how it i
 - at most `per_host` connections per origin and `concurrency` in all, idle ones closed after
   5 s; a kept connection the server dropped meanwhile is replaced by aiohttp, which sends an
   idempotent request again on a new one;
-- response heads up to 64 KiB a line (real sites send long cookies), 128 header lines.
+- header lines up to 64 KiB (real sites send long cookies; aiohttp's default is 8 KiB).
 """
 
 from __future__ import annotations
