@@ -36,7 +36,7 @@ from monitor.fetch import (
     parse_feed,
 )
 from monitor.fetch import backfill
-from monitor.fetch.pool import default_ssl_context
+from monitor.fetch.tls import default_ssl_context
 from monitor.fetch.policy import next_check
 from monitor.notify.outbox import DeliveryReport, deliver_due, first_attempt, send_test
 from monitor.notify.senders import EmailSender, Sender, WebhookSender
