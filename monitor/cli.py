@@ -28,7 +28,7 @@ from typer.core import TyperGroup
 
 from monitor.domain import Source
 from monitor.errors import InputError, MonitorError
-from monitor.redact import redact
+from monitor.logs import redact  # known secrets of the config, then monitor.redact for URLs
 
 if TYPE_CHECKING:
     from monitor.config import Settings
@@ -126,24 +126,18 @@ def print_json(data: Any, indent: int | None = None) -> None:
     print(_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
 
 
-class _RedactingFormatter(logging.Formatter):
-    """Log lines carry URLs (feeds, webhooks, databases): secrets out, control characters shown."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        return inert(redact(super().format(record)), multiline=True)
-
-
 @app.callback()
 def main(
     config: Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML config file (default: $MONITOR_CONFIG or config/monitor.yaml)")] = None,
     database_url: Annotated[Optional[str], typer.Option("--database-url", envvar="MONITOR_DATABASE_URL", help="SQLAlchemy URL, e.g. sqlite:///data/monitor.db or postgresql://user@host/db")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="More log lines")] = False,
+    log_format: Annotated[str, typer.Option("--log-format", envvar="MONITOR_LOG_FORMAT", help="Log lines as key=value (text) or JSON objects (json)")] = "text",
 ) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler])
-    for noisy in ("httpx", "httpcore", "apscheduler", "alembic", "aiosmtplib", "mail.log"):
-        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+    from monitor import logs
+
+    if log_format not in ("text", "json"):
+        fail(f"--log-format {log_format!r}: give text or json")
+    logs.configure("json" if log_format == "json" else "text", verbose)
     state.config_path, state.database_url, state._settings = config, database_url, None
 
 
@@ -227,6 +221,40 @@ def run(once: Annotated[bool, typer.Option("--once", help="One cycle over due fe
 
 
 @app.command()
+def status(as_json: Annotated[bool, typer.Option("--json", help="One JSON object per process")] = False) -> None:
+    """The running `monitor run` processes (nodes): alive, or stale when their heartbeat stopped."""
+    from monitor.scheduler import STALE_AFTER
+    from monitor.store.nodes import Nodes
+
+    monitor = open_monitor()
+    try:
+        nodes = Nodes(monitor.db).list()
+    finally:
+        monitor.close()
+    now = datetime.now(timezone.utc)
+    rows: list[dict[str, Any]] = [
+        {"host": n.host, "pid": n.pid, "version": n.version, "state": "alive" if n.alive(now, STALE_AFTER) else "stale",
+         "started_at": n.started_at.isoformat(timespec="seconds"), "seen_at": n.seen_at.isoformat(timespec="seconds"),
+         "last_cycle_at": n.last_cycle_at.isoformat(timespec="seconds") if n.last_cycle_at else None}
+        for n in nodes]
+    if as_json:
+        for r in rows:
+            print_json(r)
+        return
+    if not rows:
+        err.print("no `monitor run` process is running on this database", highlight=False)
+        return
+    from rich.table import Table
+
+    table = Table("host", "pid", "state", "version", "started (UTC)", "last heartbeat", "last cycle")
+    for n, r in zip(nodes, rows):
+        table.add_row(n.host, str(n.pid), r["state"], n.version, f"{n.started_at:%Y-%m-%d %H:%M:%S}",
+                      f"{(now - n.seen_at).total_seconds():.0f} s ago",
+                      f"{(now - n.last_cycle_at).total_seconds():.0f} s ago" if n.last_cycle_at else "none yet")
+    out.print(table)
+
+
+@app.command()
 def migrate() -> None:
     """Create or upgrade the database schema (Alembic migrations)."""
     from monitor.store import Database
@@ -254,20 +282,16 @@ def sources_add(
     """Register one article to protect."""
     import asyncio
 
-    from monitor.extract import extract_page
     from monitor.fetch import FetchError
 
     monitor = open_monitor()
     try:
         path = Path(target)
         if path.exists():
-            raw = path.read_bytes()
-            if path.suffix.lower() in (".html", ".htm"):
-                page = extract_page(raw, url=url)
-                text, page_title = page.text, page.title
-            else:
-                text, page_title = raw.decode("utf-8", errors="replace"), path.stem
-            source = Source(url or path.resolve().as_uri(), text, title or page_title)
+            try:
+                source = monitor.source_from_file(path, url, title)
+            except ValueError as e:
+                fail(str(e))
             origin = "file"
         elif re.match(r"https?://", target):
             async def get() -> Source:
@@ -285,6 +309,7 @@ def sources_add(
         except ValueError as e:
             fail(str(e))
         say(f"source {sid}: ", web(source.url), f" ({len(source.text.split())} words)")
+        _print_rescan(monitor.rescan_due())
     finally:
         monitor.close()
 
@@ -302,13 +327,14 @@ def sources_import(file: Annotated[Path, typer.Argument(help='JSON lines: {"url"
             task = progress.add_task("fingerprinting", total=len(lines))
             for lineno, item in lines:
                 try:
-                    source = _source_from_item(item)
+                    source = _source_from_item(item, monitor.read_source)
                     monitor.register_source(source, "import")
                     added += 1
                 except ValueError as e:
                     say(web(f"{file}:{lineno}: {e}"), to=err)
                     failed += 1
                 progress.advance(task)
+        _print_rescan(monitor.rescan_due())
     finally:
         monitor.close()
     say(f"{added} source(s) registered, {failed} line(s) skipped", to=err)
@@ -368,17 +394,20 @@ def sources_backfill(
 
 
 @sources_app.command("list")
-def sources_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def sources_list(as_json: Annotated[bool, typer.Option("--json")] = False,
+                 show_all: Annotated[bool, typer.Option("--all", help="Also the removed ones")] = False) -> None:
     """The registered articles."""
     store = open_store()
     try:
-        rows = store.list_sources()
+        rows = store.list_sources(retired=show_all)
     finally:
         store.db.close()
     if as_json:
         for r in rows:
             print_json({"id": r.id, "url": r.url, "title": r.title, "words": r.words,
-                        "origin": r.origin, "status": r.status, "error": r.last_error})
+                        "origin": r.origin, "status": "retired" if r.retired_at else r.status,
+                        "error": r.last_error,
+                        "retired_at": r.retired_at.isoformat() if r.retired_at else None})
         return
     if not rows:
         configured = len(state.settings.sources)
@@ -388,7 +417,8 @@ def sources_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
     # One entry per source, URLs whole (a table cuts them to the terminal's width).
     lines = []
     for r in rows:
-        lines.append(line(f"{r.id:>4}  {r.words:>6} words  {r.origin:<6} ", web(r.status), "  ", web(r.url)))
+        status = f"retired {r.retired_at:%Y-%m-%d}" if r.retired_at else r.status
+        lines.append(line(f"{r.id:>4}  {r.words:>6} words  {r.origin:<6} ", web(status), "  ", web(r.url)))
         if r.title:
             lines.append(line("      ", web(r.title[:100])))
         if r.last_error:
@@ -396,32 +426,117 @@ def sources_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
     say_lines(lines)
 
 
+@sources_app.command("remove")
+def sources_remove(ref: Annotated[str, typer.Argument(help="The source's URL or id (see `monitor sources list`)")]) -> None:
+    """Stop protecting an article: out of the index and the list; its matches stay.
+
+    `sources add` (or listing it in the config again) brings it back. Every running
+    `monitor run` drops it at its next cycle."""
+    monitor = open_monitor()
+    try:
+        found = monitor.store.find_source(ref)
+        if found is None:
+            fail(f"no source {ref} (see `monitor sources list`)")
+        if found.retired_at is not None:
+            say(f"source {found.id} (", web(found.url), ") was already removed", to=err)
+            return
+        monitor.store.retire_source(found.id)
+        monitor.detector.remove(found.id)
+        listed = [e for e in monitor.settings.sources if not e.feed and monitor._config_url(e) == found.url]
+    finally:
+        monitor.close()
+    say(f"source {found.id} removed: ", web(found.url), to=err)
+    if listed:
+        err.print(f"it is still listed under sources: in the config; it stays removed, but delete the line there "
+                  f"too (`monitor sources add {ref}` brings it back)", highlight=False)
+
+
 # --- feeds -------------------------------------------------------------------------------
 @feeds_app.command("list")
-def feeds_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def feeds_list(as_json: Annotated[bool, typer.Option("--json")] = False,
+               show_all: Annotated[bool, typer.Option("--all", help="Also the removed ones")] = False) -> None:
     """Each watched feed's state, last error and next check."""
     store = open_store()
     try:
-        feeds = store.list_feeds()
+        feeds = store.list_feeds(retired=show_all)
     finally:
         store.db.close()
     if as_json:
         for f in feeds:
-            when = _next_check(f.next_check_at)
-            print_json({"url": f.url, "feed_url": f.feed_url, "role": f.role, "last_status": f.last_status,
-                        "last_error": f.last_error, "error_count": f.error_count,
-                        "next_check_at": when.isoformat() if when else None})
+            when = None if f.retired_at or f.paused_at else _next_check(f.next_check_at)
+            print_json({"id": f.id, "url": f.url, "feed_url": f.feed_url, "role": f.role,
+                        "last_status": f.last_status, "last_error": f.last_error,
+                        "error_count": f.error_count, "next_check_at": when.isoformat() if when else None,
+                        "paused_at": f.paused_at.isoformat() if f.paused_at else None,
+                        "retired_at": f.retired_at.isoformat() if f.retired_at else None})
         return
     # One entry per feed, URLs whole (a table cuts them to the terminal's width).
     for f in feeds:
-        when = _next_check(f.next_check_at)
-        say(f"{f.role:<6} ", web(f"{f.last_status or 'new':<8}"), f" {f.error_count:>3} error(s) in a row  ",
-            f"next check {when:%Y-%m-%d %H:%M} UTC  " if when else "not scheduled (not in the config)  ",
-            web(f.url))
+        when = None if f.retired_at or f.paused_at else _next_check(f.next_check_at)
+        state_ = (f"retired {f.retired_at:%Y-%m-%d}" if f.retired_at else
+                  f"paused {f.paused_at:%Y-%m-%d}" if f.paused_at else f.last_status or "new")
+        say(f"{f.id:>4}  {f.role:<6} ", web(f"{state_:<8}"), f" {f.error_count:>3} error(s) in a row  ",
+            f"next check {when:%Y-%m-%d %H:%M} UTC  " if when else "not scheduled  ", web(f.url))
         if f.feed_url and f.feed_url != f.url:  # what is read: the discovered feed, or where it moved
             say("       → ", web(f.feed_url))
         if f.last_error and when:
             say("       last error: ", web(f.last_error))
+
+
+def _feed(monitor, ref: str):  # noqa: ANN001, ANN202 - Monitor, FeedState
+    found = monitor.store.find_feed(ref)
+    if found is None:
+        fail(f"no feed {ref} (see `monitor feeds list --all`)")
+    return found
+
+
+@feeds_app.command("remove")
+def feeds_remove(ref: Annotated[str, typer.Argument(help="The feed's URL or id (see `monitor feeds list`)")]) -> None:
+    """Stop watching a feed: not polled or listed again; its posts and matches stay.
+
+    Your own feed (sources: - feed:) takes the articles it registered with it."""
+    monitor = open_monitor()
+    try:
+        feed = _feed(monitor, ref)
+        if feed.retired_at is not None:
+            say("feed ", web(feed.url), " was already removed", to=err)
+            return
+        monitor.store.retire_feed(feed.id)
+        listed = feed.url in {w.url for w in monitor.settings.watch} | {e.feed for e in monitor.settings.sources}
+    finally:
+        monitor.close()
+    say(f"feed {feed.id} removed: ", web(feed.url), to=err)
+    if listed:
+        err.print("it is still listed in the config; it stays removed, but delete the line there too "
+                  "(taking it out and putting it back brings it back)", highlight=False)
+
+
+@feeds_app.command("pause")
+def feeds_pause(ref: Annotated[str, typer.Argument(help="The feed's URL or id")]) -> None:
+    """Stop polling a feed until `monitor feeds resume`."""
+    monitor = open_monitor()
+    try:
+        feed = _feed(monitor, ref)
+        if feed.retired_at is not None:
+            fail(f"feed {feed.url} was removed; list it in the config again to watch it")
+        monitor.store.pause_feed(feed.id, True)
+    finally:
+        monitor.close()
+    say(f"feed {feed.id} paused: ", web(feed.url), to=err)
+
+
+@feeds_app.command("resume")
+def feeds_resume(ref: Annotated[str, typer.Argument(help="The feed's URL or id")]) -> None:
+    """Poll a paused feed again (checked at the next cycle)."""
+    monitor = open_monitor()
+    try:
+        feed = _feed(monitor, ref)
+        if feed.retired_at is not None:
+            fail(f"feed {feed.url} was removed; list it in the config again to watch it")
+        monitor.store.pause_feed(feed.id, False)
+    finally:
+        monitor.close()
+    say(f"feed {feed.id} resumed: ", web(feed.url), to=err)
 
 
 @feeds_app.command("check")
@@ -437,7 +552,7 @@ def feeds_check(url: Annotated[str, typer.Argument(help="A watched feed's URL, a
     finally:
         monitor.close()
     if not report.feeds_checked and not report.feeds_failed:
-        fail(f"{url} is not a watched feed (see `monitor feeds list`)")
+        fail(f"{url} is not a watched feed, or it is paused or removed (see `monitor feeds list --all`)")
     say(web(summary(report)), to=err)
 
 
@@ -460,7 +575,7 @@ def notify_test() -> None:
     finally:
         monitor.close()
     for name, problem in results.items():
-        say("ok     " if problem is None else "FAILED ", web(redact(name)),
+        say("ok     " if problem is None else "FAILED ", web(name),  # names hide tokens already
             web(f": {redact(problem)}") if problem else "")
     if any(results.values()):
         raise typer.Exit(1)
@@ -621,6 +736,39 @@ def report(
 
 
 @app.command()
+def rescan(
+    since: Annotated[str, typer.Option(help="Posts checked since: an age such as 7d, 24h, or an ISO date")] = "7d",
+    source: Annotated[Optional[str], typer.Option(help="Only this source (URL or id); default: every source")] = None,
+) -> None:
+    """Compare the posts already stored with the sources (new matches are recorded and alerted).
+
+    New sources are compared with the last `detection.recheck_days` of posts by themselves;
+    this is for a longer period, or after a change of the detection settings."""
+    monitor = open_monitor()
+    try:
+        ids = None
+        if source is not None:
+            found = monitor.store.find_source(source)
+            if found is None or found.retired_at is not None:
+                fail(f"no source {source} (see `monitor sources list`)")
+            ids = [found.id]
+        _print_rescan(monitor.rescan(_since(since), ids), always=True)
+    finally:
+        monitor.close()
+
+
+def _print_rescan(found: list, always: bool = False) -> None:  # list[FoundMatch]
+    """The matches a rescan found among the posts stored before (their alerts are queued)."""
+    for m in found:
+        if m.event is not None:
+            say(("copy", "bold red"), " ", web(m.post.url), " ← ", web(m.source.url),
+                f" ({m.verdict.kind}, score {m.verdict.score:.2f})")
+    new = sum(1 for m in found if m.event is not None)
+    if new or always:
+        err.print(f"{new} new match(es) among the posts already stored", highlight=False)
+
+
+@app.command()
 def demo(
     keep: Annotated[bool, typer.Option(help="Keep the demo's folder and print its path")] = False,
 ) -> None:
@@ -657,23 +805,23 @@ def _jsonl(path: Path) -> Iterator[tuple[int, Any]]:
             raise InputError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
 
 
-def _source_from_item(item: Any) -> Source:
-    from monitor.extract import extract_page
+def _source_from_item(item: Any, read: Any = None) -> Source:
+    """A JSON line's article, read as every source is (Monitor.read_source, or the same
+    reading without a monitor for `scan`)."""
+    from monitor.sources import read_source
 
     if isinstance(item, _NotJSON):
         raise ValueError(item.problem)
     if not isinstance(item, dict) or not isinstance(item.get("url"), str):
         raise ValueError('each line needs a "url" and a "text" or "html"')
-    if isinstance(item.get("text"), str):
-        text, title = item["text"], item.get("title") or ""
-    elif isinstance(item.get("html"), str):
-        page = extract_page(item["html"], url=item["url"])
-        text, title = page.text, item.get("title") or page.title
-    else:
-        raise ValueError(f'{item["url"]}: needs a "text" or "html" field')
-    if not text.strip():
-        raise ValueError(f"{item['url']}: no text")
-    return Source(item["url"], text, str(title))
+    for field, is_html in (("text", False), ("html", True)):
+        if isinstance(item.get(field), str):
+            title = item.get("title") if isinstance(item.get("title"), str) else None
+            if read is not None:
+                return read(item[field], name=item["url"], url=item["url"], title=title, is_html=is_html)
+            found = read_source(item[field], name=item["url"], url=item["url"], is_html=is_html)
+            return Source(item["url"], found.text, title or found.title)
+    raise ValueError(f'{item["url"]}: needs a "text" or "html" field')
 
 
 def _read_text(target: str, settings: Settings) -> str:
@@ -692,14 +840,18 @@ def _read_text(target: str, settings: Settings) -> str:
             return extract_page(asyncio.run(get()), url=target).text
         except FetchError as e:
             fail(str(e))
+    from monitor.sources import HTML_SUFFIXES, read_source
+
     path = Path(target)
     try:
         raw = path.read_bytes()
     except OSError as e:
         raise InputError(f"{target}: {e.strerror}") from None
-    if path.suffix.lower() in (".html", ".htm") or raw.lstrip()[:15].lower().startswith((b"<!doctype", b"<html")):
-        return extract_page(raw).text
-    return raw.decode("utf-8", errors="replace")
+    try:
+        return read_source(raw, name=target, is_html=True if path.suffix.lower() in HTML_SUFFIXES else None).text
+    except ValueError as e:
+        fail(str(e))
+    return ""  # unreachable: fail() exits
 
 
 def _next_check(when: datetime | None) -> datetime | None:

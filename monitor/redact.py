@@ -31,22 +31,25 @@ _PATH_TOKEN_SUFFIXES = (".webhook.office.com",)  # Teams: /webhookb2/…
 _URL_IN_TEXT = re.compile(r"""\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'"<>()\[\]{}]+""")
 
 
-def redact(text: str, *, whole_query: bool = False) -> str:
+def redact(text: str, *, whole_query: bool = False, secret_url: bool = False) -> str:
     """`text` (a URL, or a message with URLs in it) with passwords and tokens replaced by ***.
 
     In each URL: the password of `user:password@`; the value of query parameters that look
-    like credentials (every query value with `whole_query`, for URLs that are themselves
-    secrets, such as webhook addresses); the path tokens of known webhook hosts.
+    like credentials (every query value with `whole_query`); the path tokens of known webhook
+    hosts. With `secret_url`, for URLs that are credentials themselves (webhook addresses, whose
+    path is often the token): everything after the host.
     """
-    return _URL_IN_TEXT.sub(lambda m: _redact_url(m.group(0), whole_query), text)
+    return _URL_IN_TEXT.sub(lambda m: _redact_url(m.group(0), whole_query, secret_url), text)
 
 
-def _redact_url(url: str, whole_query: bool) -> str:
+def _redact_url(url: str, whole_query: bool, secret_url: bool = False) -> str:
     try:
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
     except ValueError:  # e.g. an invalid port or IPv6 literal: hide everything after the scheme
         return url.split("://", 1)[0] + "://" + HIDDEN
+    if secret_url and (parts.path.strip("/") or parts.query or parts.fragment):
+        return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}/{HIDDEN}"
     netloc = parts.netloc
     if "@" in netloc:
         userinfo, at, hostport = netloc.rpartition("@")

@@ -28,7 +28,7 @@ def settings(tmp_path, notify: dict):
 
 NOTIFY = {"email": [{"host": "smtp.example", "username": "m", "password_env": "T_SMTP_PASSWORD",
                      "from": "m@example", "to": "e@example"}],
-          "webhooks": [{"url": "https://hooks.example/x", "secret_env": "T_HOOK_SECRET"}]}
+          "webhooks": [{"url": "https://hooks.example/", "secret_env": "T_HOOK_SECRET"}]}
 
 
 @pytest.mark.parametrize("command", [["notify", "test"], ["run", "--once"]])
@@ -41,7 +41,7 @@ def test_missing_or_empty_secrets_stop_run_and_notify_test(command, tmp_path, mo
     assert r.exit_code == 2, r.output
     assert "Traceback" not in r.output
     assert "notify.email.0.password_env: email:e@example: environment variable T_SMTP_PASSWORD is not set" in r.output
-    assert "notify.webhooks.0.secret_env: webhook:https://hooks.example/x: environment variable T_HOOK_SECRET is empty" in r.output
+    assert "notify.webhooks.0.secret_env: webhook:https://hooks.example/: environment variable T_HOOK_SECRET is empty" in r.output
     assert not (tmp_path / "m.db").exists()  # stopped before anything else
 
 
@@ -50,8 +50,8 @@ def test_check_destinations_is_reusable(tmp_path, monkeypatch):
     monkeypatch.setenv("T_HOOK_SECRET", "a passphrase")
     s = config.load(settings(tmp_path, NOTIFY))
     assert config.check_destinations(s) == []
-    s = config.load(settings(tmp_path, {"webhooks": [{"url": "https://hooks.example/x"}]}))
-    assert config.check_destinations(s) == ["webhook:https://hooks.example/x: no secret_env, so its webhooks are not signed"]
+    s = config.load(settings(tmp_path, {"webhooks": [{"url": "https://hooks.example/"}]}))
+    assert config.check_destinations(s) == ["webhook:https://hooks.example/: no secret_env, so its webhooks are not signed"]
     monkeypatch.setenv("T_HOOK_SECRET", "  ")
     with pytest.raises(ConfigError, match="T_HOOK_SECRET is empty"):
         config.check_destinations(config.load(settings(tmp_path, NOTIFY)))

@@ -123,6 +123,8 @@ def test_redact():
     assert redact("https://h.example/feed?token=abc&page=2") == "https://h.example/feed?token=***&page=2"
     assert redact("https://h.example/hook?x=abc&page=2", whole_query=True) == "https://h.example/hook?x=***&page=***"
     assert redact("https://h.example/hook?rawtoken", whole_query=True) == "https://h.example/hook?***"
+    assert redact("https://u:p@h.example:8443/hooks/T0KEN?x=1", secret_url=True) == "https://h.example:8443/***"
+    assert redact("https://h.example/", secret_url=True) == "https://h.example/"
     assert redact("https://blog.example/feed.xml") == "https://blog.example/feed.xml"
     assert redact("no url here") == "no url here"
 
@@ -147,7 +149,7 @@ def test_webhook_tokens_stay_out_of_names_outbox_logs_and_notify_test(tmp_path, 
         r = runner.invoke(app, ["--config", str(tmp_path / "c.yaml"), "--database-url",
                                 f"sqlite:///{tmp_path / 'm.db'}", "notify", "test"])
         assert r.exit_code == 1 and "FAILED" in r.stdout and "HTTP 500" in r.stdout
-        assert "s3cret9" not in r.output and "token=***" in r.output
+        assert "s3cret9" not in r.output and "/***#" in r.output
         r = runner.invoke(app, ["--config", str(tmp_path / "c.yaml"), "--database-url",
                                 f"sqlite:///{tmp_path / 'm.db'}", "notify", "test"])
         assert r.exit_code == 0 and "s3cret9" not in r.output

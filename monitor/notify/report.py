@@ -103,7 +103,12 @@ def render(match: MatchRecord, source_text: str, copy_text: str,
         ("Copy fetched", f"{e(fetched)}, HTTP status {e(str(match.http_status or '—'))}"
                          + (" — the post has changed since; shown as it was when this was found"
                             if match.copy_changed else "")),
-        ("Raw page sha256", f"<code>{e(match.raw_sha256 or '— (taken from the feed)')}</code>"),
+        # The page's bytes as served (after content decoding, as `curl --compressed` saves
+        # them); a post read from its feed's entry has no page: the entry's HTML, as UTF-8.
+        ("Raw page sha256" if match.http_status is not None else "Feed entry HTML sha256 (UTF-8)",
+         f"<code>{e(match.raw_sha256 or '—')}</code>"
+         + (" — of the bytes as the server sent them (after gzip/deflate decoding)"
+            if match.http_status is not None and match.raw_sha256 else "")),
         ("Passages", str(len(passages))),
     ]
     if revisions or match.revision:

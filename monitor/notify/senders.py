@@ -35,8 +35,11 @@ class DeliveryError(MonitorError):
 
 
 class Sender(Protocol):
-    name: str
-    config: EmailNotifier | WebhookNotifier
+    @property  # read-only: each sender has its own config type and derives its name from it
+    def name(self) -> str: ...
+
+    @property
+    def config(self) -> EmailNotifier | WebhookNotifier: ...
 
     async def send(self, job: DeliveryJob) -> None: ...
 
