@@ -60,7 +60,8 @@ class DetectSettings:
     rewrite_min_dice: float = 0.5  # terms kept by a rewriter who changes up to half of them
     rewrite_min_shared: int = 4  # terms shared: fewer is a short sentence or a stock phrase
     rewrite_max_skip: int = 1  # sentences dropped or added between two re-told ones
-    rewrite_min_run: int = 4  # re-told sentences in order: ≈ 80 words, "a few paragraphs"
+    rewrite_min_run: int = 4  # re-told sentences, in local runs: ≈ 80 words, "a few paragraphs"
+    rewrite_min_local: int = 3  # sentences in order in one run (a heavy rewrite moves paragraphs)
     max_words: int = 20_000  # words fingerprinted and aligned of one text (≈ 40 pages)
 
 
@@ -199,10 +200,12 @@ class Detector:
 
     def _compare(self, source_text: str, src: Tokens, post: _Post) -> Verdict:
         v = self._align(src, post.tokens)
-        if v.is_match or not self.settings.rewrites or len(src) < self.settings.min_source_words \
-                or not post.tokens.words:
+        if (v.is_match and v.kind != "partial_copy") or not self.settings.rewrites \
+                or len(src) < self.settings.min_source_words or not post.tokens.words:
             return v
         r = self._rewrite(source_text, src, post)
+        if v.is_match:  # a partial copy by word order may be a whole re-telling: keep the wider evidence
+            return r if r.kind == "rewrite" and r.coverage > v.coverage else v
         return r if r.is_match else v
 
     def _rewrite(self, source_text: str, src: Tokens, post: _Post) -> Verdict:
@@ -212,7 +215,7 @@ class Detector:
         ss = _sentences.sentences(source_text, src)
         ps = post.sentences()
         runs = _sentences.retold(ss, ps, s.rewrite_min_shared, s.rewrite_min_dice, s.rewrite_max_skip,
-                                 s.rewrite_min_run)
+                                 s.rewrite_min_run, s.rewrite_min_local)
         if not runs:
             return Verdict(False, None, reason=f"no run of {s.rewrite_min_run} source sentences re-told in order",
                            method="sentences")

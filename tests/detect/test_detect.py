@@ -344,6 +344,27 @@ def test_rewrite_check_needs_a_run_of_sentences_in_order(det: Detector) -> None:
     assert off.compare(src, "\n\n".join(reversed(paras))).method == "alignment"
 
 
+def test_heavy_rewrite_with_paragraphs_moved_is_found(det: Detector) -> None:
+    # an AI "heavy" rewrite moves paragraphs: order holds inside each, not across them
+    src, paras = text("bridge"), paragraphs(text("bridge_rewrite"))
+    moved = "\n\n".join([paras[0]] + list(reversed(paras[1:])))
+    v = det.compare_sentences(src, moved)
+    assert v.is_match and v.kind == "rewrite", v.reason
+    # one run of 2 sentences in order, the rest scattered, is what same-event articles share
+    strict = Detector(DetectSettings(rewrite_min_local=4))
+    assert not strict.compare_sentences(src, moved).is_match
+
+
+def test_korean_rewrite_is_found_through_stems_without_particles(det: Detector) -> None:
+    from monitor.detect.sentences import _term
+
+    assert _term("정부가") == _term("정부는") == "정부"
+    src, post = text("market_ko"), text("market_ko_rewrite")
+    v = det.compare(src, post)  # particles and word order changed: only the sentence check sees it
+    assert v.is_match and v.kind == "rewrite" and v.method == "sentences", v.reason
+    assert not det.compare(src, text("garden")).is_match
+
+
 @pytest.mark.skipif(not (SHARED / "detect-dev").is_dir(), reason="shared data folder ../shared/data absent")
 def test_rewrite_dev_set() -> None:
     sources = {}
