@@ -123,15 +123,23 @@ class _Post:
     """A post's tokens and, made once when first needed, its sentences (scan compares one
     post with several sources)."""
 
-    __slots__ = ("text", "tokens", "_sentences")
+    __slots__ = ("text", "tokens", "_sentences", "_where")
 
     def __init__(self, text: str, tokens: Tokens) -> None:
-        self.text, self.tokens, self._sentences = text, tokens, None
+        self.text, self.tokens = text, tokens
+        self._sentences: list | None = None
+        self._where: dict[str, list[int]] | None = None
 
     def sentences(self) -> list:
         if self._sentences is None:
             self._sentences = _sentences.sentences(self.text, self.tokens)
         return self._sentences
+
+    def where(self) -> dict[str, list[int]]:
+        """term → post sentences holding it (the rewrite check's index, made once)."""
+        if self._where is None:
+            self._where = _sentences.term_index(self.sentences())
+        return self._where
 
 
 @dataclass
@@ -215,7 +223,7 @@ class Detector:
         ss = _sentences.sentences(source_text, src)
         ps = post.sentences()
         runs = _sentences.retold(ss, ps, s.rewrite_min_shared, s.rewrite_min_dice, s.rewrite_max_skip,
-                                 s.rewrite_min_run, s.rewrite_min_local)
+                                 s.rewrite_min_run, s.rewrite_min_local, post.where())
         if not runs:
             return Verdict(False, None, reason=f"no run of {s.rewrite_min_run} source sentences re-told in order",
                            method="sentences")
