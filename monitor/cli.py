@@ -602,7 +602,8 @@ def scan(
 
                 found = monitor.check_post(Post(source.url, source.text, source.title), store_post=False)
                 result = {"url": source.url, "matches": [
-                    {"source_url": f.source.url, "source_title": f.source.title, **f.verdict.to_dict()}
+                    {"source_url": f.source.url, "source_title": f.source.title, **f.verdict.to_dict(),
+                     "related": f.related}
                     for f in sorted(found, key=lambda f: -f.verdict.score)]}
             if as_json:
                 print_json(result)

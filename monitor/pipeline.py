@@ -71,6 +71,7 @@ class FoundMatch:
     verdict: Verdict
     match_id: int | None  # None for a post checked without storing (`monitor scan`)
     event: str | None = None  # "match.created" / "match.updated" when alerts were queued
+    related: list[dict] = field(default_factory=list)  # sources folded into this match (evidence "related")
 
 
 @dataclass
@@ -320,23 +321,29 @@ class Monitor:
         post_id = self.store.save_post(post, feed_id, post_id, entry_hash,
                                        signature=reverse.post_signature(self.detector, post.text)
                                        ) if store_post else None
-        found = []
+        verdicts = {}
         for sid in candidates:
             source = sources.get(sid)
             if source is None or source.url == post.url:
                 continue  # the user's own article is not a copy of itself
-            verdict = self.detector.compare(source.text, post.text)
-            if not verdict.is_match:
-                continue
+            verdicts[sid] = self.detector.compare(source.text, post.text)
+        found = []
+        # one copied post, one match: sources matched only through text they share with a
+        # better match (a follow-up's background, a common quote) are listed as its `related`
+        for sid, verdict in self.detector.fold(list(verdicts.items())):
+            source = sources[sid]
+            related = [{"source_url": sources[r].url, "source_title": sources[r].title,
+                        "kind": verdicts[r].kind, "score": round(verdicts[r].score, 4)} for r in verdict.related]
+            evidence = {**verdict.to_dict(), "related": related}
             match_id = event = None
             if post_id is not None:
                 match_id, event = self.store.record_match(
                     sid, post_id, verdict.kind or "copy", verdict.score, verdict.coverage,
-                    verdict.spin_rate, verdict.to_dict(), self.destinations_for(source.url, verdict.score))
+                    verdict.spin_rate, evidence, self.destinations_for(source.url, verdict.score))
             if event:
                 log.warning("%s: %s copies %s (%s, score %.2f)", event, post.url, source.url,
                             verdict.kind, verdict.score, extra={"match": match_id})
-            found.append(FoundMatch(source, post, verdict, match_id, event))
+            found.append(FoundMatch(source, post, verdict, match_id, event, related))
         return found
 
     async def post_from_entry(self, fetcher: Fetcher, entry: Entry, feed_url: str) -> Post:

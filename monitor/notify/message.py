@@ -47,6 +47,14 @@ def excerpts(job: DeliveryJob, n: int = EXCERPTS, width: int = 300) -> list[tupl
     return out
 
 
+def related(job: DeliveryJob) -> list[dict[str, Any]]:
+    """Your other articles this post matches only through text they share with this one
+    (folded into this match: one alert per copy)."""
+    if job.match is None:
+        return []
+    return [r for r in job.match.evidence.get("related", []) if isinstance(r, dict)]
+
+
 # --- webhook payloads (documented in the README) -----------------------------------------
 def payload(job: DeliveryJob) -> dict[str, Any]:
     base = {"type": job.event, "version": PAYLOAD_VERSION, "id": job.idempotency_key}
@@ -68,6 +76,7 @@ def payload(job: DeliveryJob) -> dict[str, Any]:
         "passages": m.evidence.get("passages", []),
         "substitutions": m.evidence.get("substitutions", [])[:20],
         "excerpts": [{"source": s, "copy": c} for s, c in excerpts(job)],
+        "related": related(job),
         "report": f"monitor report {m.id} --html report-{m.id}.html",
     }
 
@@ -102,6 +111,10 @@ def _match_text(job: DeliveryJob) -> list[str]:
     subs = m.evidence.get("substitutions", [])[:8]
     if subs:
         lines += ["Words swapped: " + "; ".join(f"{a} -> {b}" for a, b in subs), ""]
+    rel = related(job)
+    if rel:
+        lines += ["Also matched through text they share with this article (one copy, one alert):"]
+        lines += [f"  {r.get('source_url')}" for r in rel] + [""]
     lines.append(f"Full evidence: monitor report {m.id} --html report-{m.id}.html")
     return lines
 
@@ -121,6 +134,9 @@ def _match_html(job: DeliveryJob) -> str:
         + (f"<table border='1' style='border-collapse:collapse'><tr><th>Yours</th><th>Copy</th></tr>{rows}</table>"
            if rows else "")
         + (f"<p>Words swapped:</p><ul>{subs}</ul>" if subs else "")
+        + (("<p>Also matched through text they share with this article (one copy, one alert):</p><ul>"
+            + "".join(f"<li>{e(str(r.get('source_url')))}</li>" for r in related(job)) + "</ul>")
+           if related(job) else "")
         + f"<p>Full evidence: <code>monitor report {m.id} --html report-{m.id}.html</code></p>"
     )
 

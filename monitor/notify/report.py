@@ -111,6 +111,10 @@ def render(match: MatchRecord, source_text: str, copy_text: str,
             if match.http_status is not None and match.raw_sha256 else "")),
         ("Passages", str(len(passages))),
     ]
+    related = [r for r in match.evidence.get("related", []) if isinstance(r, dict)]
+    if related:  # sources matched only through text they share with this one (one copy, one match)
+        rows.append(("Related", "Also matched through text they share with the original: " + "; ".join(
+            f'{link(str(r.get("source_url")))} {e(str(r.get("source_title") or ""))}' for r in related)))
     if revisions or match.revision:
         others = "; ".join(
             f"{r.revision}: {e(r.kind.replace('_', ' '))}, {r.coverage:.0%} reused, found "
