@@ -94,10 +94,16 @@ def add_settings_secrets(settings: Settings) -> None:
 
 
 def redact(text: str) -> str:
-    """`text` with every known secret and every credential-looking URL part masked."""
+    """`text` with every known secret and every credential-looking URL part masked.
+
+    URLs go through `monitor.redact.redact`, the redaction of database errors, destination
+    names and the command line's error lines too."""
+    from monitor.redact import redact as redact_urls
+
     for value in sorted(_known, key=len, reverse=True):  # a URL before a token inside it
         if value in text:
             text = text.replace(value, _known[value])
+    text = redact_urls(text)
     for pattern, repl in _PATTERNS:
         text = pattern.sub(repl, text)
     return text

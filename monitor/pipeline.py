@@ -405,7 +405,11 @@ class Monitor:
         try:
             fetched, feed_url = await self._fetch_feed(fetcher, feed)
             if feed_url != (feed.feed_url or feed.url):
-                log.warning("feed %s moved permanently to %s; the new address is kept", feed.url, feed_url)
+                if fetched.permanent_redirect:
+                    log.warning("feed %s moved permanently to %s; the new address is kept", feed.url, feed_url)
+                else:  # a home page whose feed discovery found
+                    log.info("feed %s: its feed is %s (found by discovery); that address is read from now on",
+                             feed.url, feed_url)
             body_hash = content_hash(fetched.body.decode("latin-1")) if fetched.status == 200 else feed.body_hash
             ttl = None
             if fetched.status == 200 and body_hash != feed.body_hash:
@@ -605,7 +609,11 @@ class Monitor:
     async def deliver_alerts(self) -> DeliveryReport:
         # The process's one TLS context: building one per cycle read the CA bundle every time.
         async with httpx.AsyncClient(verify=default_ssl_context()) as client:
-            return await deliver_due(self.store, self.senders(client), self.settings.notify.max_attempts)
+            senders = self.senders(client)
+            # Alerts queued before webhook names hid their tokens still go to their webhook.
+            senders.update({w.legacy_name: senders[w.name] for w in self.settings.notify.webhooks
+                            if w.legacy_name not in senders})
+            return await deliver_due(self.store, senders, self.settings.notify.max_attempts)
 
     async def test_destinations(self) -> dict[str, str | None]:
         async with httpx.AsyncClient() as client:

@@ -15,6 +15,8 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 from selectolax.lexbor import LexborHTMLParser
 
+from monitor.errors import MonitorError
+
 # feedparser asks xml.sax for the libxml2 driver first: when it is not installed (the usual case)
 # that is a failed import, a search of sys.path, on every parse. Expat, the fallback, is used then.
 if importlib.util.find_spec("drv_libxml2") is None:
@@ -26,7 +28,7 @@ FEED_TYPES = (
 )
 
 
-class FeedError(Exception):
+class FeedError(MonitorError):
     """A body that is not a feed we can read."""
 
 

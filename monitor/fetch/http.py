@@ -26,6 +26,7 @@ from urllib.parse import urljoin, urlsplit
 import aiohttp
 import httpx
 
+from monitor.errors import MonitorError
 from monitor.fetch import engine
 from monitor.fetch.guard import AmbiguousHostError, PrivateAddressError, UnresolvableError, check_host
 from monitor.fetch.robots import DISALLOW_ALL, RobotsCache
@@ -36,7 +37,7 @@ MAX_HINT = 7 * 24 * 3600.0  # a server's Retry-After/max-age/Expires beyond a we
 _SECONDS = re.compile(r"[0-9]+")  # delta-seconds: ASCII digits only ("²".isdigit() is True)
 
 
-class FetchError(Exception):
+class FetchError(MonitorError):
     """A URL could not be fetched; the message says why, for logs and `feeds list`."""
 
     status = "error"
