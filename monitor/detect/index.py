@@ -196,7 +196,7 @@ class WordTable:
         self.n = 0
 
     def _learn(self, tokens) -> None:
-        new = []
+        new: list[str] = []
         for t in tokens:
             if t in self.codes:
                 continue
