@@ -402,15 +402,22 @@ def extract(
 
 
 # --- history -----------------------------------------------------------------------------
-@app.command()
+matches_app = typer.Typer(help="The copies found so far, and their triage.")
+app.add_typer(matches_app, name="matches")
+
+
+@matches_app.callback(invoke_without_command=True)
 def matches(
+    ctx: typer.Context,
     since: Annotated[Optional[str], typer.Option(help="ISO date/time, or an age such as 24h, 7d")] = None,
     source: Annotated[Optional[str], typer.Option(help="Only matches of sources whose URL contains this")] = None,
     min_score: Annotated[Optional[float], typer.Option("--min-score")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines")] = False,
     as_csv: Annotated[bool, typer.Option("--csv")] = False,
 ) -> None:
-    """The copies found so far, newest first."""
+    """The copies found so far, newest first (`monitor matches triage ID STATE` triages one)."""
+    if ctx.invoked_subcommand is not None:
+        return
     monitor = open_monitor()
     try:
         rows = monitor.store.list_matches(since=_since(since) if since else None, source=source,
@@ -539,3 +546,9 @@ def _since(value: str) -> datetime:
     except ValueError:
         fail(f"--since {value!r}: give an ISO date (2026-11-01) or an age (24h, 7d, 2w)")
     return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+# The desk's commands (matches triage, users, tokens, allow, serve): monitor/web/cli.py.
+from monitor.web.cli import register as _register_desk  # noqa: E402
+
+_register_desk(app, matches_app)

@@ -387,12 +387,12 @@ class Store:
                 if row is None:
                     s.add(FeedRow(url=url, role=role, interval_minutes=interval, next_check_at=utcnow()))
                 else:
-                    if row.next_check_at >= far - timedelta(days=1):
+                    if row.next_check_at >= far - timedelta(days=1) and row.paused_at is None:
                         row.next_check_at = utcnow()
                     if (row.role, row.interval_minutes) != (role, interval):
                         row.role, row.interval_minutes = role, interval
             for url, row in existing.items():
-                if url not in wanted:
+                if url not in wanted and row.added_by is None:  # feeds added on the desk stay
                     row.next_check_at = far
 
     def claim_due_feeds(self, now: datetime, lease: timedelta, limit: int = 100,

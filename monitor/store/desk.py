@@ -1,0 +1,320 @@
+"""The desk's read queries: the inbox (filters, keyset pages), sites, sources with their copies,
+feeds with their health; and the few writes on feeds and sources the desk makes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, case, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from monitor.store.database import Database
+from monitor.store.models import FeedRow, MatchRow, PostRow, SourceRow, utcnow
+
+OPEN = ("new", "confirmed", "notice_sent", "reinstated")  # as monitor.triage.OPEN_STATES
+PAUSED_UNTIL = timedelta(days=36500)
+
+
+@dataclass(frozen=True, slots=True)
+class InboxFilter:
+    states: tuple[str, ...] = ()
+    kind: str | None = None
+    site: str | None = None
+    source_id: int | None = None
+    min_score: float | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    text: str | None = None  # in titles and URLs of the copy and the source
+
+
+@dataclass(frozen=True, slots=True)
+class InboxRow:
+    id: int
+    detected_at: datetime
+    kind: str
+    score: float
+    coverage: float
+    state: str
+    state_version: int
+    site: str
+    source_id: int
+    source_url: str
+    source_title: str
+    copy_url: str
+    copy_title: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {"id": self.id, "detected_at": self.detected_at.isoformat(), "kind": self.kind,
+                "score": round(self.score, 4), "coverage": round(self.coverage, 4), "state": self.state,
+                "version": self.state_version, "site": self.site,
+                "source": {"id": self.source_id, "url": self.source_url, "title": self.source_title},
+                "copy": {"url": self.copy_url, "title": self.copy_title}}
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    rows: list = field(default_factory=list)
+    next: str | None = None  # the cursor of the next page
+
+
+def _cursor(at: datetime, match_id: int) -> str:
+    return f"{at.isoformat()}_{match_id}"
+
+
+def parse_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        at, mid = cursor.rsplit("_", 1)
+        return datetime.fromisoformat(at), int(mid)
+    except ValueError:
+        raise ValueError(f"{cursor!r} is not a page cursor") from None
+
+
+def _where(q, f: InboxFilter):  # noqa: ANN001, ANN202
+    if f.states:
+        q = q.where(MatchRow.state.in_(f.states))
+    if f.kind:
+        q = q.where(MatchRow.kind == f.kind)
+    if f.site:
+        q = q.where(MatchRow.site == f.site)
+    if f.source_id is not None:
+        q = q.where(MatchRow.source_id == f.source_id)
+    if f.min_score is not None:
+        q = q.where(MatchRow.score >= f.min_score)
+    if f.since is not None:
+        q = q.where(MatchRow.detected_at >= f.since)
+    if f.until is not None:
+        q = q.where(MatchRow.detected_at < f.until)
+    if f.text:
+        like = f"%{f.text.lower()}%"
+        q = q.where(or_(func.lower(PostRow.url).like(like), func.lower(PostRow.title).like(like),
+                        func.lower(SourceRow.url).like(like), func.lower(SourceRow.title).like(like)))
+    return q
+
+
+def inbox(db: Database, f: InboxFilter, after: str | None = None, limit: int = 50) -> Page:
+    """Matches newest first; `after` is the cursor a previous page returned."""
+    q = (select(MatchRow.id, MatchRow.detected_at, MatchRow.kind, MatchRow.score, MatchRow.coverage,
+                MatchRow.state, MatchRow.state_version, MatchRow.site, SourceRow.id, SourceRow.url,
+                SourceRow.title, PostRow.url, PostRow.title)
+         .join(SourceRow, MatchRow.source_id == SourceRow.id)
+         .join(PostRow, MatchRow.post_id == PostRow.id)
+         .order_by(MatchRow.detected_at.desc(), MatchRow.id.desc()).limit(limit + 1))
+    q = _where(q, f)
+    if after:
+        at, mid = parse_cursor(after)
+        q = q.where(or_(MatchRow.detected_at < at, and_(MatchRow.detected_at == at, MatchRow.id < mid)))
+    with db.engine.connect() as c:
+        rows = [InboxRow(*r) for r in c.execute(q)]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(rows, _cursor(rows[-1].detected_at, rows[-1].id) if more else None)
+
+
+def match_ids(db: Database, site: str | None = None, source_id: int | None = None,
+              states: Sequence[str] = ()) -> list[int]:
+    q = select(MatchRow.id).order_by(MatchRow.id)
+    if site is not None:
+        q = q.where(MatchRow.site == site)
+    if source_id is not None:
+        q = q.where(MatchRow.source_id == source_id)
+    if states:
+        q = q.where(MatchRow.state.in_(states))
+    with db.engine.connect() as c:
+        return list(c.scalars(q))
+
+
+def kinds(db: Database) -> list[str]:
+    with db.engine.connect() as c:
+        return list(c.scalars(select(MatchRow.kind).distinct().order_by(MatchRow.kind)))
+
+
+# --- sites -------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class SiteRow:
+    site: str
+    matches: int
+    sources: int
+    first_seen: datetime
+    last_seen: datetime
+    open: int
+
+    @property
+    def handled(self) -> int:
+        return self.matches - self.open
+
+    def to_dict(self) -> dict[str, object]:
+        return {"site": self.site, "matches": self.matches, "sources": self.sources,
+                "first_seen": self.first_seen.isoformat(), "last_seen": self.last_seen.isoformat(),
+                "open": self.open, "handled": self.handled}
+
+
+def _sites_select():  # noqa: ANN202
+    return select(MatchRow.site, func.count(), func.count(MatchRow.source_id.distinct()),
+                  func.min(MatchRow.detected_at), func.max(MatchRow.detected_at),
+                  func.sum(case((MatchRow.state.in_(OPEN), 1), else_=0))).group_by(MatchRow.site)
+
+
+def sites(db: Database, text: str | None = None, offset: int = 0, limit: int = 50,
+          order: str = "matches") -> tuple[list[SiteRow], int]:
+    """One row per copying site, most matches first (or most recent); and how many sites."""
+    q = _sites_select()
+    count = select(func.count(MatchRow.site.distinct()))
+    if text:
+        q = q.where(MatchRow.site.contains(text.lower()))
+        count = count.where(MatchRow.site.contains(text.lower()))
+    key = func.max(MatchRow.detected_at) if order == "recent" else func.count()
+    q = q.order_by(key.desc(), MatchRow.site).offset(offset).limit(limit)
+    with db.engine.connect() as c:
+        return [SiteRow(*r) for r in c.execute(q)], int(c.scalar(count) or 0)
+
+
+def site(db: Database, name: str) -> SiteRow | None:
+    with db.engine.connect() as c:
+        row = c.execute(_sites_select().where(MatchRow.site == name)).first()
+    return SiteRow(*row) if row is not None else None
+
+
+# --- sources -----------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class SourceLine:
+    id: int
+    url: str
+    title: str
+    origin: str
+    status: str
+    created_at: datetime
+    copies: int
+    open: int
+
+    def to_dict(self) -> dict[str, object]:
+        return {"id": self.id, "url": self.url, "title": self.title, "origin": self.origin,
+                "status": self.status, "created_at": self.created_at.isoformat(), "copies": self.copies,
+                "open": self.open}
+
+
+def sources(db: Database, text: str | None = None, offset: int = 0, limit: int = 50) -> tuple[list[SourceLine], int]:
+    counts = (select(MatchRow.source_id, func.count().label("copies"),
+                     func.sum(case((MatchRow.state.in_(OPEN), 1), else_=0)).label("open"))
+              .group_by(MatchRow.source_id).subquery())
+    q = (select(SourceRow.id, SourceRow.url, SourceRow.title, SourceRow.origin, SourceRow.status,
+                SourceRow.created_at, func.coalesce(counts.c.copies, 0), func.coalesce(counts.c.open, 0))
+         .outerjoin(counts, counts.c.source_id == SourceRow.id)
+         .order_by(func.coalesce(counts.c.copies, 0).desc(), SourceRow.id.desc()))
+    count = select(func.count()).select_from(SourceRow)
+    if text:
+        like = f"%{text.lower()}%"
+        cond = or_(func.lower(SourceRow.url).like(like), func.lower(SourceRow.title).like(like))
+        q, count = q.where(cond), count.where(cond)
+    with db.engine.connect() as c:
+        return [SourceLine(*r) for r in c.execute(q.offset(offset).limit(limit))], int(c.scalar(count) or 0)
+
+
+def source_line(db: Database, source_id: int) -> SourceLine | None:
+    with db.engine.connect() as c:
+        row = c.execute(select(SourceRow.id, SourceRow.url, SourceRow.title, SourceRow.origin, SourceRow.status,
+                               SourceRow.created_at,
+                               select(func.count()).where(MatchRow.source_id == SourceRow.id).scalar_subquery(),
+                               select(func.count()).where(MatchRow.source_id == SourceRow.id,
+                                                          MatchRow.state.in_(OPEN)).scalar_subquery())
+                        .where(SourceRow.id == source_id)).first()
+    return SourceLine(*row) if row is not None else None
+
+
+def remove_source(db: Database, source_id: int) -> str:
+    """Delete a source with its matches (and their history); returns its URL."""
+    with db.session() as s:
+        row = s.get(SourceRow, source_id)
+        if row is None:
+            raise LookupError(f"no source with id {source_id}")
+        url = row.url
+        s.execute(delete(SourceRow).where(SourceRow.id == source_id))
+        return url
+
+
+# --- feeds -------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class FeedLine:
+    id: int
+    url: str
+    feed_url: str | None
+    role: str
+    title: str
+    interval_minutes: int
+    last_status: str | None
+    last_error: str | None
+    error_count: int
+    last_checked_at: datetime | None
+    next_check_at: datetime
+    added_by: str | None
+    paused_at: datetime | None
+
+    @property
+    def health(self) -> str:
+        if self.paused_at is not None:
+            return "paused"
+        if self.next_check_at >= utcnow() + PAUSED_UNTIL - timedelta(days=1):
+            return "not in the config"
+        if self.last_status is None:
+            return "new"
+        return "failing" if self.error_count else "ok"
+
+    def to_dict(self) -> dict[str, object]:
+        return {"id": self.id, "url": self.url, "feed_url": self.feed_url, "role": self.role, "title": self.title,
+                "interval_minutes": self.interval_minutes, "health": self.health, "last_status": self.last_status,
+                "last_error": self.last_error, "error_count": self.error_count,
+                "last_checked_at": self.last_checked_at.isoformat() if self.last_checked_at else None,
+                "next_check_at": self.next_check_at.isoformat(), "added_by": self.added_by,
+                "paused": self.paused_at is not None}
+
+
+_FEED_COLS = (FeedRow.id, FeedRow.url, FeedRow.feed_url, FeedRow.role, FeedRow.title, FeedRow.interval_minutes,
+              FeedRow.last_status, FeedRow.last_error, FeedRow.error_count, FeedRow.last_checked_at,
+              FeedRow.next_check_at, FeedRow.added_by, FeedRow.paused_at)
+
+
+def feeds(db: Database) -> list[FeedLine]:
+    with db.engine.connect() as c:
+        return [FeedLine(*r) for r in c.execute(select(*_FEED_COLS).order_by(FeedRow.role.desc(), FeedRow.url))]
+
+
+def feed(db: Database, feed_id: int) -> FeedLine | None:
+    with db.engine.connect() as c:
+        row = c.execute(select(*_FEED_COLS).where(FeedRow.id == feed_id)).first()
+    return FeedLine(*row) if row is not None else None
+
+
+def add_feed(db: Database, url: str, added_by: str, interval_minutes: int = 60) -> int:
+    """Watch a feed added from the desk (config sync leaves it be); due at once."""
+    try:
+        with db.session() as s:
+            row = FeedRow(url=url, role="watch", interval_minutes=interval_minutes, next_check_at=utcnow(),
+                          added_by=added_by)
+            s.add(row)
+            s.flush()
+            return row.id
+    except IntegrityError:
+        raise ValueError(f"{url} is watched already") from None
+
+
+def pause_feed(db: Database, feed_id: int, paused: bool) -> None:
+    now = utcnow()
+    with db.session() as s:
+        done = s.execute(update(FeedRow).where(FeedRow.id == feed_id).values(
+            paused_at=now if paused else None, next_check_at=now + PAUSED_UNTIL if paused else now))
+        if done.rowcount != 1:
+            raise LookupError(f"no feed with id {feed_id}")
+
+
+def remove_feed(db: Database, feed_id: int) -> str:
+    """Stop watching a feed and forget it; its posts and their matches are kept."""
+    with db.session() as s:
+        row = s.get(FeedRow, feed_id)
+        if row is None:
+            raise LookupError(f"no feed with id {feed_id}")
+        url = row.url
+        s.execute(update(PostRow).where(PostRow.feed_id == feed_id).values(feed_id=None))
+        s.execute(update(SourceRow).where(SourceRow.feed_id == feed_id).values(feed_id=None))
+        s.execute(delete(FeedRow).where(FeedRow.id == feed_id))
+        return url
