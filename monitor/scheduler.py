@@ -27,7 +27,8 @@ def summary(report: CycleReport) -> str:
             f"{report.alerts.sent} alert(s) sent, {report.alerts.failed} failed")
 
 
-async def run_forever(monitor: Monitor, tick_seconds: int, grace_seconds: float = SHUTDOWN_GRACE) -> None:
+async def run_forever(monitor: Monitor, tick_seconds: int, grace_seconds: float = SHUTDOWN_GRACE,
+                      stop: asyncio.Event | None = None) -> None:
     """Tick until SIGINT/SIGTERM.
 
     On a signal no more feeds are claimed; checks under way get `grace_seconds` to finish, then
@@ -35,10 +36,11 @@ async def run_forever(monitor: Monitor, tick_seconds: int, grace_seconds: float 
     another process or the next start picks them up at once. A process killed outright loses
     nothing either: its claims expire after the lease (15 min).
     """
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    if stop is None:  # else the caller (monitor serve) owns the signals and sets `stop`
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
     cycle: asyncio.Task[CycleReport] | None = None
 
     async def tick() -> None:

@@ -318,3 +318,27 @@ def remove_feed(db: Database, feed_id: int) -> str:
         s.execute(update(SourceRow).where(SourceRow.feed_id == feed_id).values(feed_id=None))
         s.execute(delete(FeedRow).where(FeedRow.id == feed_id))
         return url
+
+
+def raw_page(db: Database, match_id: int, revision: int | None = None) -> tuple[bytes, str] | None:
+    """The copy's page as fetched (the one the match's evidence points into) and its sha256."""
+    from monitor.store.models import MatchRevisionRow
+
+    with db.engine.connect() as c:
+        if revision is not None:
+            row = c.execute(select(MatchRevisionRow.copy_raw_page, MatchRevisionRow.copy_raw_sha256)
+                            .where(MatchRevisionRow.match_id == match_id,
+                                   MatchRevisionRow.revision == revision)).first()
+            if row is not None and row[0] is not None:
+                return bytes(row[0]), row[1]
+            current = c.scalar(select(MatchRow.revision).where(MatchRow.id == match_id))
+            if current != revision:
+                return None
+        row = c.execute(select(MatchRow.copy_text.is_not(None), MatchRow.copy_raw_page, MatchRow.copy_raw_sha256,
+                               PostRow.raw_page, PostRow.raw_sha256)
+                        .join(PostRow, MatchRow.post_id == PostRow.id).where(MatchRow.id == match_id)).first()
+    if row is None:
+        return None
+    kept, m_page, m_sha, p_page, p_sha = row
+    page, sha = (m_page, m_sha) if kept else (p_page, p_sha)
+    return (bytes(page), sha) if page is not None else None
