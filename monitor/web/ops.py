@@ -53,12 +53,13 @@ class DatabaseCollector(Collector):
                 matches.add_metric([kind, state], n)
             for status, n in c.execute(select(DeliveryRow.status, func.count()).group_by(DeliveryRow.status)):
                 deliveries.add_metric([status], n)
-            for role, paused, parked, failing, n in c.execute(
-                    select(FeedRow.role, FeedRow.paused_at.is_not(None), FeedRow.next_check_at >= far,
-                           FeedRow.error_count > 0, func.count())
-                    .group_by(FeedRow.role, FeedRow.paused_at.is_not(None), FeedRow.next_check_at >= far,
-                              FeedRow.error_count > 0)):
-                health = "paused" if paused else "unlisted" if parked else "failing" if failing else "ok"
+            counts: dict[tuple[str, str], int] = {}
+            for role, paused_at, next_check_at, errors in c.execute(
+                    select(FeedRow.role, FeedRow.paused_at, FeedRow.next_check_at, FeedRow.error_count)):
+                health = ("paused" if paused_at is not None else "unlisted" if next_check_at >= far
+                          else "failing" if errors else "ok")
+                counts[role, health] = counts.get((role, health), 0) + 1
+            for (role, health), n in sorted(counts.items()):
                 feeds.add_metric([role, health], n)
         yield from (matches, deliveries, feeds)
         names = {"feeds_checked": "Feeds checked in the node's last cycle",

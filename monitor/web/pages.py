@@ -30,10 +30,10 @@ def quote(s: str) -> str:
     return _quote(s, safe="")
 
 
-def render(request: Request, name: str, user: User | None, status: int = 200, **context: Any) -> HTMLResponse:
+def render(request: Request, template: str, user: User | None, status: int = 200, **context: Any) -> HTMLResponse:
     context.update(user=user, csrf=csrf_token(request), csrf_field=CSRF_FIELD, states=STATES,
                    flash=request.session.pop("flash", None))
-    return request.app.state.templates.TemplateResponse(request, name, context, status_code=status)
+    return request.app.state.templates.TemplateResponse(request, template, context, status_code=status)
 
 
 def back(url: str, flash: str | None = None, request: Request | None = None) -> RedirectResponse:
