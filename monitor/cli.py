@@ -476,11 +476,13 @@ def report(
 @app.command()
 def demo(
     keep: Annotated[bool, typer.Option(help="Keep the demo's folder and print its path")] = False,
+    serve: Annotated[bool, typer.Option("--serve", help="Then serve the desk over the demo's data")] = False,
+    port: Annotated[Optional[int], typer.Option(help="The desk's port with --serve (default 8080)")] = None,
 ) -> None:
     """Run a whole cycle offline: a loopback blog with a spun copy, SMTP and webhook sinks."""
     from monitor.demo.run import run_demo
 
-    raise typer.Exit(run_demo(out, keep=keep))
+    raise typer.Exit(run_demo(out, keep=keep, serve=serve, port=port))
 
 
 # --- helpers -----------------------------------------------------------------------------

@@ -91,6 +91,10 @@ def create_app(monitor: Monitor) -> FastAPI:
             request, "error.html", {"status": exc.status_code, "message": exc.detail, "user": None},
             status_code=exc.status_code)
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return Response(status_code=204)  # browsers ask; the desk has no icon
+
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:
         status, facts = health(monitor.db, settings.web.stale_after)

@@ -27,7 +27,7 @@ async def serve(monitor: Monitor, host: str, port: int, poll: bool = True,
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign] - ours stop both
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
-    with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread (tests)
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not the main thread (tests)
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
 
