@@ -52,3 +52,12 @@ def test_example_config_loads_with_the_compose_environment(monkeypatch):
     assert [e.host for e in s.notify.email] == ["mailpit"]  # the environment wins
     assert s.notify.webhooks[0].url == "https://hooks.publisher.example/reuse"  # the file's, kept
     assert len(s.sources) == 3 and len(s.watch) == 2
+
+
+def test_compose_serves_the_desk_on_its_port():
+    mon = compose()["services"]["monitor"]
+    env = mon["environment"]
+    assert "monitor serve" in " ".join(mon["command"])
+    assert env["MONITOR_WEB__HOST"] == "0.0.0.0"
+    assert any(p.endswith(f":{env['MONITOR_WEB__PORT']}") for p in mon["ports"])
+    assert "/healthz" in " ".join(mon["healthcheck"]["test"])
