@@ -3,9 +3,10 @@ feeds with their health; and the few writes on feeds and sources the desk makes.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -60,7 +61,8 @@ class Page:
 
 
 def _cursor(at: datetime, match_id: int) -> str:
-    return f"{at.isoformat()}_{match_id}"
+    """`2026-11-28T09:21:38.123456Z_42`: no "+", which a query string would read as a space."""
+    return f"{at.astimezone(timezone.utc).replace(tzinfo=None).isoformat()}Z_{match_id}"
 
 
 def parse_cursor(cursor: str) -> tuple[datetime, int]:
@@ -125,9 +127,7 @@ def match_ids(db: Database, site: str | None = None, source_id: int | None = Non
         return list(c.scalars(q))
 
 
-def kinds(db: Database) -> list[str]:
-    with db.engine.connect() as c:
-        return list(c.scalars(select(MatchRow.kind).distinct().order_by(MatchRow.kind)))
+KINDS = ("copy", "spun_copy", "partial_copy", "rewrite", "partial_rewrite")  # the detector's verdicts
 
 
 # --- sites -------------------------------------------------------------------------------
@@ -156,18 +156,49 @@ def _sites_select():  # noqa: ANN202
                   func.sum(case((MatchRow.state.in_(OPEN), 1), else_=0))).group_by(MatchRow.site)
 
 
+class _SitesCache:
+    """The per-site table, computed once per state of the archive.
+
+    Ranking sites by matches needs every match grouped (100,000 rows: a few hundred ms); the
+    table changes only when a match is added or removed or a triage is recorded, which the
+    key (newest match id, match count, newest triage event id: three index look-ups) notices."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[tuple[object, ...], list[SiteRow]]] = {}
+
+    def rows(self, db: Database) -> list[SiteRow]:
+        from monitor.store.models import TriageEventRow
+
+        with db.engine.connect() as c:
+            key = tuple(c.execute(select(
+                select(func.max(MatchRow.id)).scalar_subquery(), select(func.count(MatchRow.id)).scalar_subquery(),
+                select(func.max(TriageEventRow.id)).scalar_subquery())).one())
+            url = str(db.engine.url)
+            with self._lock:
+                hit = self._entries.get(url)
+            if hit is not None and hit[0] == key:
+                return hit[1]
+            rows = [SiteRow(*r) for r in c.execute(_sites_select())]
+        with self._lock:
+            self._entries[url] = (key, rows)
+        return rows
+
+
+_sites_cache = _SitesCache()
+
+
 def sites(db: Database, text: str | None = None, offset: int = 0, limit: int = 50,
           order: str = "matches") -> tuple[list[SiteRow], int]:
     """One row per copying site, most matches first (or most recent); and how many sites."""
-    q = _sites_select()
-    count = select(func.count(MatchRow.site.distinct()))
+    rows = _sites_cache.rows(db)
     if text:
-        q = q.where(MatchRow.site.contains(text.lower()))
-        count = count.where(MatchRow.site.contains(text.lower()))
-    key = func.max(MatchRow.detected_at) if order == "recent" else func.count()
-    q = q.order_by(key.desc(), MatchRow.site).offset(offset).limit(limit)
-    with db.engine.connect() as c:
-        return [SiteRow(*r) for r in c.execute(q)], int(c.scalar(count) or 0)
+        rows = [r for r in rows if text.lower() in r.site]
+    if order == "recent":
+        ranked = sorted(rows, key=lambda r: (-r.last_seen.timestamp(), r.site))
+    else:
+        ranked = sorted(rows, key=lambda r: (-r.matches, r.site))
+    return ranked[offset:offset + limit], len(rows)
 
 
 def site(db: Database, name: str) -> SiteRow | None:
@@ -274,9 +305,12 @@ _FEED_COLS = (FeedRow.id, FeedRow.url, FeedRow.feed_url, FeedRow.role, FeedRow.t
               FeedRow.next_check_at, FeedRow.added_by, FeedRow.paused_at)
 
 
-def feeds(db: Database) -> list[FeedLine]:
+def feeds(db: Database, url_contains: str | None = None) -> list[FeedLine]:
+    q = select(*_FEED_COLS).order_by(FeedRow.role.desc(), FeedRow.url)
+    if url_contains:
+        q = q.where(FeedRow.url.contains(url_contains))
     with db.engine.connect() as c:
-        return [FeedLine(*r) for r in c.execute(select(*_FEED_COLS).order_by(FeedRow.role.desc(), FeedRow.url))]
+        return [FeedLine(*r) for r in c.execute(q)]
 
 
 def feed(db: Database, feed_id: int) -> FeedLine | None:

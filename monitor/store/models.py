@@ -179,7 +179,7 @@ class MatchRow(Base):
         UniqueConstraint("source_id", "post_id", name="uq_matches_source_post"),
         Index("ix_matches_detected_at", "detected_at"),
         Index("ix_matches_state_detected", "state", "detected_at", "id"),
-        Index("ix_matches_site_state", "site", "state", "source_id", "detected_at"),
+        Index("ix_matches_site_detected", "site", "detected_at", "id"),
         Index("ix_matches_source_detected", "source_id", "detected_at"),
     )
 

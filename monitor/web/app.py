@@ -7,6 +7,7 @@ only ever a text/plain download.
 
 from __future__ import annotations
 
+import time
 from importlib import resources
 from pathlib import Path
 
@@ -45,11 +46,15 @@ class SecurityHeaders:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
 
+        started = time.perf_counter()
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 have = {k.lower() for k, _ in message.get("headers", [])}
+                # Server-Timing: the time the desk took to answer (pages are whole when they start).
+                timing = f"app;dur={(time.perf_counter() - started) * 1000:.1f}".encode()
                 message["headers"] = list(message.get("headers", [])) + [
-                    (k, v) for k, v in SECURITY_HEADERS if k not in have]
+                    (k, v) for k, v in SECURITY_HEADERS if k not in have] + [(b"server-timing", timing)]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

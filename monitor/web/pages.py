@@ -145,7 +145,7 @@ def inbox(request: Request, user: User = Depends(login_required)) -> HTMLRespons
         raise HTTPException(400, str(e)) from None
     kept = {k: params[k] for k in FILTER_KEYS if params.get(k)}
     next_url = "/?" + urlencode({**kept, "after": page.next}) if page.next else None
-    return render(request, "inbox.html", user, page=page, params=params, kinds=desk.kinds(monitor_of(request).db),
+    return render(request, "inbox.html", user, page=page, params=params, kinds=desk.KINDS,
                   next_url=next_url, first_url="/?" + urlencode(kept), paged=bool(params.get("after")),
                   groups=STATE_GROUPS, editor_states=EDITOR_STATES, here=str(request.url.path) + (
                       f"?{request.url.query}" if request.url.query else ""))
@@ -269,7 +269,7 @@ def site_page(request: Request, site: str, user: User = Depends(login_required))
     matches = desk.inbox(db, desk.InboxFilter(site=site), limit=PAGE)
     entries = allowlist.for_site(db, site)
     config_entries = [e for e in monitor_of(request).settings.allow.sites if e.site == site]
-    feeds = [f for f in desk.feeds(db) if site_of(f.url) == site]
+    feeds = [f for f in desk.feeds(db, url_contains=site) if site_of(f.url) == site]
     sources = sorted({(m.source_id, m.source_title or m.source_url) for m in matches.rows})
     return render(request, "site.html", user, site=site, row=row, matches=matches, entries=entries,
                   config_entries=config_entries, feeds=feeds, sources=sources)
