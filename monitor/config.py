@@ -195,7 +195,7 @@ class Settings(BaseSettings):
     detection: DetectionConfig = DetectionConfig()
     fetch: FetchConfig = FetchConfig()
     allow: AllowConfig = AllowConfig()
-    web: WebConfig = WebConfig()
+    web: WebConfig = Field(default_factory=WebConfig)
 
     @property
     def db_url(self) -> str:

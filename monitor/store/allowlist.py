@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import delete, or_, select
 
 from monitor.store.database import Database
+from monitor.store.rows import changed
 from monitor.store.models import AllowedSiteRow, SourceRow, utcnow
 
 
@@ -39,7 +40,7 @@ def remove(db: Database, site: str, source_id: int | None = None) -> int:
         q = delete(AllowedSiteRow).where(AllowedSiteRow.site == site)
         if source_id is not None:
             q = q.where(AllowedSiteRow.source_id == source_id)
-        return s.execute(q).rowcount
+        return changed(s.execute(q))
 
 
 def find(db: Database, site: str, source_id: int | None) -> AllowedSite | None:

@@ -12,6 +12,7 @@ from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from monitor.store.database import Database
+from monitor.store.rows import changed
 from monitor.store.models import FeedRow, MatchRow, PostRow, SourceRow, utcnow
 
 OPEN = ("new", "confirmed", "notice_sent", "reinstated")  # as monitor.triage.OPEN_STATES
@@ -310,13 +311,13 @@ def feeds(db: Database, url_contains: str | None = None) -> list[FeedLine]:
     if url_contains:
         q = q.where(FeedRow.url.contains(url_contains))
     with db.engine.connect() as c:
-        return [FeedLine(*r) for r in c.execute(q)]
+        return [FeedLine(**dict(r._mapping)) for r in c.execute(q)]
 
 
 def feed(db: Database, feed_id: int) -> FeedLine | None:
     with db.engine.connect() as c:
         row = c.execute(select(*_FEED_COLS).where(FeedRow.id == feed_id)).first()
-    return FeedLine(*row) if row is not None else None
+    return FeedLine(**dict(row._mapping)) if row is not None else None
 
 
 def add_feed(db: Database, url: str, added_by: str, interval_minutes: int = 60) -> int:
@@ -337,7 +338,7 @@ def pause_feed(db: Database, feed_id: int, paused: bool) -> None:
     with db.session() as s:
         done = s.execute(update(FeedRow).where(FeedRow.id == feed_id).values(
             paused_at=now if paused else None, next_check_at=now + PAUSED_UNTIL if paused else now))
-        if done.rowcount != 1:
+        if changed(done) != 1:
             raise LookupError(f"no feed with id {feed_id}")
 
 
@@ -354,17 +355,17 @@ def remove_feed(db: Database, feed_id: int) -> str:
         return url
 
 
-def raw_page(db: Database, match_id: int, revision: int | None = None) -> tuple[bytes, str] | None:
+def raw_page(db: Database, match_id: int, revision: int | None = None) -> tuple[bytes, str | None] | None:
     """The copy's page as fetched (the one the match's evidence points into) and its sha256."""
     from monitor.store.models import MatchRevisionRow
 
     with db.engine.connect() as c:
         if revision is not None:
-            row = c.execute(select(MatchRevisionRow.copy_raw_page, MatchRevisionRow.copy_raw_sha256)
-                            .where(MatchRevisionRow.match_id == match_id,
-                                   MatchRevisionRow.revision == revision)).first()
-            if row is not None and row[0] is not None:
-                return bytes(row[0]), row[1]
+            kept = c.execute(select(MatchRevisionRow.copy_raw_page, MatchRevisionRow.copy_raw_sha256)
+                             .where(MatchRevisionRow.match_id == match_id,
+                                    MatchRevisionRow.revision == revision)).first()
+            if kept is not None and kept[0] is not None:
+                return bytes(kept[0]), kept[1]
             current = c.scalar(select(MatchRow.revision).where(MatchRow.id == match_id))
             if current != revision:
                 return None
@@ -373,6 +374,6 @@ def raw_page(db: Database, match_id: int, revision: int | None = None) -> tuple[
                         .join(PostRow, MatchRow.post_id == PostRow.id).where(MatchRow.id == match_id)).first()
     if row is None:
         return None
-    kept, m_page, m_sha, p_page, p_sha = row
-    page, sha = (m_page, m_sha) if kept else (p_page, p_sha)
+    as_found, m_page, m_sha, p_page, p_sha = row
+    page, sha = (m_page, m_sha) if as_found else (p_page, p_sha)
     return (bytes(page), sha) if page is not None else None

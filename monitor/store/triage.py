@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from monitor.store.database import Database
+from monitor.store.rows import changed
 from monitor.store.models import MatchNoteRow, MatchRow, TriageEventRow, utcnow
 
 
@@ -89,7 +90,7 @@ def set_state(db: Database, match_id: int, from_state: str, to_state: str, expec
                    MatchRow.state == from_state)
             .values(state=to_state, state_version=MatchRow.state_version + 1, state_reason=reason)
             .execution_options(synchronize_session=False))
-        if done.rowcount != 1:
+        if changed(done) != 1:
             current = s.execute(select(MatchRow.state, MatchRow.state_version)
                                 .where(MatchRow.id == match_id)).first()
             if current is None:

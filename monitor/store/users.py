@@ -13,6 +13,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from monitor.store.database import Database
+from monitor.store.rows import changed
 from monitor.store.models import ApiTokenRow, UserRow, utcnow
 
 ROLES = ("editor", "viewer")
@@ -63,7 +64,7 @@ def set_password(db: Database, name: str, password: str) -> None:
         raise UserError("the password needs at least 8 characters")
     with db.session() as s:
         done = s.execute(update(UserRow).where(UserRow.name == name).values(password_hash=_hasher.hash(password)))
-        if done.rowcount != 1:
+        if changed(done) != 1:
             raise UserError(f"no user named {name!r}")
 
 
@@ -96,7 +97,7 @@ def list_users(db: Database) -> list[User]:
 
 def remove_user(db: Database, name: str) -> None:
     with db.session() as s:
-        if s.execute(delete(UserRow).where(UserRow.name == name)).rowcount != 1:
+        if changed(s.execute(delete(UserRow).where(UserRow.name == name))) != 1:
             raise UserError(f"no user named {name!r}")
 
 
@@ -131,4 +132,4 @@ def revoke_tokens(db: Database, user_name: str) -> int:
         user_id = s.scalar(select(UserRow.id).where(UserRow.name == user_name))
         if user_id is None:
             raise UserError(f"no user named {user_name!r}")
-        return s.execute(delete(ApiTokenRow).where(ApiTokenRow.user_id == user_id)).rowcount
+        return changed(s.execute(delete(ApiTokenRow).where(ApiTokenRow.user_id == user_id)))

@@ -24,7 +24,8 @@ async def serve(monitor: Monitor, host: str, port: int, poll: bool = True,
     app = create_app(monitor)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
                                            lifespan="off"))
-    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign] - ours stop both
+    # Our signal handlers stop both the server and the polling.
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign, assignment]
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not the main thread (tests)
