@@ -195,7 +195,7 @@ class Settings(BaseSettings):
     detection: DetectionConfig = DetectionConfig()
     fetch: FetchConfig = FetchConfig()
     allow: AllowConfig = AllowConfig()
-    web: WebConfig = Field(default_factory=WebConfig)
+    web: WebConfig = WebConfig.model_validate({})  # (not WebConfig(): mypy without the pydantic plugin)
 
     @property
     def db_url(self) -> str:
