@@ -30,8 +30,9 @@ def upgrade() -> None:
     op.add_column("matches", sa.Column("state_version", sa.Integer(), server_default="0", nullable=False))
     op.add_column("matches", sa.Column("state_reason", sa.Text(), nullable=True))
     op.add_column("matches", sa.Column("site", sa.String(length=255), server_default="", nullable=False))
+    op.create_index("ix_matches_detected_id", "matches", ["detected_at", "id"])
     op.create_index("ix_matches_state_detected", "matches", ["state", "detected_at", "id"])
-    op.create_index("ix_matches_site_detected", "matches", ["site", "detected_at", "id"])
+    op.create_index("ix_matches_site_detected", "matches", ["site", "detected_at", "id", "state", "source_id"])
     op.create_index("ix_matches_source_detected", "matches", ["source_id", "detected_at"])
     op.add_column("feeds", sa.Column("added_by", sa.String(length=255), nullable=True))
     op.add_column("feeds", sa.Column("paused_at", WHEN, nullable=True))
@@ -128,5 +129,6 @@ def downgrade() -> None:
     op.drop_index("ix_matches_source_detected", table_name="matches")
     op.drop_index("ix_matches_site_detected", table_name="matches")
     op.drop_index("ix_matches_state_detected", table_name="matches")
+    op.drop_index("ix_matches_detected_id", table_name="matches")
     for column in ("site", "state_reason", "state_version", "state"):
         op.drop_column("matches", column)

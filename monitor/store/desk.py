@@ -8,12 +8,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import and_, case, delete, func, or_, select, update
+from sqlalchemy import case, delete, func, literal, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from monitor.store.database import Database
 from monitor.store.rows import changed
-from monitor.store.models import FeedRow, MatchRow, PostRow, SourceRow, utcnow
+from monitor.store.models import FeedRow, MatchRow, PostRow, ServiceStateRow, SourceRow, UTCDateTime, utcnow
 
 OPEN = ("new", "confirmed", "notice_sent", "reinstated")  # as monitor.triage.OPEN_STATES
 PAUSED_UNTIL = timedelta(days=36500)
@@ -107,7 +108,8 @@ def inbox(db: Database, f: InboxFilter, after: str | None = None, limit: int = 5
     q = _where(q, f)
     if after:
         at, mid = parse_cursor(after)
-        q = q.where(or_(MatchRow.detected_at < at, and_(MatchRow.detected_at == at, MatchRow.id < mid)))
+        # a row-value comparison: both databases walk the (detected_at, id) index from there
+        q = q.where(tuple_(MatchRow.detected_at, MatchRow.id) < tuple_(literal(at, UTCDateTime()), literal(mid)))
     with db.engine.connect() as c:
         rows = [InboxRow(*r) for r in c.execute(q)]
     more = len(rows) > limit
@@ -157,33 +159,51 @@ def _sites_select():  # noqa: ANN202
                   func.sum(case((MatchRow.state.in_(OPEN), 1), else_=0))).group_by(MatchRow.site)
 
 
+SITES_CHANGED = "desk.sites_changed"  # service_state row touched when matches change site or go
+
+
+def sites_changed(s: Session) -> None:
+    """Note, in the caller's transaction, that the per-site table must be computed again."""
+    row = s.get(ServiceStateRow, SITES_CHANGED)
+    if row is None:
+        s.add(ServiceStateRow(key=SITES_CHANGED, value={}, updated_at=utcnow()))
+    else:
+        row.updated_at = utcnow()
+
+
 class _SitesCache:
     """The per-site table, computed once per state of the archive.
 
-    Ranking sites by matches needs every match grouped (100,000 rows: a few hundred ms); the
-    table changes only when a match is added or removed or a triage is recorded, which the
-    key (newest match id, match count, newest triage event id: three index look-ups) notices."""
+    Ranking sites by matches needs every match grouped (100,000 rows: a hundred ms or more);
+    the table changes only when a match is added, gets its site or goes, or a triage is
+    recorded, which the key (newest match id, newest triage event id, when matches last
+    changed site: three index look-ups) notices."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._entries: dict[str, tuple[tuple[object, ...], list[SiteRow]]] = {}
+        self._entries: dict[str, tuple[tuple[object, ...], dict[str, list[SiteRow]]]] = {}
 
-    def rows(self, db: Database) -> list[SiteRow]:
+    def ranked(self, db: Database) -> dict[str, list[SiteRow]]:
+        """{"matches": most matches first, "recent": most recently seen first}."""
         from monitor.store.models import TriageEventRow
 
         with db.engine.connect() as c:
             key = tuple(c.execute(select(
-                select(func.max(MatchRow.id)).scalar_subquery(), select(func.count(MatchRow.id)).scalar_subquery(),
-                select(func.max(TriageEventRow.id)).scalar_subquery())).one())
+                select(func.max(MatchRow.id)).scalar_subquery(),
+                select(func.max(TriageEventRow.id)).scalar_subquery(),
+                select(ServiceStateRow.updated_at).where(ServiceStateRow.key == SITES_CHANGED).scalar_subquery(),
+            )).one())
             url = str(db.engine.url)
             with self._lock:
                 hit = self._entries.get(url)
             if hit is not None and hit[0] == key:
                 return hit[1]
-            rows = [SiteRow(*r) for r in c.execute(_sites_select())]
+            rows = [SiteRow(*r) for r in c.execute(_sites_select().where(MatchRow.site != ""))]
+        ranked = {"matches": sorted(rows, key=lambda r: (-r.matches, r.site)),
+                  "recent": sorted(rows, key=lambda r: (-r.last_seen.timestamp(), r.site))}
         with self._lock:
-            self._entries[url] = (key, rows)
-        return rows
+            self._entries[url] = (key, ranked)
+        return ranked
 
 
 _sites_cache = _SitesCache()
@@ -192,14 +212,10 @@ _sites_cache = _SitesCache()
 def sites(db: Database, text: str | None = None, offset: int = 0, limit: int = 50,
           order: str = "matches") -> tuple[list[SiteRow], int]:
     """One row per copying site, most matches first (or most recent); and how many sites."""
-    rows = _sites_cache.rows(db)
+    rows = _sites_cache.ranked(db)["recent" if order == "recent" else "matches"]
     if text:
         rows = [r for r in rows if text.lower() in r.site]
-    if order == "recent":
-        ranked = sorted(rows, key=lambda r: (-r.last_seen.timestamp(), r.site))
-    else:
-        ranked = sorted(rows, key=lambda r: (-r.matches, r.site))
-    return ranked[offset:offset + limit], len(rows)
+    return rows[offset:offset + limit], len(rows)
 
 
 def site(db: Database, name: str) -> SiteRow | None:
@@ -262,6 +278,7 @@ def remove_source(db: Database, source_id: int) -> str:
             raise LookupError(f"no source with id {source_id}")
         url = row.url
         s.execute(delete(SourceRow).where(SourceRow.id == source_id))
+        sites_changed(s)  # its matches went with it
         return url
 
 

@@ -178,8 +178,10 @@ class MatchRow(Base):
     __table_args__ = (
         UniqueConstraint("source_id", "post_id", name="uq_matches_source_post"),
         Index("ix_matches_detected_at", "detected_at"),
+        Index("ix_matches_detected_id", "detected_at", "id"),  # the inbox's order and its page cursor
         Index("ix_matches_state_detected", "state", "detected_at", "id"),
-        Index("ix_matches_site_detected", "site", "detected_at", "id"),
+        # a site's matches newest first, and (covering) its counts for the sites table
+        Index("ix_matches_site_detected", "site", "detected_at", "id", "state", "source_id"),
         Index("ix_matches_source_detected", "source_id", "detected_at"),
     )
 

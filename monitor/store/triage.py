@@ -105,9 +105,13 @@ def set_state(db: Database, match_id: int, from_state: str, to_state: str, expec
 
 
 def set_site(db: Database, match_id: int, site: str) -> None:
+    from monitor.store.desk import sites_changed
+
     with db.session() as s:
-        s.execute(update(MatchRow).where(MatchRow.id == match_id, MatchRow.site != site).values(site=site)
-                  .execution_options(synchronize_session=False))
+        done = s.execute(update(MatchRow).where(MatchRow.id == match_id, MatchRow.site != site).values(site=site)
+                         .execution_options(synchronize_session=False))
+        if changed(done):
+            sites_changed(s)
 
 
 def events(db: Database, match_id: int) -> list[TriageEvent]:

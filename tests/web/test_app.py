@@ -290,3 +290,15 @@ def test_healthz_and_metrics(alice, desk, app):
     assert 'monitor_matches{kind="spun_copy",state="new"} 1.0' in text
     assert 'monitor_last_cycle_posts_checked{node="n1"} 7.0' in text
     assert "monitor_last_cycle_duration_seconds" in text
+
+
+def test_the_sites_table_follows_new_matches_and_removed_sources(alice, desk):
+    from monitor.web import actions
+
+    desk.copy("https://first.example/a")
+    assert 'data-site="first.example"' in alice.get("/sites").text
+    desk.copy("https://second.example/b")  # a new match after the table was computed
+    assert 'data-site="second.example"' in alice.get("/sites").text
+    actions.remove_source(desk.monitor, desk.source_id)  # its matches go with it
+    page = alice.get("/sites").text
+    assert "data-site=" not in page and "0 site(s)" in page
