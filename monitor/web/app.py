@@ -79,7 +79,7 @@ def create_app(monitor: Monitor) -> FastAPI:
     app.state.limiter = LoginLimiter()
     https = bool(settings.web.base_url and settings.web.base_url.startswith("https://"))
     app.add_middleware(SessionMiddleware, secret_key=session_secret(monitor.db), session_cookie="monitor_desk",
-                       max_age=14 * 24 * 3600, same_site="strict", https_only=https)
+                       max_age=14 * 24 * 3600, same_site="lax", https_only=https)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=package_dir("static")), name="static")
     app.include_router(pages.router)
