@@ -50,3 +50,39 @@ def test_the_desk_migration_gives_stored_matches_their_site_and_state(db_url):
         assert tuple(row) == ("copier.co.uk", "new", 0)
     finally:
         db.close()
+
+
+@pytest.mark.slow
+def test_monitor_serve_runs_and_stops_on_sigterm(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from monitor.demo.servers import free_port
+
+    port = free_port()
+    env = {**os.environ, "MONITOR_CONFIG": ""}
+    env.pop("MONITOR_CONFIG")
+    proc = subprocess.Popen([sys.executable, "-m", "monitor", "--database-url", f"sqlite:///{tmp_path / 'm.db'}",
+                             "serve", "--port", str(port)], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                if r.status_code == 200:  # the polling cycle in the same process completed one
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline and proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            time.sleep(0.2)
+        assert httpx.get(f"http://127.0.0.1:{port}/", follow_redirects=False).status_code == 303
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert f"desk on http://127.0.0.1:{port}/" in (proc.stdout.read() if proc.stdout else "")
