@@ -177,7 +177,8 @@ class _SitesCache:
     Ranking sites by matches needs every match grouped (100,000 rows: a hundred ms or more);
     the table changes only when a match is added, gets its site or goes, or a triage is
     recorded, which the key (newest match id, newest triage event id, when matches last
-    changed site: three index look-ups) notices."""
+    changed site: three index look-ups) notices. After triages alone, only the sites they
+    touched are grouped again."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -198,6 +199,18 @@ class _SitesCache:
                 hit = self._entries.get(url)
             if hit is not None and hit[0] == key:
                 return hit[1]
+            if hit is not None and (hit[0][0], hit[0][2]) == (key[0], key[2]):
+                # Only triages since: regroup just the sites they touched. A triage changes
+                # open/handled, never a site's matches or last seen, so the order stands.
+                touched = set(c.scalars(select(MatchRow.site).distinct()
+                                        .join(TriageEventRow, TriageEventRow.match_id == MatchRow.id)
+                                        .where(TriageEventRow.id > (hit[0][1] or 0))))
+                fresh = {r.site: r for r in (SiteRow(*x) for x in c.execute(
+                    _sites_select().where(MatchRow.site.in_(touched))))}
+                ranked = {order: [fresh.get(r.site, r) for r in rows] for order, rows in hit[1].items()}
+                with self._lock:
+                    self._entries[url] = (key, ranked)
+                return ranked
             rows = [SiteRow(*r) for r in c.execute(_sites_select().where(MatchRow.site != ""))]
         ranked = {"matches": sorted(rows, key=lambda r: (-r.matches, r.site)),
                   "recent": sorted(rows, key=lambda r: (-r.last_seen.timestamp(), r.site))}

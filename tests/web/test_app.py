@@ -292,11 +292,16 @@ def test_healthz_and_metrics(alice, desk, app):
     assert "monitor_last_cycle_duration_seconds" in text
 
 
-def test_the_sites_table_follows_new_matches_and_removed_sources(alice, desk):
+def test_the_sites_table_follows_new_matches_triages_and_removed_sources(alice, desk):
+    from monitor.triage import triage_match
     from monitor.web import actions
 
-    desk.copy("https://first.example/a")
+    first = desk.copy("https://first.example/a")
+    desk.copy("https://other.example/a")
     assert 'data-site="first.example"' in alice.get("/sites").text
+    triage_match(desk.db, first, "ignored", "alice")  # only this site's row is grouped again
+    rows = {m.group(1): m.group(0) for m in re.finditer(r'<tr data-site="([^"]+)">.*?</tr>', alice.get("/sites").text, re.S)}
+    assert '<td class="open">0</td>' in rows["first.example"] and '<td class="open">1</td>' in rows["other.example"]
     desk.copy("https://second.example/b")  # a new match after the table was computed
     assert 'data-site="second.example"' in alice.get("/sites").text
     actions.remove_source(desk.monitor, desk.source_id)  # its matches go with it
