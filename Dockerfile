@@ -12,5 +12,6 @@ ENV MONITOR_DATA_DIR=/data MONITOR_CONFIG=/config/monitor.yaml
 VOLUME ["/data"]
 # Without a config file at $MONITOR_CONFIG the example is used (and the log says so), so the
 # service starts instead of restarting in a loop. Migrations first (the only way the schema
-# changes), then the long-running poller.
-CMD ["sh", "-c", "if [ ! -f \"$MONITOR_CONFIG\" ]; then echo \"$MONITOR_CONFIG not found: using the example configuration; copy config/monitor.example.yaml to config/monitor.yaml, edit sources, watch and notify, and restart\" >&2; if [ -f /config/monitor.example.yaml ]; then export MONITOR_CONFIG=/config/monitor.example.yaml; else export MONITOR_CONFIG=/app/config/monitor.example.yaml; fi; fi; monitor migrate && exec monitor run"]
+# changes), then `monitor serve`: the desk and the
+# same polling as `monitor run`, in one process.
+CMD ["sh", "-c", "if [ ! -f \"$MONITOR_CONFIG\" ]; then echo \"$MONITOR_CONFIG not found: using the example configuration; copy config/monitor.example.yaml to config/monitor.yaml, edit sources, watch and notify, and restart\" >&2; if [ -f /config/monitor.example.yaml ]; then export MONITOR_CONFIG=/config/monitor.example.yaml; else export MONITOR_CONFIG=/app/config/monitor.example.yaml; fi; fi; monitor migrate && exec monitor serve"]

@@ -671,15 +671,22 @@ def extract(
 
 
 # --- history -----------------------------------------------------------------------------
-@app.command()
+matches_app = typer.Typer(help="The copies found so far, and their triage.")
+app.add_typer(matches_app, name="matches")
+
+
+@matches_app.callback(invoke_without_command=True)
 def matches(
+    ctx: typer.Context,
     since: Annotated[Optional[str], typer.Option(help="ISO date/time, or an age such as 24h, 7d")] = None,
     source: Annotated[Optional[str], typer.Option(help="Only matches of sources whose URL contains this")] = None,
     min_score: Annotated[Optional[float], typer.Option("--min-score")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines")] = False,
     as_csv: Annotated[bool, typer.Option("--csv")] = False,
 ) -> None:
-    """The copies found so far, newest first."""
+    """The copies found so far, newest first (`monitor matches triage ID STATE` triages one)."""
+    if ctx.invoked_subcommand is not None:
+        return
     when = _since(since) if since else None
     store = open_store()
     try:
@@ -772,11 +779,13 @@ def _print_rescan(found: list, always: bool = False) -> None:  # list[FoundMatch
 @app.command()
 def demo(
     keep: Annotated[bool, typer.Option(help="Keep the demo's folder and print its path")] = False,
+    serve: Annotated[bool, typer.Option("--serve", help="Then serve the desk over the demo's data")] = False,
+    port: Annotated[Optional[int], typer.Option(help="The desk's port with --serve (default 8080)")] = None,
 ) -> None:
     """Run a whole cycle offline: a loopback blog with a spun copy, SMTP and webhook sinks."""
     from monitor.demo.run import run_demo
 
-    raise typer.Exit(run_demo(out, keep=keep))
+    raise typer.Exit(run_demo(out, keep=keep, serve=serve, port=port))
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -874,3 +883,9 @@ def _since(value: str) -> datetime:
     except ValueError:
         fail(f"--since {value!r}: give an ISO date (2026-11-01) or an age (24h, 7d, 2w)")
     return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+# The desk's commands (matches triage, users, tokens, allow, serve): monitor/web/cli.py.
+from monitor.web.cli import register as _register_desk  # noqa: E402
+
+_register_desk(app, matches_app)

@@ -143,6 +143,60 @@ class FetchConfig(_Strict):
     allow_private_networks: bool = False  # loopback/private addresses are refused unless true
 
 
+class AllowEntry(_Strict):
+    """A site that may republish: all your sources, or only the one whose URL is `source`."""
+
+    site: str  # a host or registrable domain: www.partner.example allows all of partner.example
+    source: str | None = None
+
+    @field_validator("site")
+    @classmethod
+    def _a_host(cls, v: str) -> str:
+        from monitor.sites import site_of, site_of_host
+
+        site = site_of(v) if "://" in v else site_of_host(v)
+        if not site or "/" in site or " " in site:
+            raise ValueError(f"{v!r} is not a site (give a host name such as partner.example)")
+        return site
+
+
+class AllowConfig(_Strict):
+    """Who may republish: their matches are stored as licensed and do not alert."""
+
+    sites: list[AllowEntry] = []
+    # A copy whose rel=canonical names your article's URL declares itself a syndicated copy:
+    # licensed with that reason. (An attribution line alone is not a licence: autoblogs add one.)
+    syndication: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _list_or_mapping(cls, v: Any) -> Any:
+        if isinstance(v, list):  # allow: [partner.example, {site: …, source: …}]
+            v = {"sites": v}
+        if isinstance(v, dict) and isinstance(v.get("sites"), list):
+            v = {**v, "sites": [{"site": e} if isinstance(e, str) else e for e in v["sites"]]}
+        return v
+
+
+class WebConfig(_Strict):
+    """`monitor serve`: the desk and its JSON API."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    # The desk's public address (https://desk.example/); alerts then link each match's page.
+    base_url: str | None = None
+    stale_after: int = Field(900, ge=10, description="seconds without a completed cycle before /healthz says 503")
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        if not v.startswith(("http://", "https://")):
+            raise ValueError(f"{v!r} is not an http(s) URL")
+        return v.rstrip("/")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="MONITOR_", env_nested_delimiter="__", extra="forbid", frozen=True
@@ -157,6 +211,8 @@ class Settings(BaseSettings):
     notify: NotifyConfig = NotifyConfig()
     detection: DetectionConfig = DetectionConfig()
     fetch: FetchConfig = FetchConfig()
+    allow: AllowConfig = AllowConfig()
+    web: WebConfig = WebConfig.model_validate({})  # (not WebConfig(): mypy without the pydantic plugin)
 
     @property
     def db_url(self) -> str:

@@ -38,11 +38,13 @@ from monitor.fetch import (
 from monitor.fetch import backfill
 from monitor.fetch.tls import default_ssl_context
 from monitor.fetch.policy import next_check
+from monitor.licence import after_record, licence_for
 from monitor.notify.outbox import DeliveryReport, deliver_due, first_attempt, send_test
 from monitor.notify.senders import EmailSender, Sender, WebhookSender
 from monitor.sources import HTML_SUFFIXES, SourceError, read_source
 from monitor.store import Database, FeedCheck, FeedState, Store, check_migrated
 from monitor.store.repo import content_hash
+from monitor.store.service import record_cycle
 
 log = logging.getLogger("monitor")
 
@@ -83,6 +85,12 @@ class CycleReport:
     matches: list[FoundMatch] = field(default_factory=list)
     alerts: DeliveryReport = field(default_factory=DeliveryReport)
     errors: list[str] = field(default_factory=list)
+
+
+def cycle_facts(report: CycleReport) -> dict[str, int]:
+    return {"feeds_checked": report.feeds_checked, "feeds_failed": report.feeds_failed,
+            "feeds_unchanged": report.feeds_unchanged, "posts_checked": report.posts_checked,
+            "matches": len(report.matches), "alerts_sent": report.alerts.sent, "alerts_failed": report.alerts.failed}
 
 
 class Monitor:
@@ -337,9 +345,13 @@ class Monitor:
             evidence = {**verdict.to_dict(), "related": related}
             match_id = event = None
             if post_id is not None:
+                # An allowed site or a syndicated copy is stored licensed and alerts no one.
+                licence = licence_for(self.settings, self.db, sid, source.url, post.url, post.html)
                 match_id, event = self.store.record_match(
-                    sid, post_id, verdict.kind or "copy", verdict.score, verdict.coverage,
-                    verdict.spin_rate, evidence, self.destinations_for(source.url, verdict.score))
+                    sid, post_id, verdict.kind or "copy", verdict.score, verdict.coverage, verdict.spin_rate,
+                    evidence, [] if licence else self.destinations_for(source.url, verdict.score))
+                if match_id is not None:
+                    after_record(self.db, match_id, post.url, licence, created=event == "match.created")
             if event:
                 log.warning("%s: %s copies %s (%s, score %.2f)", event, post.url, source.url,
                             verdict.kind, verdict.score, extra={"match": match_id})
@@ -602,8 +614,9 @@ class Monitor:
     # --- alerts --------------------------------------------------------------------------
     def senders(self, client: httpx.AsyncClient) -> dict[str, Sender]:
         n = self.settings.notify
-        out: dict[str, Sender] = {e.name: EmailSender(e) for e in n.email}
-        out.update({w.name: WebhookSender(w, client) for w in n.webhooks})
+        desk = self.settings.web.base_url
+        out: dict[str, Sender] = {e.name: EmailSender(e, desk) for e in n.email}
+        out.update({w.name: WebhookSender(w, client, desk) for w in n.webhooks})
         return out
 
     async def deliver_alerts(self) -> DeliveryReport:
@@ -634,7 +647,7 @@ class Monitor:
         Feeds are claimed in batches as checks finish, so a slow feed never holds up the rest.
         When `stop` is set no more feeds are claimed and the checks under way finish.
         """
-        report = CycleReport()
+        report, started = CycleReport(), datetime.now(timezone.utc)
         self._load_index(since=self._index_loaded_at)  # sources other processes registered
         only = list(only_urls) if only_urls is not None else None
         limit = max(50, 4 * self.fetch_settings.concurrency)
@@ -671,4 +684,5 @@ class Monitor:
                 self.flush_checks()  # the checks that finished, even when cancelled
         if deliver:
             report.alerts = await self.deliver_alerts()
+        record_cycle(self.db, started, cycle_facts(report))  # for /healthz and /metrics
         return report

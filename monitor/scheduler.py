@@ -61,18 +61,20 @@ async def refresh_robots(monitor: Monitor, within: float = ROBOTS_REFRESH) -> in
     return len(origins)
 
 
-async def run_forever(monitor: Monitor, tick_seconds: int, grace_seconds: float = SHUTDOWN_GRACE) -> None:
-    """Run the jobs until SIGINT/SIGTERM.
+async def run_forever(monitor: Monitor, tick_seconds: int, grace_seconds: float = SHUTDOWN_GRACE,
+                      stop: asyncio.Event | None = None) -> None:
+    """Run the jobs until SIGINT/SIGTERM (or until `stop` is set, for `monitor serve`).
 
     On a signal no more feeds are claimed; checks under way get `grace_seconds` to finish, then
     are cancelled, which gives their feeds and posts back (their claims are released), so
     another process or the next start picks them up at once. A process killed outright loses
     nothing either: its claims expire after the lease (15 min).
     """
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    if stop is None:  # else the caller (monitor serve) owns the signals and sets `stop`
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
     cycle: asyncio.Task[CycleReport] | None = None
     sending = asyncio.Lock()  # the delivery and digest jobs take turns on the outbox
     nodes = Nodes(monitor.db)

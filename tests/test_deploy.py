@@ -94,3 +94,13 @@ def test_readme_says_how_to_reach_the_containers():
     text = (ROOT / "README.md").read_text()
     assert "docker compose exec monitor monitor matches" in text
     assert "docker compose exec postgres psql -U monitor monitor" in text
+
+
+def test_compose_serves_the_desk_on_its_port():
+    mon = compose()["services"]["monitor"]
+    env = mon["environment"]
+    cmd = (ROOT / "Dockerfile").read_text().split("CMD ", 1)[1]
+    assert "exec monitor serve" in cmd  # the image's command: the desk and the polling
+    assert env["MONITOR_WEB__HOST"] == "0.0.0.0"
+    assert any(p.endswith(f":{env['MONITOR_WEB__PORT']}") for p in mon["ports"])
+    assert "/healthz" in " ".join(mon["healthcheck"]["test"])

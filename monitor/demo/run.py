@@ -39,7 +39,12 @@ def demo_blog() -> Blog:
     return Blog("Berita Dunia Terkini", posts)
 
 
-def run_demo(console: Console, keep: bool = False) -> int:
+DEMO_USER, DEMO_PASSWORD = "demo", "demo-desk-password"
+
+
+def run_demo(console: Console, keep: bool = False, serve: bool = False, port: int | None = None) -> int:
+    """One cycle, printed; with `serve`, then the desk over the demo's data (the blog, mail and
+    webhook sinks stay up, so the desk's polling goes on against them) until Ctrl-C."""
     folder = Path(tempfile.mkdtemp(prefix="monitor-demo-"))
     (folder / "original.txt").write_text(seed("original.txt"), encoding="utf-8")
     os.environ["MONITOR_DEMO_WEBHOOK_SECRET"] = "whsec_ZGVtby1zZWNyZXQtZm9yLXJldXNlLW1vbml0b3I="
@@ -97,14 +102,34 @@ def run_demo(console: Console, keep: bool = False) -> int:
                     console.print(f"{r.id:>4}  {r.detected_at:%Y-%m-%d %H:%M}  {r.kind:<15} {r.score:.2f}  "
                                   f"{r.copy_url}\n      copy of {r.source_url}", markup=False, highlight=False)
                 ok = len(report.matches) == 1 and len(smtp.messages) == 1 and len(hook.accepted) == 1
+                if serve:
+                    _serve_desk(console, monitor, port)
             finally:
                 monitor.close()
-        if keep:
+        if keep or serve:
             console.print(f"demo folder kept: {folder} (try: monitor --config {path} matches)", highlight=False)
         return 0 if ok else 1
     finally:
-        if not keep:
+        if not (keep or serve):
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def _serve_desk(console: Console, monitor, port: int | None) -> None:  # noqa: ANN001 - pipeline.Monitor
+    from monitor.store.users import UserError, add_user
+    from monitor.web.serve import ServeError, serve
+
+    try:
+        add_user(monitor.db, DEMO_USER, DEMO_PASSWORD, "editor")
+    except UserError:
+        pass
+    web = monitor.settings.web
+    url = f"http://{web.host}:{port or web.port}/"
+    console.print(f"[bold]5.[/] The desk: open [bold]{url}[/] and log in as [bold]{DEMO_USER}[/] with the password "
+                  f"[bold]{DEMO_PASSWORD}[/]; the spun copy waits in the inbox. Ctrl-C stops.", highlight=False)
+    try:
+        asyncio.run(serve(monitor, web.host, port or web.port, poll=True))
+    except ServeError as e:
+        console.print(f"[red]error:[/] {e} (try --port)", highlight=False)
 
 
 def _excerpt(s: str, width: int = 90) -> str:

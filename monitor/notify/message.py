@@ -56,7 +56,12 @@ def related(job: DeliveryJob) -> list[dict[str, Any]]:
 
 
 # --- webhook payloads (documented in the README) -----------------------------------------
-def payload(job: DeliveryJob) -> dict[str, Any]:
+def match_page(desk: str | None, match_id: int) -> str | None:
+    """The match's page on the desk (`monitor serve`), when web.base_url is set."""
+    return f"{desk.rstrip('/')}/matches/{match_id}" if desk else None
+
+
+def payload(job: DeliveryJob, desk: str | None = None) -> dict[str, Any]:
     base = {"type": job.event, "version": PAYLOAD_VERSION, "id": job.idempotency_key}
     m = job.match
     if m is None:  # feed.failing, feed.recovered, test
@@ -78,12 +83,13 @@ def payload(job: DeliveryJob) -> dict[str, Any]:
         "excerpts": [{"source": s, "copy": c} for s, c in excerpts(job)],
         "related": related(job),
         "report": f"monitor report {m.id} --html report-{m.id}.html",
+        **({"desk_url": match_page(desk, m.id)} if desk else {}),
     }
 
 
-def digest_payload(jobs: list[DeliveryJob], key: str) -> dict[str, Any]:
+def digest_payload(jobs: list[DeliveryJob], key: str, desk: str | None = None) -> dict[str, Any]:
     return {"type": "match.digest", "version": PAYLOAD_VERSION, "id": key,
-            "matches": [payload(j) for j in jobs]}
+            "matches": [payload(j, desk) for j in jobs]}
 
 
 # --- email ---------------------------------------------------------------------------------
@@ -96,7 +102,7 @@ def _envelope(subject: str, sender: str, to: list[str], key: str) -> EmailMessag
     return msg
 
 
-def _match_text(job: DeliveryJob) -> list[str]:
+def _match_text(job: DeliveryJob, desk: str | None = None) -> list[str]:
     m = job.match
     assert m is not None
     lines = [
@@ -116,10 +122,12 @@ def _match_text(job: DeliveryJob) -> list[str]:
         lines += ["Also matched through text they share with this article (one copy, one alert):"]
         lines += [f"  {r.get('source_url')}" for r in rel] + [""]
     lines.append(f"Full evidence: monitor report {m.id} --html report-{m.id}.html")
+    if desk:
+        lines.append(f"On the desk: {match_page(desk, m.id)}")
     return lines
 
 
-def _match_html(job: DeliveryJob) -> str:
+def _match_html(job: DeliveryJob, desk: str | None = None) -> str:
     m = job.match
     assert m is not None
     rows = "".join(
@@ -138,6 +146,7 @@ def _match_html(job: DeliveryJob) -> str:
             + "".join(f"<li>{e(str(r.get('source_url')))}</li>" for r in related(job)) + "</ul>")
            if related(job) else "")
         + f"<p>Full evidence: <code>monitor report {m.id} --html report-{m.id}.html</code></p>"
+        + (f"<p><a href=\"{e(match_page(desk, m.id) or '')}\">Open it on the desk</a></p>" if desk else "")
     )
 
 
@@ -145,7 +154,7 @@ def _html_doc(body: str) -> str:
     return f"<!doctype html><html><body>{body}</body></html>"
 
 
-def email(job: DeliveryJob, sender: str, to: list[str]) -> EmailMessage:
+def email(job: DeliveryJob, sender: str, to: list[str], desk: str | None = None) -> EmailMessage:
     m = job.match
     if m is not None:
         what = m.kind.replace("_", " ")
@@ -154,8 +163,8 @@ def email(job: DeliveryJob, sender: str, to: list[str]) -> EmailMessage:
                         sender, to, job.idempotency_key)
         intro = (f"A copy of your article changed materially ({what})." if job.event == "match.updated"
                  else f"A post appears to copy your article ({what}).")
-        msg.set_content("\n".join([intro, "", *_match_text(job)]))
-        msg.add_alternative(_html_doc(f"<p>{e(intro)}</p>" + _match_html(job)), subtype="html")
+        msg.set_content("\n".join([intro, "", *_match_text(job, desk)]))
+        msg.add_alternative(_html_doc(f"<p>{e(intro)}</p>" + _match_html(job, desk)), subtype="html")
         return msg
     p = job.payload or {}
     if job.event in ("feed.failing", "feed.recovered"):
@@ -176,13 +185,14 @@ def email(job: DeliveryJob, sender: str, to: list[str]) -> EmailMessage:
     return msg
 
 
-def digest_email(jobs: list[DeliveryJob], sender: str, to: list[str], key: str) -> EmailMessage:
+def digest_email(jobs: list[DeliveryJob], sender: str, to: list[str], key: str,
+                 desk: str | None = None) -> EmailMessage:
     msg = _envelope(f"{len(jobs)} new cop{'y' if len(jobs) == 1 else 'ies'} of your articles",
                     sender, to, key)
     text, body = [f"{len(jobs)} match(es) since the last digest.", ""], [f"<p>{len(jobs)} match(es) since the last digest.</p>"]
     for i, job in enumerate(jobs, 1):
-        text += [f"{i}.", *_match_text(job), ""]
-        body.append(f"<h3>{i}.</h3>" + _match_html(job))
+        text += [f"{i}.", *_match_text(job, desk), ""]
+        body.append(f"<h3>{i}.</h3>" + _match_html(job, desk))
     msg.set_content("\n".join(text))
     msg.add_alternative(_html_doc("".join(body)), subtype="html")
     return msg

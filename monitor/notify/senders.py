@@ -49,17 +49,18 @@ class Sender(Protocol):
 @dataclass
 class EmailSender:
     config: EmailNotifier
+    desk_url: str | None = None  # web.base_url: messages link each match's page on the desk
 
     @property
     def name(self) -> str:
         return self.config.name
 
     async def send(self, job: DeliveryJob) -> None:
-        await self._deliver(message.email(job, self.config.sender, self.config.to))
+        await self._deliver(message.email(job, self.config.sender, self.config.to, desk=self.desk_url))
 
     async def send_digest(self, jobs: list[DeliveryJob]) -> None:
         key = "msg_digest_" + "_".join(str(j.id) for j in jobs[:8])
-        await self._deliver(message.digest_email(jobs, self.config.sender, self.config.to, key))
+        await self._deliver(message.digest_email(jobs, self.config.sender, self.config.to, key, desk=self.desk_url))
 
     async def _deliver(self, msg: EmailMessage) -> None:
         c = self.config
@@ -86,17 +87,18 @@ class EmailSender:
 class WebhookSender:
     config: WebhookNotifier
     client: httpx.AsyncClient
+    desk_url: str | None = None  # web.base_url: payloads carry each match's page on the desk
 
     @property
     def name(self) -> str:
         return self.config.name
 
     async def send(self, job: DeliveryJob) -> None:
-        await self._post(job.idempotency_key, message.payload(job))
+        await self._post(job.idempotency_key, message.payload(job, desk=self.desk_url))
 
     async def send_digest(self, jobs: list[DeliveryJob]) -> None:
         key = "msg_digest_" + "_".join(str(j.id) for j in jobs[:8])
-        await self._post(key, message.digest_payload(jobs, key))
+        await self._post(key, message.digest_payload(jobs, key, desk=self.desk_url))
 
     async def _post(self, msg_id: str, data: dict) -> None:
         body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))

@@ -110,8 +110,10 @@ class FeedRow(Base):
     backfilled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # Removed (`feeds remove`, or taken out of the config): not polled, not listed, history kept.
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # `feeds pause`
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # `feeds pause`, desk
     in_config: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Added from the desk (by this user) rather than the config: config sync leaves it alone.
+    added_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
     __table_args__ = (Index("ix_feeds_next_check_at", "next_check_at"),)
 
@@ -177,10 +179,23 @@ class MatchRow(Base):
     revision: Mapped[int] = mapped_column(Integer, default=0)
     detected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The desk's triage (monitor/triage.py): the state, bumped `state_version` on each change
+    # so that two editors changing one match cannot overwrite each other; every change is also
+    # a TriageEventRow. `state_reason`: why the monitor set it (allow-list, syndication).
+    state: Mapped[str] = mapped_column(String(16), default="new", server_default="new")
+    state_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    state_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The copy's registrable domain (Public Suffix List), for the desk's per-site views.
+    site: Mapped[str] = mapped_column(String(255), default="", server_default="")
 
     __table_args__ = (
         UniqueConstraint("source_id", "post_id", name="uq_matches_source_post"),
         Index("ix_matches_detected_at", "detected_at"),
+        Index("ix_matches_detected_id", "detected_at", "id"),  # the inbox's order and its page cursor
+        Index("ix_matches_state_detected", "state", "detected_at", "id"),
+        # a site's matches newest first, and (covering) its counts for the sites table
+        Index("ix_matches_site_detected", "site", "detected_at", "id", "state", "source_id"),
+        Index("ix_matches_source_detected", "source_id", "detected_at"),
     )
 
 
@@ -269,3 +284,83 @@ class NodeRow(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # last heartbeat
     last_cycle_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # last finished cycle
+
+
+class TriageEventRow(Base):
+    """One change of a match's triage state: who, when, from, to, why. Append-only."""
+
+    __tablename__ = "triage_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    match_id: Mapped[int] = mapped_column(ForeignKey("matches.id", ondelete="CASCADE"))
+    actor: Mapped[str] = mapped_column(String(255))  # a user's name, or "monitor"
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    from_state: Mapped[str] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    __table_args__ = (Index("ix_triage_events_match", "match_id", "id"),)
+
+
+class MatchNoteRow(Base):
+    """A note an editor left on a match. Append-only."""
+
+    __tablename__ = "match_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    match_id: Mapped[int] = mapped_column(ForeignKey("matches.id", ondelete="CASCADE"))
+    author: Mapped[str] = mapped_column(String(255))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    text: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_match_notes_match", "match_id", "id"),)
+
+
+class UserRow(Base):
+    """A desk account: an editor (may triage and change) or a viewer (reads only)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))  # argon2id, with its parameters
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ApiTokenRow(Base):
+    """An API token; only its sha256 is kept (the token is shown once, when made)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class AllowedSiteRow(Base):
+    """A site allowed to republish (all sources, or one): its matches are licensed, not alerted."""
+
+    __tablename__ = "allowed_sites"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site: Mapped[str] = mapped_column(String(255))  # registrable domain
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), nullable=True)
+    added_by: Mapped[str] = mapped_column(String(255))
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_allowed_sites_site", "site"),)
+
+
+class ServiceStateRow(Base):
+    """Small shared facts of the service: the desk's session key, each node's last cycle."""
+
+    __tablename__ = "service_state"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -457,7 +457,8 @@ class Store:
                 if (row.role, row.interval_minutes) != (role, interval):
                     row.role, row.interval_minutes = role, interval
             for url, row in existing.items():
-                if url not in wanted and (row.in_config or row.retired_at is None):
+                if url not in wanted and row.added_by is None and (row.in_config or row.retired_at is None):
+                    # (feeds added on the desk are not the config's to retire)
                     row.in_config = False
                     if row.retired_at is None:
                         row.retired_at, row.next_check_at = now, far
