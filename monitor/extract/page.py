@@ -48,23 +48,32 @@ _CHROME_TAGS = frozenset("nav aside footer header form fieldset figcaption".spli
 
 # class/id words. Matched against each word of class and id, split on - _ and space.
 _NEG_WORDS = frozenset(
-    """ad ads adv advert advertisement advertising adsense sponsor sponsored promo promoted
-    banner sidebar side widget widgets nav navbar navigation menu breadcrumb breadcrumbs
+    """ad ads adv advert advertisement advertising adsense sponsor sponsored promo
+    banner sidebar nav navbar navigation menu breadcrumb breadcrumbs
     footer header masthead topbar toolbar share shares sharing sharedaddy addtoany a2a social
     sociable comment comments commentlist respond disqus related relatedposts recommended
-    recommendations more trending popular outbrain taboola newsletter subscribe subscription
-    signup cookie cookies consent gdpr popup modal overlay tags tag tagcloud labels label
-    categories category byline author bio meta postmeta skip print pagination pager
-    jump blog-pager archive feeds follow login search hidden sr screen-reader caption credit
-    rating reactions toc""".split()
+    recommendations trending popular outbrain taboola newsletter subscribe subscription
+    signup cookie cookies consent gdpr popup modal overlay
+    skip print pagination pager jump blog-pager archive feeds follow login search reactions
+    tags tag tagcloud labels categories category byline author bio caption credit
+    rating more""".split()
+)
+# Weak chrome words: often chrome, but page builders and themes also put them on the
+# boxes that hold the text ("elementor-widget", Drupal's "field-label-above"). An element
+# with one of these that is mostly prose is not chrome (see _analyse).
+_WEAK_WORDS = frozenset(
+    "widget widgets side meta postmeta toc promoted label".split()
 )
 # Substrings that mark chrome even inside longer words (sharedaddy, relatedposts, ...).
 _NEG_SUB = re.compile(
     r"share|social|comment|related|sidebar|cookie|newsletter|breadcrumb|advert|sponsor|"
-    r"outbrain|taboola|addtoany|disqus|subscri|promo|recirc|popular|widget|footer|"
+    r"outbrain|taboola|addtoany|disqus|subscri|recirc|popular|footer|"
     r"navigation|navbar|banner",
     re.I,
 )
+# Whole class tokens that hide an element. Compound ones ("field-label-hidden": the label
+# is hidden; "hidden-xs": hidden on phones only) do not hide the element's text.
+_HIDDEN_CLASSES = frozenset("hidden visually-hidden sr-only screen-reader-text d-none hide".split())
 _POS_WORDS = frozenset(
     "article articlebody content entry post body story text main blog hentry prose "
     "postbody entrycontent storybody".split()
@@ -340,7 +349,7 @@ _HINT_CACHE: dict[tuple, int] = {}
 
 
 def _hint(tag: str, attrs: dict) -> int:
-    """-9 hidden, -1 chrome, 0 neutral, 1 content, 2 strong content. Memoised: class
+    """-9 hidden, -1 chrome, -2 weak chrome, 0 neutral, 1 content, 2 strong content. Memoised: class
     names repeat across elements and pages, and this is the hot path of the walk."""
     if not attrs:
         return -1 if tag in _CHROME_TAGS else 0
@@ -362,7 +371,10 @@ def _hint_uncached(tag: str, attrs: dict) -> int:
     ip = attrs.get("itemprop")
     if ip and ("articleBody" in ip or "text" == ip):
         return 2
-    names = " ".join(v for v in (attrs.get("class"), attrs.get("id")) if v)
+    cls = attrs.get("class")
+    if cls and not _HIDDEN_CLASSES.isdisjoint(cls.split()):
+        return -1
+    names = " ".join(v for v in (cls, attrs.get("id")) if v)
     if names and _TAXONOMY.search(names):
         # WordPress/Blogger post_class() adds category-x tag-y has-z: not chrome words.
         names = _TAXONOMY.sub(" ", names)
@@ -374,12 +386,14 @@ def _hint_uncached(tag: str, attrs: dict) -> int:
     if _POS_STRONG.search(names):
         return 2
     words = [w.lower() for w in _WORD_SPLIT.split(names) if w]
-    neg = any(w in _NEG_WORDS for w in words) or bool(_NEG_SUB.search(names))
+    neg = -1 if any(w in _NEG_WORDS for w in words) or _NEG_SUB.search(names) else 0
+    if not neg and (any(w in _WEAK_WORDS for w in words) or "widget" in names.lower()):
+        neg = -2
     if neg and any(w in _EMBED_WORDS for w in words):
         return 0  # an embedded tweet/post quoted by the article is part of it
     pos = tag in ("article", "main") or any(w in _POS_WORDS for w in words)
     if neg and not (pos and tag in ("article", "main")):
-        return -1
+        return neg
     if tag in _CHROME_TAGS:
         return -1
     return 1 if pos else 0
@@ -389,7 +403,18 @@ def _hint_uncached(tag: str, attrs: dict) -> int:
 # Scoring and selection
 
 
+class _Page:
+    """What the walk and the scoring know about one page (kept together for the fallbacks)."""
+
+    __slots__ = ("blocks", "parent", "hints", "tags", "prose", "chars", "chrome", "root")
+
+
 def _main_text(tree, body, title: str, fragment: bool = False) -> str:
+    return _extract_text(tree, body, title, fragment)[0]
+
+
+def _extract_text(tree, body, title: str, fragment: bool = False) -> tuple[str, str]:
+    """(text, how): ``how`` is "" for the normal container choice, else the fallback used."""
     tree.strip_tags(_STRIP)
     w = _Walker(0 if fragment else len(body.text()) // 3)
     w.walk(body, 0, False, 0)
@@ -406,14 +431,17 @@ def _main_text(tree, body, title: str, fragment: bool = False) -> str:
             b.len = len(t)
             blocks.append(b)
     if not blocks:
-        return ""
-    parent, hints, tags = w.parent, w.hints, w.tags
-    n = len(tags)
+        return "", ""
+    pg = _analyse(blocks, w.parent, w.hints, w.tags)
+    pg.root = 0 if fragment else _best_root(pg)
+    return _output(pg, _inside(pg, pg.root), title), ""
 
-    # A chrome-looking element that holds most (>75%, >=400 chars) of the prose is a wrapper, not chrome
-    # (class names like "site-content has-sidebar" on the element around everything).
+
+def _analyse(blocks: list[_Block], parent: list[int], hints: list[int], tags: list[str]) -> _Page:
+    n = len(tags)
+    # prose[e]: chars of prose paragraphs (long, link-poor) in e's subtree; chars[e]: all text.
     prose = [0] * n
-    chars = [0] * n  # all text in the subtree
+    chars = [0] * n
     for b in blocks:
         good = b.len >= 80 and b.link < b.len * 0.3
         e = b.elem
@@ -424,7 +452,14 @@ def _main_text(tree, body, title: str, fragment: bool = False) -> str:
             e = parent[e]
     total = prose[0] or 1
     for e in range(1, n):
-        if hints[e] < 0 and prose[e] > 0.75 * total and prose[e] >= 400:
+        h = hints[e]
+        if h < 0 and prose[e] > 0.75 * total and prose[e] >= 400:
+            # A chrome-looking element that holds most of the prose is a wrapper, not
+            # chrome ("site-content has-sidebar" around everything).
+            hints[e] = 0
+        elif h == -2 and prose[e] >= 160 and prose[e] >= 0.5 * chars[e]:
+            # A weak chrome word (widget, meta, author, ...) on an element that is mostly
+            # prose: page builders wrap every text box in an "elementor-widget".
             hints[e] = 0
     # Teaser cards: a linked heading (or linked first line) with a short excerpt, the
     # unit of "related"/"latest stories" lists. The card is the largest ancestor of the
@@ -460,28 +495,37 @@ def _main_text(tree, body, title: str, fragment: bool = False) -> str:
         if chrome[b.elem]:
             s = -abs(s) * 0.6
         b.score = s
+    pg = _Page()
+    pg.blocks, pg.parent, pg.hints, pg.tags = blocks, parent, hints, tags
+    pg.prose, pg.chars, pg.chrome, pg.root = prose, chars, chrome, 0
+    return pg
 
-    if fragment:
-        root = 0
-    else:
-        score = [0.0] * n
-        for b in blocks:
-            e = b.elem
-            s = b.score
-            while e >= 0:
-                score[e] += s
-                e = parent[e]
-        best, root = float("-inf"), 0
-        for e in range(n):
-            s = score[e]
-            if hints[e] > 0:
-                s *= 1.15 if hints[e] == 1 else 1.3
-            if s > best:
-                best, root = s, e
 
-    # Blocks inside the container, minus chrome below it.
+def _best_root(pg: _Page) -> int:
+    """The element maximising the sum of its blocks' scores (content hints weigh more)."""
+    parent, hints = pg.parent, pg.hints
+    score = [0.0] * len(parent)
+    for b in pg.blocks:
+        e = b.elem
+        s = b.score
+        while e >= 0:
+            score[e] += s
+            e = parent[e]
+    best, root = float("-inf"), 0
+    for e in range(len(parent)):
+        s = score[e]
+        if hints[e] > 0:
+            s *= 1.15 if hints[e] == 1 else 1.3
+        if s > best:
+            best, root = s, e
+    return root
+
+
+def _inside(pg: _Page, root: int) -> list[_Block]:
+    """Blocks inside the container, minus chrome below it."""
+    parent, hints = pg.parent, pg.hints
     inside = []
-    for b in blocks:
+    for b in pg.blocks:
         e = b.elem
         ok = False
         bad = False
@@ -498,6 +542,10 @@ def _main_text(tree, body, title: str, fragment: bool = False) -> str:
             e = parent[e]
         if ok and not bad:
             inside.append(b)
+    return inside
+
+
+def _output(pg: _Page, inside: list[_Block], title: str) -> str:
     out = []
     for b in inside:
         t = b.text
