@@ -26,6 +26,11 @@ from monitor.extract import meta as _meta
 
 MAX_HTML_BYTES = 15 * 1024 * 1024  # larger input is cut here before parsing
 MAX_DEPTH = 200
+# Fall back from the chosen container when it holds under FALLBACK_SHARE of the page's
+# prose outside chrome, and that prose is at least FALLBACK_MIN chars.
+FALLBACK_SHARE = 0.3
+FALLBACK_MIN = 400
+NOSCRIPT_PAGE = 1000  # chars: a <noscript> holding this much text is a page, not a notice
 CARD_MAX = 600  # chars: a linked heading plus up to this much text is a teaser card  # below this nesting depth an element's text is taken flat (no recursion)
 
 # Elements that never hold the post's prose. Removed in C before the Python walk.
@@ -156,7 +161,7 @@ def extract_page(
     if body is None:
         return Extracted(info.title, "", info.published, info.canonical_url, info.language, "no body")
     try:
-        text = _main_text(tree, body, info.title)
+        text, how = _extract_text(tree, body, info.title)
     except RecursionError:  # a safety net: MAX_DEPTH should make this unreachable
         return Extracted(info.title, "", info.published, info.canonical_url, info.language, "page nested too deeply")
     return Extracted(
@@ -165,7 +170,7 @@ def extract_page(
         published=info.published,
         canonical_url=info.canonical_url,
         language=info.language,
-        reason="" if text else "no main text found",
+        reason=(f"fallback: {how}" if how else "") if text else "no main text found",
     )
 
 
@@ -415,6 +420,11 @@ def _main_text(tree, body, title: str, fragment: bool = False) -> str:
 
 def _extract_text(tree, body, title: str, fragment: bool = False) -> tuple[str, str]:
     """(text, how): ``how`` is "" for the normal container choice, else the fallback used."""
+    for ns in tree.css("noscript"):
+        # A page served whole inside <noscript> (the no-JavaScript version of the site):
+        # its text is the page. Small ones ("enable JavaScript", tracking pixels) go.
+        if len(ns.text()) >= NOSCRIPT_PAGE:
+            ns.unwrap()
     tree.strip_tags(_STRIP)
     w = _Walker(0 if fragment else len(body.text()) // 3)
     w.walk(body, 0, False, 0)
@@ -433,8 +443,27 @@ def _extract_text(tree, body, title: str, fragment: bool = False) -> tuple[str, 
     if not blocks:
         return "", ""
     pg = _analyse(blocks, w.parent, w.hints, w.tags)
-    pg.root = 0 if fragment else _best_root(pg)
-    return _output(pg, _inside(pg, pg.root), title), ""
+    if fragment:
+        return _output(pg, _inside(pg, 0), title), ""
+    pg.root = _best_root(pg)
+    kept = _output_blocks(pg, _inside(pg, pg.root), title)
+    # The page's prose outside chrome: what a reader sees as text.
+    free = sum(b.len for b in blocks if b.len >= 80 and b.link < b.len * 0.3 and not pg.chrome[b.elem])
+    got = sum(b.len for b in kept if b.len >= 80)
+    if kept and not (free >= FALLBACK_MIN and got < FALLBACK_SHARE * free):
+        return _join(kept), ""
+    # The container holds nothing, or too little of the page's prose (the post is split
+    # over sibling boxes, or mislabelled as chrome): fall back, and say which way.
+    dense = _dense_blocks(pg, title)
+    if _prose_len(dense) > max(got, 0) and dense:
+        return _join(dense), "densest prose region"
+    if kept:
+        return _join(kept), ""
+    rest = _output_blocks(pg, [b for b in blocks if not pg.chrome[b.elem]], title)
+    if rest:
+        return _join(rest), "body minus chrome"
+    rest = _output_blocks(pg, blocks, title)
+    return _join(rest), "whole body" if rest else ""
 
 
 def _analyse(blocks: list[_Block], parent: list[int], hints: list[int], tags: list[str]) -> _Page:
@@ -545,7 +574,48 @@ def _inside(pg: _Page, root: int) -> list[_Block]:
     return inside
 
 
+def _prose_len(blocks: list[_Block]) -> int:
+    return sum(b.len for b in blocks if b.len >= 80 and b.link < b.len * 0.3)
+
+
+def _join(blocks: list[_Block]) -> str:
+    return "\n\n".join(b.text for b in blocks)
+
+
+def _dense_blocks(pg: _Page, title: str) -> list[_Block]:
+    """The densest prose region: the element maximising prose minus link and short text,
+    chrome hints ignored (they are what went wrong)."""
+    parent = pg.parent
+    score = [0.0] * len(parent)
+    for b in pg.blocks:
+        L = b.len
+        ld = min(1.0, b.link / L)
+        if ld > 0.5:
+            s = -L
+        elif L < 30 and not _SENT_END.search(b.text):
+            s = -8.0
+        else:
+            s = L * (1.0 - 2 * ld) + (40 if L > 80 else 0)
+        e = b.elem
+        while e >= 0:
+            score[e] += s
+            e = parent[e]
+    root = max(range(len(parent)), key=score.__getitem__)
+    inside = []
+    for b in pg.blocks:
+        e = b.elem
+        while e >= 0 and e != root:
+            e = parent[e]
+        if e == root:
+            inside.append(b)
+    return _output_blocks(pg, inside, title)
+
+
 def _output(pg: _Page, inside: list[_Block], title: str) -> str:
+    return _join(_output_blocks(pg, inside, title))
+
+
+def _output_blocks(pg: _Page, inside: list[_Block], title: str) -> list[_Block]:
     out = []
     for b in inside:
         t = b.text
@@ -557,5 +627,5 @@ def _output(pg: _Page, inside: list[_Block], title: str) -> str:
             continue
         if title and b.tag in _HEADINGS and t == title:
             continue
-        out.append(t)
-    return "\n\n".join(out)
+        out.append(b)
+    return out
