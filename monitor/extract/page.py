@@ -61,7 +61,11 @@ _NEG_WORDS = frozenset(
     signup cookie cookies consent gdpr popup modal overlay
     skip print pagination pager jump blog-pager archive feeds follow login search reactions
     tags tag tagcloud labels categories category byline author bio caption credit
-    rating more""".split()
+    rating more
+    teilen kommentare kommentar werbung anzeige verwandte aehnliche partage partager
+    commentaires publicite compartir comentarios relacionados relacionadas condividi
+    commenti correlati partilhar comentarios kongsi bagikan komentar berkaitan terkait
+    iklan reklama""".split()
 )
 # Weak chrome words: often chrome, but page builders and themes also put them on the
 # boxes that hold the text ("elementor-widget", Drupal's "field-label-above"). An element
@@ -111,6 +115,58 @@ _BOILER_LINE = re.compile(
     r"advert(?:isement)?$|this slideshow requires javascript|don'?t miss$|our latest stories|"
     r"\[\w+[^\]]*\].*\[/\w+\]$|"  # an unrendered WordPress shortcode
     r"(?=.{0,100}$).*\b(?:newsletters?|in your inbox|to your inbox)\b)",
+    re.I,
+)
+# The same widget lines in the commonest other blog languages. One alternative per kind
+# (share, comments, related, tags, author box, ads, cookies, reading prompts), so a new
+# language is a few words. Anchored at the start; one-word lines also at the end, so
+# "Teilen" goes but a sentence starting "Teilen Sie ..." stays.
+_BOILER_INTL = re.compile(
+    r"^(?:"
+    # share
+    r"(?:(?:seite|artikel|beitrag)\s+)?teilen\s*:?$|jetzt teilen|teile(?:n sie)? diesen|auf \w+ teilen|"
+    r"partager(?: sur| cet article| la publication)?\s*:?$|partagez|compartir(?: en| este)?\b.{0,30}$|"
+    r"compartilh(?:e|ar)\b.{0,30}$|partilh(?:e|ar)\b.{0,30}$|condividi\b.{0,30}$|kongsi(?:kan)?\b|bagikan\b|"
+    r"udostępnij\b|"
+    # comments
+    r"(?:\d+\s+)?(?:kommentare?|commentaires?|comentarios?|comentários?|commenti|commento|komentar|komen|"
+    r"komentarze?)\s*(?:\(\d+\))?:?$|"
+    r"(?:keine|kein) kommentare?|(?:schreibe|schreiben sie) einen kommentar|kommentar (?:schreiben|verfassen)|"
+    r"(?:laisser|laissez|ajouter) un commentaire|deja (?:un|tu) comentario|dejar un comentario|"
+    r"lascia un commento|deixe (?:um|o seu|seu) comentário|tinggalkan (?:balasan|komentar)|"
+    r"sin comentarios|aucun commentaire|nessun commento|tiada komen|belum ada komentar|"
+    # related, read on
+    r"(?:ähnliche|verwandte|weitere|passende) (?:themen|artikel|beiträge|nachrichten|posts|rezepte)\b|"
+    r"das könnte (?:sie|dich) (?:auch )?interessieren|auch interessant|mehr zum thema|lesen sie (?:auch|mehr)|"
+    r"weiterführende (?:informationen|links|artikel)|empfehlungen (?:aus|der|für)\b|"
+    r"(?:articles?|publications?) (?:similaires|liés|connexes|recommandés)|(?:à )?lire aussi|voir aussi|"
+    r"sur le même sujet|(?:artículos|noticias|temas|entradas) relacionad[oa]s|lee también|te puede interesar|"
+    r"(?:articoli|post) correlati|leggi anche|potrebbe interessarti|ti potrebbe interessare|"
+    r"(?:artigos|notícias|posts) relacionad[oa]s|leia também|veja também|você (?:também )?pode gostar|"
+    r"(?:artikel|berita|bacaan) (?:berkaitan|terkait|lainnya)|baca juga|zobacz (?:też|także|również)|"
+    r"czytaj (?:też|także|również)|"
+    # tags, categories
+    r"(?:schlagw(?:orte|örter)|stichw(?:orte|örter)|themen|kategorien?|markiert mit|"
+    r"étiquettes|mots-clés|catégories?|etiquetas|categorías?|etichette|categorie|tag|"
+    r"categorias?|tagi|kategorie|label)\s*:?$|(?:schlagworte|themen|étiquettes|etiquetas|etichette|temas)\s*:|"
+    # author box
+    r"(?:über den autor|über die autorin|zum autor|zur autorin|à propos de l'auteur|sobre (?:el|o) autor|"
+    r"sull'autore|tentang penulis|o autorze)\b|"
+    # ads, paywall, support
+    r"-?\s*(?:anzeige|werbung|publicité|publicidad|pubblicità|publicidade|iklan|reklama)\s*-?$|"
+    r"(?:dieser|der) (?:artikel|beitrag) (?:gefällt|hat (?:ihnen|dir) gefallen)|artikel gefallen\?|"
+    r"hat (?:ihnen|dir) (?:dieser|der) (?:artikel|beitrag) gefallen|"
+    # cookies, privacy
+    r"(?:wir verwenden|diese (?:web)?seite verwendet|nous utilisons des|utilizamos|utilizziamo i|"
+    r"usamos|korzystamy z|kami menggunakan) (?:cookies?|kuki)\b|wir respektieren (?:deine|ihre) privatsphäre|"
+    # reading prompts, print, navigation
+    r"(?:weiterlesen|mehr lesen|lire la suite|leer más|leggi (?:di più|tutto)|leia mais|baca (?:selengkapnya|lagi))\b|"
+    r"(?:drucken|imprimer|imprimir|stampa|cetak|drukuj)$|"
+    r"(?:nächster|vorheriger) (?:artikel|beitrag)|article (?:précédent|suivant)|artículo (?:anterior|siguiente)|"
+    r"articolo (?:precedente|successivo)|artigo (?:anterior|seguinte)|(?:artikel|pos) (?:sebelumnya|selanjutnya)|"
+    r"\d+\s*min(?:ute[ns]?)?\.?\s+(?:read|lesezeit|de lecture|de lectura|di lettura|de leitura)$|"
+    r"lesezeit\s*:?\s*\d+"
+    r")",
     re.I,
 )
 _URL_LINE = re.compile(r"^(?:https?://|www\.)\S+$")
@@ -444,9 +500,9 @@ def _extract_text(tree, body, title: str, fragment: bool = False) -> tuple[str, 
         return "", ""
     pg = _analyse(blocks, w.parent, w.hints, w.tags)
     if fragment:
-        return _output(pg, _inside(pg, 0), title), ""
+        return _join(_output_blocks(_inside(pg, 0), title)), ""
     pg.root = _best_root(pg)
-    kept = _output_blocks(pg, _inside(pg, pg.root), title)
+    kept = _output_blocks(_inside(pg, pg.root), title)
     # The page's prose outside chrome: what a reader sees as text.
     free = sum(b.len for b in blocks if b.len >= 80 and b.link < b.len * 0.3 and not pg.chrome[b.elem])
     got = sum(b.len for b in kept if b.len >= 80)
@@ -459,10 +515,10 @@ def _extract_text(tree, body, title: str, fragment: bool = False) -> tuple[str, 
         return _join(dense), "densest prose region"
     if kept:
         return _join(kept), ""
-    rest = _output_blocks(pg, [b for b in blocks if not pg.chrome[b.elem]], title)
+    rest = _output_blocks([(b, pg.chrome[b.elem]) for b in blocks], title)
     if rest:
         return _join(rest), "body minus chrome"
-    rest = _output_blocks(pg, blocks, title)
+    rest = _output_blocks([(b, False) for b in blocks], title)
     return _join(rest), "whole body" if rest else ""
 
 
@@ -550,8 +606,8 @@ def _best_root(pg: _Page) -> int:
     return root
 
 
-def _inside(pg: _Page, root: int) -> list[_Block]:
-    """Blocks inside the container, minus chrome below it."""
+def _inside(pg: _Page, root: int) -> list[tuple[_Block, bool]]:
+    """Blocks inside the container, each with True when it is under chrome below it."""
     parent, hints = pg.parent, pg.hints
     inside = []
     for b in pg.blocks:
@@ -569,8 +625,8 @@ def _inside(pg: _Page, root: int) -> list[_Block]:
             elif h == 2 and not bad:
                 safe = True
             e = parent[e]
-        if ok and not bad:
-            inside.append(b)
+        if ok:
+            inside.append((b, bad))
     return inside
 
 
@@ -607,25 +663,45 @@ def _dense_blocks(pg: _Page, title: str) -> list[_Block]:
         while e >= 0 and e != root:
             e = parent[e]
         if e == root:
-            inside.append(b)
-    return _output_blocks(pg, inside, title)
+            inside.append((b, False))
+    return _output_blocks(inside, title)
 
 
-def _output(pg: _Page, inside: list[_Block], title: str) -> str:
-    return _join(_output_blocks(pg, inside, title))
+def _heading_like(b: _Block) -> bool:
+    return b.tag in _HEADINGS or (b.len < 60 and b.tag != "li" and not _SENT_END.search(b.text))
 
 
-def _output_blocks(pg: _Page, inside: list[_Block], title: str) -> list[_Block]:
-    out = []
-    for b in inside:
+def _output_blocks(cands: list[tuple[_Block, bool]], title: str) -> list[_Block]:
+    """The blocks to output from the container's blocks (True: under chrome), in order.
+
+    Drops chrome, link-list items and widget lines, and the headings at the end whose
+    sections were dropped ("Ähnliche Themen", "Weiterführende Informationen" above a list
+    of links): a language-neutral way to lose the titles of link boxes."""
+    keep = []
+    for b, bad in cands:
         t = b.text
         L = b.len
         ld = b.link / L
-        if ld > 0.6 and (L < 200 or b.tag == "li") and not _URL_LINE.match(t):
-            continue  # a link list item, unless it is a URL the author pasted
-        if L < 120 and _BOILER_LINE.match(t):
+        if bad:
+            ok = False
+        elif ld > 0.6 and (L < 200 or b.tag == "li") and not _URL_LINE.match(t):
+            ok = False  # a link list item, unless it is a URL the author pasted
+        elif L < 120 and (_BOILER_LINE.match(t) or _BOILER_INTL.match(t)):
+            ok = False
+        elif title and b.tag in _HEADINGS and t == title:
+            ok = False
+        else:
+            ok = True
+        keep.append(ok)
+    # Trailing headings over dropped content are the titles of the link boxes after the
+    # post: drop them, from the end back, while each has dropped blocks after it.
+    last = len(cands)
+    for i in range(len(cands) - 1, -1, -1):
+        if not keep[i]:
             continue
-        if title and b.tag in _HEADINGS and t == title:
+        if cands[i][0].tag in _HEADINGS and i + 1 < last and not any(keep[i + 1 : last]):
+            keep[i] = False
             continue
-        out.append(b)
+        break
+    out = [b for (b, _bad), ok in zip(cands, keep) if ok]
     return out
