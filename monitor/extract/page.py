@@ -30,6 +30,7 @@ MAX_DEPTH = 200
 # prose outside chrome, and that prose is at least FALLBACK_MIN chars.
 FALLBACK_SHARE = 0.3
 FALLBACK_MIN = 400
+SIBLINGS_AT_BODY = False
 NOSCRIPT_PAGE = 1000  # chars: a <noscript> holding this much text is a page, not a notice
 CARD_MAX = 600  # chars: a linked heading plus up to this much text is a teaser card  # below this nesting depth an element's text is taken flat (no recursion)
 
@@ -111,7 +112,7 @@ _BOILER_LINE = re.compile(
     r"sign up (?:for|to) our\b|follow us\b|newer post|older post|home$|subscribe to:|print$|email$|"
     r"tweet$|pin it$|facebook$|twitter$|whatsapp$|linkedin$|reddit$|telegram$|"
     r"we use cookies|this (?:web)?site uses cookies|copyright\b|©|all rights reserved|"
-    r"related:|see also:|more from\b|recommended for you|popular posts|blog archive|"
+    r"related:|related tags|see also:|more from\b|recommended for you|popular posts|blog archive|"
     r"advert(?:isement)?$|this slideshow requires javascript|don'?t miss$|our latest stories|"
     r"\[\w+[^\]]*\].*\[/\w+\]$|"  # an unrendered WordPress shortcode
     r"(?=.{0,100}$).*\b(?:newsletters?|in your inbox|to your inbox)\b)",
@@ -502,7 +503,7 @@ def _extract_text(tree, body, title: str, fragment: bool = False) -> tuple[str, 
     if fragment:
         return _join(_output_blocks(_inside(pg, 0), title)), ""
     pg.root = _best_root(pg)
-    kept = _output_blocks(_inside(pg, pg.root), title)
+    kept = _output_blocks(_with_siblings(pg, pg.root), title)
     # The page's prose outside chrome: what a reader sees as text.
     free = sum(b.len for b in blocks if b.len >= 80 and b.link < b.len * 0.3 and not pg.chrome[b.elem])
     got = sum(b.len for b in kept if b.len >= 80)
@@ -665,6 +666,23 @@ def _dense_blocks(pg: _Page, title: str) -> list[_Block]:
         if e == root:
             inside.append((b, False))
     return _output_blocks(inside, title)
+
+
+def _with_siblings(pg: _Page, root: int) -> list[tuple[_Block, bool]]:
+    """The container's blocks, plus the prose of its siblings: a lead paragraph in its own
+    box before the body, a last paragraph after an embedded widget. A sibling block counts
+    when it is prose (long, link-poor, not chrome) or sits in a lead/intro box."""
+    up = pg.parent[root]
+    if up < 0 or (up == 0 and not SIBLINGS_AT_BODY):
+        return _inside(pg, root)
+    own = {id(b): bad for b, bad in _inside(pg, root)}
+    out = []
+    for b, bad in _inside(pg, up):
+        if id(b) in own:
+            out.append((b, own[id(b)]))
+        elif not bad and b.len >= 80 and b.link < b.len * 0.2 and b.score > 0:
+            out.append((b, False))
+    return out
 
 
 def _heading_like(b: _Block) -> bool:
