@@ -60,7 +60,7 @@ _NEG_WORDS = frozenset(
     sociable comment comments commentlist respond disqus related relatedposts recommended
     recommendations trending popular outbrain taboola newsletter subscribe subscription
     signup cookie cookies consent gdpr popup modal overlay
-    skip print pagination pager jump blog-pager archive feeds follow login search reactions
+    skip pagination pager jump blog-pager archive feeds follow login search reactions
     tags tag tagcloud labels categories category byline author bio caption credit
     rating more
     teilen kommentare kommentar werbung anzeige verwandte aehnliche partage partager
@@ -72,7 +72,7 @@ _NEG_WORDS = frozenset(
 # boxes that hold the text ("elementor-widget", Drupal's "field-label-above"). An element
 # with one of these that is mostly prose is not chrome (see _analyse).
 _WEAK_WORDS = frozenset(
-    "widget widgets side meta postmeta toc promoted label".split()
+    "widget widgets side meta postmeta toc promoted label print".split()
 )
 # Substrings that mark chrome even inside longer words (sharedaddy, relatedposts, ...).
 _NEG_SUB = re.compile(
@@ -436,6 +436,13 @@ def _hint_uncached(tag: str, attrs: dict) -> int:
     cls = attrs.get("class")
     if cls and not _HIDDEN_CLASSES.isdisjoint(cls.split()):
         return -1
+    mods = ""
+    if cls and "--" in cls:
+        # BEM modifiers ("Section--Ads": a section that carries ads) describe a variant
+        # of the element, not what it is: their chrome words are weak.
+        parts = [tok.partition("--") for tok in cls.split()]
+        cls = " ".join(p[0] for p in parts)
+        mods = " ".join(p[2] for p in parts if p[2])
     names = " ".join(v for v in (cls, attrs.get("id")) if v)
     if names and _TAXONOMY.search(names):
         # WordPress/Blogger post_class() adds category-x tag-y has-z: not chrome words.
@@ -451,6 +458,10 @@ def _hint_uncached(tag: str, attrs: dict) -> int:
     neg = -1 if any(w in _NEG_WORDS for w in words) or _NEG_SUB.search(names) else 0
     if not neg and (any(w in _WEAK_WORDS for w in words) or "widget" in names.lower()):
         neg = -2
+    if not neg and mods:
+        mwords = [w.lower() for w in _WORD_SPLIT.split(mods) if w]
+        if any(w in _NEG_WORDS or w in _WEAK_WORDS for w in mwords) or _NEG_SUB.search(mods):
+            neg = -2
     if neg and any(w in _EMBED_WORDS for w in words):
         return 0  # an embedded tweet/post quoted by the article is part of it
     pos = tag in ("article", "main") or any(w in _POS_WORDS for w in words)
@@ -507,7 +518,8 @@ def _extract_text(tree, body, title: str, fragment: bool = False) -> tuple[str, 
     # The page's prose outside chrome: what a reader sees as text.
     free = sum(b.len for b in blocks if b.len >= 80 and b.link < b.len * 0.3 and not pg.chrome[b.elem])
     got = sum(b.len for b in kept if b.len >= 80)
-    if kept and not (free >= FALLBACK_MIN and got < FALLBACK_SHARE * free):
+    small = got < FALLBACK_MIN // 2 and pg.prose[0] >= FALLBACK_MIN  # a caption, not a post
+    if kept and not small and not (free >= FALLBACK_MIN and got < FALLBACK_SHARE * free):
         return _join(kept), ""
     # The container holds nothing, or too little of the page's prose (the post is split
     # over sibling boxes, or mislabelled as chrome): fall back, and say which way.
