@@ -31,6 +31,8 @@ MAX_DEPTH = 200
 FALLBACK_SHARE = 0.3
 FALLBACK_MIN = 400
 SIBLINGS_AT_BODY = False
+_V = 2
+_ROWS = frozenset("li tr dd dt".split())
 NOSCRIPT_PAGE = 1000  # chars: a <noscript> holding this much text is a page, not a notice
 CARD_MAX = 600  # chars: a linked heading plus up to this much text is a teaser card  # below this nesting depth an element's text is taken flat (no recursion)
 
@@ -48,6 +50,7 @@ _INLINE = frozenset(
 # Block elements that are paragraphs of the text when they hold inline text.
 _PARA = frozenset("p h1 h2 h3 h4 h5 h6 li blockquote pre dd dt tr figcaption caption address".split())
 _CELLS = frozenset(("td", "th"))
+_ROWS = frozenset("li tr dd dt".split())  # rows of lists, tables and definition lists
 _HEADINGS = frozenset("h1 h2 h3 h4 h5 h6".split())
 # Tags that are chrome wherever they are.
 _CHROME_TAGS = frozenset("nav aside footer header form fieldset figcaption".split())
@@ -166,7 +169,11 @@ _BOILER_INTL = re.compile(
     r"(?:nächster|vorheriger) (?:artikel|beitrag)|article (?:précédent|suivant)|artículo (?:anterior|siguiente)|"
     r"articolo (?:precedente|successivo)|artigo (?:anterior|seguinte)|(?:artikel|pos) (?:sebelumnya|selanjutnya)|"
     r"\d+\s*min(?:ute[ns]?)?\.?\s+(?:read|lesezeit|de lecture|de lectura|di lettura|de leitura)$|"
-    r"lesezeit\s*:?\s*\d+"
+    r"lesezeit\s*:?\s*\d+|\(?noch keine bewertungen|kommentare? schreiben|"
+    # copyright
+    r"alle rechte vorbehalten|vervielfältigung nur|urheberrechtlich geschützt|tous droits réservés|"
+    r"todos los derechos reservados|tutti i diritti riservati|todos os direitos reservados|"
+    r"hak cipta|materiał chroniony prawem"
     r")",
     re.I,
 )
@@ -479,7 +486,7 @@ def _hint_uncached(tag: str, attrs: dict) -> int:
 class _Page:
     """What the walk and the scoring know about one page (kept together for the fallbacks)."""
 
-    __slots__ = ("blocks", "parent", "hints", "tags", "prose", "chars", "chrome", "root")
+    __slots__ = ("blocks", "parent", "hints", "tags", "prose", "chars", "links", "chrome", "root")
 
 
 def _main_text(tree, body, title: str, fragment: bool = False) -> str:
@@ -540,11 +547,14 @@ def _analyse(blocks: list[_Block], parent: list[int], hints: list[int], tags: li
     # prose[e]: chars of prose paragraphs (long, link-poor) in e's subtree; chars[e]: all text.
     prose = [0] * n
     chars = [0] * n
+    links = [0] * n  # link text in the subtree
     for b in blocks:
         good = b.len >= 80 and b.link < b.len * 0.3
+        lk = min(b.link, b.len)
         e = b.elem
         while e >= 0:
             chars[e] += b.len
+            links[e] += lk
             if good:
                 prose[e] += b.len
             e = parent[e]
@@ -595,7 +605,7 @@ def _analyse(blocks: list[_Block], parent: list[int], hints: list[int], tags: li
         b.score = s
     pg = _Page()
     pg.blocks, pg.parent, pg.hints, pg.tags = blocks, parent, hints, tags
-    pg.prose, pg.chars, pg.chrome, pg.root = prose, chars, chrome, 0
+    pg.prose, pg.chars, pg.links, pg.chrome, pg.root = prose, chars, links, chrome, 0
     return pg
 
 
@@ -681,18 +691,40 @@ def _dense_blocks(pg: _Page, title: str) -> list[_Block]:
 
 
 def _with_siblings(pg: _Page, root: int) -> list[tuple[_Block, bool]]:
-    """The container's blocks, plus the prose of its siblings: a lead paragraph in its own
-    box before the body, a last paragraph after an embedded widget. A sibling block counts
-    when it is prose (long, link-poor, not chrome) or sits in a lead/intro box."""
-    up = pg.parent[root]
+    """The container's blocks, plus what its siblings add to the post.
+
+    The post is often split over sibling boxes: a lead paragraph before the body, a last
+    paragraph after an embedded widget, a recipe's ingredient list before its steps, a
+    product's specifications before its description. Wrappers that add next to nothing
+    are climbed first. From a sibling box before the container that is neither chrome nor
+    link-heavy, and not larger than the container, the rows of its lists, tables and
+    definition lists join; from any sibling, prose paragraphs (long, link-poor, not
+    chrome) join."""
+    parent, chars = pg.parent, pg.chars
+    up = parent[root]
+    while up > 0 and chars[up] <= chars[root] * 1.1 and parent[up] > 0:
+        up = parent[up]
     if up < 0 or (up == 0 and not SIBLINGS_AT_BODY):
         return _inside(pg, root)
     own = {id(b): bad for b, bad in _inside(pg, root)}
+    whole: dict[int, bool] = {}
     out = []
     for b, bad in _inside(pg, up):
         if id(b) in own:
             out.append((b, own[id(b)]))
-        elif not bad and b.len >= 80 and b.link < b.len * 0.2 and b.score > 0:
+            continue
+        if bad:
+            continue
+        c = b.elem
+        while c != up and parent[c] != up:
+            c = parent[c]
+        ok = whole.get(c) if c != up else False
+        if ok is None:
+            # Elements are numbered in document order: c < root is a box before the container.
+            ok = whole[c] = (
+                c < root and not pg.chrome[c] and pg.links[c] < 0.25 * chars[c] and chars[c] <= max(chars[root], 300)
+            )
+        if (ok and b.tag in _ROWS) or (b.len >= 80 and b.link < b.len * 0.2 and b.score > 0):
             out.append((b, False))
     return out
 
