@@ -26,6 +26,7 @@ from monitor.extract import meta as _meta
 
 MAX_HTML_BYTES = 15 * 1024 * 1024  # larger input is cut here before parsing
 MAX_DEPTH = 200
+MAX_PARSE_DEPTH = 2000  # tags nested deeper are removed before parsing (their text kept)
 # Fall back from the chosen container when it holds under FALLBACK_SHARE of the page's
 # prose outside chrome, and that prose is at least FALLBACK_MIN chars.
 FALLBACK_SHARE = 0.3
@@ -190,7 +191,9 @@ class Extracted:
     published: str | None = None
     canonical_url: str | None = None
     language: str | None = None
-    reason: str = ""  # why the text is empty, when it is
+    # Why the text is empty, when it is; otherwise how it was found when not by the normal
+    # container choice ("fallback: densest prose region", "nesting deeper than 2000 flattened").
+    reason: str = ""
 
 
 class _Block:
@@ -216,6 +219,7 @@ def extract_page(
     html, reason = _prepare(html, content_type)
     if reason:
         return Extracted("", "", reason=reason)
+    html, flattened = flatten_deep(html)
     try:
         tree = LexborHTMLParser(html)
     except Exception as exc:  # lexbor refuses very odd input
@@ -234,7 +238,10 @@ def extract_page(
         published=info.published,
         canonical_url=info.canonical_url,
         language=info.language,
-        reason=(f"fallback: {how}" if how else "") if text else "no main text found",
+        reason="; ".join(filter(None, (
+            (f"fallback: {how}" if how else "") if text else "no main text found",
+            f"nesting deeper than {MAX_PARSE_DEPTH} flattened" if flattened else "",
+        ))),
     )
 
 
@@ -247,6 +254,7 @@ def extract_fragment(html: str | bytes, url: str | None = None, content_type: st
     html, reason = _prepare(html, content_type)
     if reason:
         return ""
+    html = flatten_deep(html)[0]
     try:
         tree = LexborHTMLParser(f"<html><body>{html}</body></html>")
     except Exception:
@@ -280,6 +288,61 @@ def _prepare(html: str | bytes, content_type: str | None) -> tuple[str, str]:
             return "", "binary input, not HTML"
         html = html.replace("\x00", "")
     return html, ""
+
+
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:-]*)[^<>]*>?")
+# Tags that do not nest: void elements, and the ones a new sibling closes implicitly
+# (an unclosed run of <p>, <li>, <td> does not go deeper).
+_FLAT_TAGS = frozenset(
+    "area base br col embed hr img input link meta param source track wbr p li dt dd option tr td th".split()
+)
+
+
+def flatten_deep(html: str) -> tuple[str, bool]:
+    """The HTML with the tags nested deeper than MAX_PARSE_DEPTH removed (their text
+    kept), and whether any were. Parsing is quadratic in the nesting depth (100,000 nested
+    divs: minutes of CPU); real pages stay under a few hundred levels.
+
+    Cheap on ordinary pages: the tag scan runs only when the page has at least
+    MAX_PARSE_DEPTH more opening than closing tags, which that depth needs."""
+    if html.count("<") - html.count("</") < MAX_PARSE_DEPTH:
+        return html, False
+    depth = 0
+    for close, name in _TAG.findall(html):
+        if name.lower() in _FLAT_TAGS:
+            continue
+        if close:
+            depth = depth - 1 if depth else 0
+        else:
+            depth += 1
+            if depth > MAX_PARSE_DEPTH:
+                break
+    else:
+        return html, False
+    depth = excess = 0
+
+    def keep(m: re.Match) -> str:
+        # Below the cap every tag goes (li, p, td too: each would make the parser search
+        # the deep stack of open elements), and each closing tag first closes a dropped one.
+        nonlocal depth, excess
+        flat = m.group(2).lower() in _FLAT_TAGS
+        if m.group(1):
+            if flat:
+                return " " if excess else m.group(0)
+            if excess:
+                excess -= 1
+                return " "
+            depth = depth - 1 if depth else 0
+            return m.group(0)
+        if depth >= MAX_PARSE_DEPTH:
+            if not flat:
+                excess += 1
+            return " "
+        if not flat:
+            depth += 1
+        return m.group(0)
+
+    return _TAG.sub(keep, html), True
 
 
 _BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x1f\x8b", b"BZh", b"\x7fELF", b"RIFF", b"OggS", b"\x00\x00\x01\x00")
