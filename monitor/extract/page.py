@@ -32,6 +32,7 @@ MAX_PARSE_DEPTH = 2000  # tags nested deeper are removed before parsing (their t
 FALLBACK_SHARE = 0.3
 FALLBACK_MIN = 400
 SIBLINGS_AT_BODY = False
+SIBLING_PROSE = 80  # chars: a paragraph of a sibling box this long (and link-poor) joins the container
 _V = 2
 _ROWS = frozenset("li tr dd dt".split())
 NOSCRIPT_PAGE = 1000  # chars: a <noscript> holding this much text is a page, not a notice
@@ -726,7 +727,7 @@ def _join(blocks: list[_Block]) -> str:
 
 def _dense_blocks(pg: _Page, title: str) -> list[_Block]:
     """The densest prose region: the element maximising prose minus link and short text,
-    chrome hints ignored (they are what went wrong)."""
+    chrome hints ignored (they are what went wrong), preferably around the container."""
     parent = pg.parent
     score = [0.0] * len(parent)
     for b in pg.blocks:
@@ -742,7 +743,15 @@ def _dense_blocks(pg: _Page, title: str) -> list[_Block]:
         while e >= 0:
             score[e] += s
             e = parent[e]
-    root = max(range(len(parent)), key=score.__getitem__)
+    # Around the chosen container first (its ancestors): the post is usually near the
+    # element that looked best; the whole page only when nothing around it holds more.
+    near, e = [], pg.root
+    while e > 0:
+        near.append(e)
+        e = parent[e]
+    root = max(near, key=score.__getitem__) if near else 0
+    if score[root] <= 0 or pg.prose[root] <= pg.prose[pg.root]:
+        root = max(range(len(parent)), key=score.__getitem__)
     inside = []
     for b in pg.blocks:
         e = b.elem
@@ -787,7 +796,7 @@ def _with_siblings(pg: _Page, root: int) -> list[tuple[_Block, bool]]:
             ok = whole[c] = (
                 c < root and not pg.chrome[c] and pg.links[c] < 0.25 * chars[c] and chars[c] <= max(chars[root], 300)
             )
-        if (ok and b.tag in _ROWS) or (b.len >= 80 and b.link < b.len * 0.2 and b.score > 0):
+        if (ok and b.tag in _ROWS) or (b.len >= SIBLING_PROSE and b.link < b.len * 0.2 and b.score > 0):
             out.append((b, False))
     return out
 
