@@ -25,18 +25,16 @@ from monitor.extract.decode import decode_html
 from monitor.extract import meta as _meta
 
 MAX_HTML_BYTES = 15 * 1024 * 1024  # larger input is cut here before parsing
-MAX_DEPTH = 200
+MAX_DEPTH = 200  # below this nesting depth an element's text is taken flat (no recursion)
 MAX_PARSE_DEPTH = 2000  # tags nested deeper are removed before parsing (their text kept)
 # Fall back from the chosen container when it holds under FALLBACK_SHARE of the page's
 # prose outside chrome, and that prose is at least FALLBACK_MIN chars.
 FALLBACK_SHARE = 0.3
 FALLBACK_MIN = 400
-SIBLINGS_AT_BODY = False
+SIBLINGS_AT_BODY = False  # the body's other children are not siblings of the post (sidebars, footers)
 SIBLING_PROSE = 80  # chars: a paragraph of a sibling box this long (and link-poor) joins the container
-_V = 2
-_ROWS = frozenset("li tr dd dt".split())
 NOSCRIPT_PAGE = 1000  # chars: a <noscript> holding this much text is a page, not a notice
-CARD_MAX = 600  # chars: a linked heading plus up to this much text is a teaser card  # below this nesting depth an element's text is taken flat (no recursion)
+CARD_MAX = 600  # chars: a linked heading plus up to this much text is a teaser card
 
 # Elements that never hold the post's prose. Removed in C before the Python walk.
 _STRIP = [
@@ -52,7 +50,9 @@ _INLINE = frozenset(
 # Block elements that are paragraphs of the text when they hold inline text.
 _PARA = frozenset("p h1 h2 h3 h4 h5 h6 li blockquote pre dd dt tr figcaption caption address".split())
 _CELLS = frozenset(("td", "th"))
-_ROWS = frozenset("li tr dd dt".split())  # rows of lists, tables and definition lists
+# What a sibling box before the container brings: rows of lists, tables and definition
+# lists, paragraphs and section headings (not h1, dates or bylines: the article header).
+_SIBLING_TAGS = frozenset("li tr dd dt p h2 h3 h4 h5 h6".split())
 _HEADINGS = frozenset("h1 h2 h3 h4 h5 h6".split())
 # Tags that are chrome wherever they are.
 _CHROME_TAGS = frozenset("nav aside footer header form fieldset figcaption".split())
@@ -770,8 +770,8 @@ def _with_siblings(pg: _Page, root: int) -> list[tuple[_Block, bool]]:
     product's specifications before its description. Wrappers that add next to nothing
     are climbed first. From a sibling box before the container that is neither chrome nor
     link-heavy, and not larger than the container, the rows of its lists, tables and
-    definition lists join; from any sibling, prose paragraphs (long, link-poor, not
-    chrome) join."""
+    definition lists, its paragraphs and section headings join; from any sibling, prose
+    paragraphs (long, link-poor, not chrome) join."""
     parent, chars = pg.parent, pg.chars
     up = parent[root]
     while up > 0 and chars[up] <= chars[root] * 1.1 and parent[up] > 0:
@@ -794,9 +794,9 @@ def _with_siblings(pg: _Page, root: int) -> list[tuple[_Block, bool]]:
         if ok is None:
             # Elements are numbered in document order: c < root is a box before the container.
             ok = whole[c] = (
-                c < root and not pg.chrome[c] and pg.links[c] < 0.25 * chars[c] and chars[c] <= max(chars[root], 300)
+                c < root and not pg.chrome[c] and pg.links[c] < 0.4 * chars[c] and chars[c] <= max(chars[root], 300)
             )
-        if (ok and b.tag in _ROWS) or (b.len >= SIBLING_PROSE and b.link < b.len * 0.2 and b.score > 0):
+        if (ok and b.tag in _SIBLING_TAGS) or (b.len >= SIBLING_PROSE and b.link < b.len * 0.2 and b.score > 0):
             out.append((b, False))
     return out
 
