@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import accumulate
+from operator import sub
 
 from selectolax.lexbor import LexborHTMLParser
 
@@ -27,6 +29,7 @@ from monitor.extract import meta as _meta
 MAX_HTML_BYTES = 15 * 1024 * 1024  # larger input is cut here before parsing
 MAX_DEPTH = 200  # below this nesting depth an element's text is taken flat (no recursion)
 MAX_PARSE_DEPTH = 2000  # tags nested deeper are removed before parsing (their text kept)
+SCAN_MIN_TAGS = 5000  # fewer opening tags than this cannot make parsing slow: no depth scan
 # Fall back from the chosen container when it holds under FALLBACK_SHARE of the page's
 # prose outside chrome, and that prose is at least FALLBACK_MIN chars.
 FALLBACK_SHARE = 0.3
@@ -131,7 +134,7 @@ _BOILER_INTL = re.compile(
     r"^(?:"
     # share
     r"(?:(?:seite|artikel|beitrag)\s+)?teilen\s*:?$|jetzt teilen|teile(?:n sie)? diesen|auf \w+ teilen|"
-    r"partager(?: sur| cet article| la publication)?\s*:?$|partagez|compartir(?: en| este)?\b.{0,30}$|"
+    r"partager(?: sur \w+| cet article| la publication)?\s*:?$|partagez|compartir(?: en| este)?\b.{0,30}$|"
     r"compartilh(?:e|ar)\b.{0,30}$|partilh(?:e|ar)\b.{0,30}$|condividi\b.{0,30}$|kongsi(?:kan)?\b|bagikan\b|"
     r"udostępnij\b|"
     # comments
@@ -297,6 +300,8 @@ _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:-]*)[^<>]*>?")
 _FLAT_TAGS = frozenset(
     "area base br col embed hr img input link meta param source track wbr p li dt dd option tr td th".split()
 )
+_NESTING = re.compile(r"<(/?)(?!(?:" + "|".join(sorted(_FLAT_TAGS, key=len, reverse=True)) + r")[\s/>])[A-Za-z]", re.I)
+_STEP = {"": 1, "/": -1}
 
 
 def flatten_deep(html: str) -> tuple[str, bool]:
@@ -304,21 +309,13 @@ def flatten_deep(html: str) -> tuple[str, bool]:
     kept), and whether any were. Parsing is quadratic in the nesting depth (100,000 nested
     divs: minutes of CPU); real pages stay under a few hundred levels.
 
-    Cheap on ordinary pages: the tag scan runs only when the page has at least
-    MAX_PARSE_DEPTH more opening than closing tags, which that depth needs."""
-    if html.count("<") - html.count("</") < MAX_PARSE_DEPTH:
+    Cheap on ordinary pages: with fewer than SCAN_MIN_TAGS opening tags the parse is
+    bounded anyway (quadratic in at most that many), so no scan; otherwise the depth is
+    computed in C (a running sum of +1/-1 that never goes below 0)."""
+    if html.count("<") - html.count("</") < SCAN_MIN_TAGS:
         return html, False
-    depth = 0
-    for close, name in _TAG.findall(html):
-        if name.lower() in _FLAT_TAGS:
-            continue
-        if close:
-            depth = depth - 1 if depth else 0
-        else:
-            depth += 1
-            if depth > MAX_PARSE_DEPTH:
-                break
-    else:
+    sums = list(accumulate(map(_STEP.__getitem__, _NESTING.findall(html)), initial=0))
+    if max(map(sub, sums, accumulate(sums, min))) <= MAX_PARSE_DEPTH:
         return html, False
     depth = excess = 0
 
@@ -486,10 +483,13 @@ def _hint(tag: str, attrs: dict) -> int:
     names repeat across elements and pages, and this is the hot path of the walk."""
     if not attrs:
         return -1 if tag in _CHROME_TAGS else 0
-    key = (tag, *attrs.items())
+    g = attrs.get
+    # Only the attributes the hint reads: href, src, data-* vary per element and would
+    # defeat the cache.
+    key = (tag, g("class"), g("id"), g("role"), g("itemprop"), g("style"), g("aria-hidden"), "hidden" in attrs)
     h = _HINT_CACHE.get(key)
     if h is None:
-        if len(_HINT_CACHE) > 20000:
+        if len(_HINT_CACHE) > 50000:
             _HINT_CACHE.clear()
         h = _HINT_CACHE[key] = _hint_uncached(tag, attrs)
     return h
@@ -559,11 +559,15 @@ def _main_text(tree, body, title: str, fragment: bool = False) -> str:
 
 def _extract_text(tree, body, title: str, fragment: bool = False) -> tuple[str, str]:
     """(text, how): ``how`` is "" for the normal container choice, else the fallback used."""
-    for ns in tree.css("noscript"):
-        # A page served whole inside <noscript> (the no-JavaScript version of the site):
-        # its text is the page. Small ones ("enable JavaScript", tracking pixels) go.
-        if len(ns.text()) >= NOSCRIPT_PAGE:
-            ns.unwrap()
+    noscripts = tree.css("noscript")
+    if noscripts:
+        page_chars = len(body.text())
+        for ns in noscripts:
+            # A page served whole inside <noscript> (the no-JavaScript version of the site):
+            # its text is the page. Small ones ("enable JavaScript", tracking pixels) go.
+            n = len(ns.text())
+            if n >= NOSCRIPT_PAGE or n * 2 > page_chars:
+                ns.unwrap()
     tree.strip_tags(_STRIP)
     w = _Walker(0 if fragment else len(body.text()) // 3)
     w.walk(body, 0, False, 0)
@@ -584,8 +588,9 @@ def _extract_text(tree, body, title: str, fragment: bool = False) -> tuple[str, 
     pg = _analyse(blocks, w.parent, w.hints, w.tags)
     if fragment:
         return _join(_output_blocks(_inside(pg, 0), title)), ""
-    pg.root = _best_root(pg)
-    kept = _output_blocks(_with_siblings(pg, pg.root), title)
+    pg.root, best = _best_root(pg)
+    # No element scores above zero: no prose anywhere, the "best" is the least bad line.
+    kept = _output_blocks(_with_siblings(pg, pg.root), title) if best > 0 else []
     # The page's prose outside chrome: what a reader sees as text.
     free = sum(b.len for b in blocks if b.len >= 80 and b.link < b.len * 0.3 and not pg.chrome[b.elem])
     got = sum(b.len for b in kept if b.len >= 80)
@@ -643,7 +648,9 @@ def _analyse(blocks: list[_Block], parent: list[int], hints: list[int], tags: li
             while e > 0 and chars[e] < CARD_MAX:
                 card = e
                 e = parent[e]
-            if card >= 0 and chars[card] > b.len:
+            # A card is a small part of the page: not the box holding most of its prose
+            # (a short page whose linked site header sits beside the post).
+            if card >= 0 and chars[card] > b.len and prose[card] <= 0.5 * prose[0]:
                 hints[card] = -1
     # chrome[e]: e or an ancestor is chrome-hinted (computed top-down: parents come first).
     chrome = [False] * n
@@ -673,7 +680,7 @@ def _analyse(blocks: list[_Block], parent: list[int], hints: list[int], tags: li
     return pg
 
 
-def _best_root(pg: _Page) -> int:
+def _best_root(pg: _Page) -> tuple[int, float]:
     """The element maximising the sum of its blocks' scores (content hints weigh more)."""
     parent, hints = pg.parent, pg.hints
     score = [0.0] * len(parent)
@@ -690,7 +697,7 @@ def _best_root(pg: _Page) -> int:
             s *= 1.15 if hints[e] == 1 else 1.3
         if s > best:
             best, root = s, e
-    return root
+    return root, best
 
 
 def _inside(pg: _Page, root: int) -> list[tuple[_Block, bool]]:

@@ -146,9 +146,9 @@ def test_deep_nesting_does_not_recurse_forever():
     [("<b>", True), ("<ul><li>", True), ("<table><tr><td>", True), ("<span><a href='#'>", False)],
 )
 def test_deep_inline_and_list_nesting_is_capped(opening, found):
-    html = opening * 3000 + "Text at the bottom of a very deep page, long enough to be a paragraph of prose."
+    html = opening * 6000 + "Text at the bottom of a very deep page, long enough to be a paragraph of prose."
     page = extract_page(html.encode())
-    # Inside 3000 links the text is link text, not prose: dropped, with a reason.
+    # Inside 6000 links the text is link text, not prose: dropped, with a reason.
     assert ("Text at the bottom of a very deep page" in page.text) == found
     assert "nesting deeper than 2000 flattened" in page.reason
 
