@@ -202,6 +202,13 @@ class Extracted:
 
 class _Block:
     __slots__ = ("raw", "link", "elem", "text", "tag", "len", "score")
+    raw: str
+    link: int
+    elem: int
+    text: str
+    tag: str
+    len: int
+    score: float
 
     def __init__(self, raw, link, elem, tag):
         self.raw = raw
@@ -551,6 +558,15 @@ class _Page:
     """What the walk and the scoring know about one page (kept together for the fallbacks)."""
 
     __slots__ = ("blocks", "parent", "hints", "tags", "prose", "chars", "links", "chrome", "root")
+    blocks: list[_Block]
+    parent: list[int]
+    hints: list[int]
+    tags: list[str]
+    prose: list[int]
+    chars: list[int]
+    links: list[int]
+    chrome: list[bool]
+    root: int
 
 
 def _main_text(tree, body, title: str, fragment: bool = False) -> str:
@@ -664,7 +680,7 @@ def _analyse(blocks: list[_Block], parent: list[int], hints: list[int], tags: li
         L = b.len
         ld = min(1.0, b.link / L)
         if ld > 0.5 or (ld > 0.1 and _ELLIPSIS_END.search(b.text)):
-            s = -L  # link text, or a teaser: linked headline + excerpt cut with "..."
+            s = -float(L)  # link text, or a teaser: linked headline + excerpt cut with "..."
         elif L < 30 and not _SENT_END.search(b.text):
             s = -8.0 if b.tag not in _HEADINGS else 2.0
         else:
@@ -741,7 +757,7 @@ def _dense_blocks(pg: _Page, title: str) -> list[_Block]:
         L = b.len
         ld = min(1.0, b.link / L)
         if ld > 0.5:
-            s = -L
+            s = -float(L)
         elif L < 30 and not _SENT_END.search(b.text):
             s = -8.0
         else:
