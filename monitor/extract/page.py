@@ -36,6 +36,7 @@ FALLBACK_SHARE = 0.3
 FALLBACK_MIN = 400
 SIBLINGS_AT_BODY = False  # the body's other children are not siblings of the post (sidebars, footers)
 SIBLING_PROSE = 80  # chars: a paragraph of a sibling box this long (and link-poor) joins the container
+WEAK_PROSE = 160  # chars of prose that make a weak-chrome box (widget, meta) content
 NOSCRIPT_PAGE = 1000  # chars: a <noscript> holding this much text is a page, not a notice
 CARD_MAX = 600  # chars: a linked heading plus up to this much text is a teaser card
 
@@ -650,7 +651,7 @@ def _analyse(blocks: list[_Block], parent: list[int], hints: list[int], tags: li
             # A chrome-looking element that holds most of the prose is a wrapper, not
             # chrome ("site-content has-sidebar" around everything).
             hints[e] = 0
-        elif h == -2 and prose[e] >= 160 and prose[e] >= 0.5 * chars[e]:
+        elif h == -2 and prose[e] >= WEAK_PROSE and prose[e] >= 0.5 * chars[e]:
             # A weak chrome word (widget, meta, author, ...) on an element that is mostly
             # prose: page builders wrap every text box in an "elementor-widget".
             hints[e] = 0
