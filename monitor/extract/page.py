@@ -81,7 +81,8 @@ _NEG_WORDS = frozenset(
 # boxes that hold the text ("elementor-widget", Drupal's "field-label-above"). An element
 # with one of these that is mostly prose is not chrome (see _analyse).
 _WEAK_WORDS = frozenset(
-    "widget widgets side meta postmeta toc promoted label print".split()
+    # "hidden" here is a word of a compound class ("hidden-xs": hidden on phones only).
+    "widget widgets side meta postmeta toc promoted label print hidden".split()
 )
 # Substrings that mark chrome even inside longer words (sharedaddy, relatedposts, ...).
 _NEG_SUB = re.compile(
