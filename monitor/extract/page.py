@@ -618,7 +618,7 @@ def _extract_text(tree, body, title: str, fragment: bool = False) -> tuple[str, 
     # The container holds nothing, or too little of the page's prose (the post is split
     # over sibling boxes, or mislabelled as chrome): fall back, and say which way.
     dense = _dense_blocks(pg, title)
-    if _prose_len(dense) > max(got, 0) and dense:
+    if _prose_len(dense) > got:
         return _join(dense), "densest prose region"
     if kept:
         return _join(kept), ""
