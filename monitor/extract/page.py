@@ -75,7 +75,7 @@ _NEG_WORDS = frozenset(
     teilen kommentare kommentar werbung anzeige verwandte aehnliche partage partager
     commentaires publicite compartir comentarios relacionados relacionadas condividi
     commenti correlati partilhar comentarios kongsi bagikan komentar berkaitan terkait
-    iklan reklama""".split()
+    iklan reklama autor autorin auteur autore penulis copyright credits""".split()
 )
 # Weak chrome words: often chrome, but page builders and themes also put them on the
 # boxes that hold the text ("elementor-widget", Drupal's "field-label-above"). An element
