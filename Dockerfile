@@ -5,9 +5,12 @@ WORKDIR /app
 COPY pyproject.toml README.md LICENSE alembic.ini ./
 COPY alembic ./alembic
 COPY monitor ./monitor
+COPY config/monitor.example.yaml ./config/monitor.example.yaml
 RUN pip install ".[postgres]" && useradd --create-home monitor && mkdir -p /data && chown monitor /data
 USER monitor
 ENV MONITOR_DATA_DIR=/data MONITOR_CONFIG=/config/monitor.yaml
 VOLUME ["/data"]
-# Migrations first (the only way the schema changes), then the long-running poller.
-CMD ["sh", "-c", "monitor migrate && exec monitor run"]
+# Without a config file at $MONITOR_CONFIG the example is used (and the log says so), so the
+# service starts instead of restarting in a loop. Migrations first (the only way the schema
+# changes), then the long-running poller.
+CMD ["sh", "-c", "if [ ! -f \"$MONITOR_CONFIG\" ]; then echo \"$MONITOR_CONFIG not found: using the example configuration; copy config/monitor.example.yaml to config/monitor.yaml, edit sources, watch and notify, and restart\" >&2; if [ -f /config/monitor.example.yaml ]; then export MONITOR_CONFIG=/config/monitor.example.yaml; else export MONITOR_CONFIG=/app/config/monitor.example.yaml; fi; fi; monitor migrate && exec monitor run"]

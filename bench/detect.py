@@ -74,7 +74,7 @@ def main() -> None:
         det.add(i, det.signature(sources[u]))
     found: dict[str, list[str]] = {}
     kinds: dict[str, dict[str, str]] = {}
-    cand_total = cand_true = positives = 0
+    cand_total = cand_true = positives = folded = 0
     times = []
     for lab in labels:
         text = posts[lab["url"]]
@@ -88,11 +88,13 @@ def main() -> None:
             cand_true += urls.index(lab["source"]) in cands
         found[lab["url"]] = [urls[i] for i, _ in matches]
         kinds[lab["url"]] = {urls[i]: v.kind for i, v in matches}
+        folded += sum(len(v.related) for _, v in matches)
     report("detector (windowed MinHash candidates + spin-tolerant alignment)", labels, found, kinds)
     print(f"  candidate stage: recall {cand_true / max(1, positives):.3f}, "
           f"{cand_total / len(labels):.2f} candidates per post (false-positive candidates "
           f"{cand_total - cand_true}); median {statistics.median(times) * 1e3:.1f} ms per post "
           f"(candidates + verification)")
+    print(f"  related sources folded into a better match on the same post: {folded}")
 
     base = Baseline()
     for i, u in enumerate(urls):

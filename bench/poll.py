@@ -1,5 +1,6 @@
 """Poll 1,000 feeds on a loopback server: a full cycle's wall time and fetches per second,
-beside a plain serial httpx loop over the same feeds, and memory over repeated cycles.
+beside a plain serial httpx loop over the same feeds, and memory over repeated cycles; with
+the default sizes, also the previous HTTP engine's figures (BEFORE) beside today's.
 
     python bench/poll.py [--feeds 1000] [--latency 0.02] [--cycles 5] [--database-url URL]
 
@@ -32,6 +33,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 HOSTS = 250  # 1,000 feeds on 250 sites: 4 feeds a site, as blogs with category feeds
+
+# The same bench with the previous HTTP engine (an own h11 transport, monitor/fetch/pool.py until
+# it was replaced by aiohttp), from the README: (latency, database) → serial loop s, steady cycle
+# s, CPU s, ratio. Another day's figures on the same 2-core machine, so compare the ratios.
+BEFORE = {(0.02, "SQLite"): (22.0, 0.55, 0.42, 40.1), (0.02, "PostgreSQL"): (22.1, 0.71, 0.54, 31.1),
+          (0.15, "SQLite"): (152.0, 2.60, 0.59, 58.5)}
 
 WORDS = "the of and to in that it with as for was on are by this be from at or an have not".split()
 
@@ -153,9 +160,10 @@ def main() -> None:
         db = Database(s.db_url)
         db.migrate()
         m = Monitor(s, db)
+        database = "PostgreSQL" if db.is_postgres else "SQLite"
         print(f"{args.feeds} feeds on {HOSTS} loopback hosts, {args.latency * 1000:.0f} ms per response, concurrency {args.concurrency}, "
               f"half answer 304, half 200 of which {args.changing:.0%} change every time, "
-              f"{'PostgreSQL' if db.is_postgres else 'SQLite'}")
+              f"{database}")
 
         if args.profile:
             import cProfile
@@ -191,6 +199,14 @@ def main() -> None:
                   f"(CPU {statistics.median(cpus):.2f} s) = {base / mid:.1f}x the serial loop (target >= 20x); "
                   f"best {min(steady):.2f} s = {base / min(steady):.1f}x; "
                   f"RSS: {rss[1] - rss[0]:+.1f} MB from cycle 1 to 2, {rss[-1] - rss[1]:+.1f} MB from cycle 2 to {len(rss)}")
+            before = BEFORE.get((args.latency, database)) if args.feeds == 1000 and args.concurrency == 64 else None
+            if before:
+                b_serial, b_cycle, b_cpu, b_ratio = before
+                print(f"before (h11 engine, README): serial {b_serial:.1f} s, steady {b_cycle:.2f} s (CPU {b_cpu:.2f} s) "
+                      f"= {b_ratio:.1f}x;  now (aiohttp): serial {base:.1f} s, steady {mid:.2f} s "
+                      f"(CPU {statistics.median(cpus):.2f} s) = {base / mid:.1f}x;  "
+                      f"steady now/before {mid / b_cycle:.2f} (target <= 1.3 at 20 ms), "
+                      f"ratio to the serial loop now/before {base / mid / b_ratio:.2f}")
         m.close()
     finally:
         server.terminate()

@@ -6,6 +6,7 @@ Precedence (highest first): explicit overrides from the command line, environmen
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -14,11 +15,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from monitor.errors import ConfigError
+from monitor.redact import redact
+
 DEFAULT_CONFIG = Path("config/monitor.yaml")
 
-
-class ConfigError(Exception):
-    """A configuration problem, phrased for the user: which key, what is wrong."""
+__all__ = ["ConfigError", "Settings", "check_destinations", "load"]
 
 
 class _Strict(BaseModel):
@@ -97,6 +99,16 @@ class WebhookNotifier(DestinationRules):
 
     @property
     def name(self) -> str:
+        """How logs, the outbox and `notify test` name it: tokens hidden (webhook URLs are
+        credentials), with a digest of the whole URL so two hooks on one host stay apart."""
+        shown = redact(self.url, secret_url=True)
+        if shown == self.url:
+            return f"webhook:{self.url}"
+        return f"webhook:{shown}#{hashlib.sha256(self.url.encode()).hexdigest()[:8]}"
+
+    @property
+    def legacy_name(self) -> str:
+        """The name before tokens were hidden: alerts queued then are still this destination's."""
         return f"webhook:{self.url}"
 
 
@@ -113,6 +125,11 @@ class NotifyConfig(_Strict):
 class DetectionConfig(_Strict):
     min_score: float = Field(0.5, ge=0.0, le=1.0)
     rewrites: bool = True  # also look for a sentence-by-sentence re-telling (kind rewrite)
+    # A new source is compared with the posts stored in this many days (0: none); `monitor rescan`.
+    recheck_days: int = Field(default=30, ge=0)
+    # A source's text longer than this is refused: one comparison costs time and memory in
+    # proportion (a 50 MB file took ~11 s and 1.7 GB each). About 2 MB of text.
+    max_source_chars: int = Field(default=2_000_000, ge=1000)
 
 
 class FetchConfig(_Strict):
@@ -166,7 +183,40 @@ def _secret(env_name: str | None) -> str | None:
     value = os.environ.get(env_name)
     if value is None:
         raise ConfigError(f"environment variable {env_name} is not set (named by the config)")
+    if not value.strip():
+        raise ConfigError(f"environment variable {env_name} is empty (named by the config)")
     return value
+
+
+def check_destinations(settings: Settings) -> list[str]:
+    """Check that every secret the alert destinations name is there, before anything is sent.
+
+    Raises ConfigError naming each destination and variable at fault (a variable not set, or
+    set to nothing: a webhook is never sent unsigned by accident). Returns notes worth a
+    warning: webhooks configured without `secret_env`, which are sent unsigned by choice.
+    `run`, `serve` and `notify test` call this when the config is loaded.
+    """
+    problems, notes = [], []
+    for i, d in enumerate(settings.notify.email):
+        if d.password_env:
+            problems += _missing(f"notify.email.{i}.password_env", d.name, d.password_env)
+    for i, w in enumerate(settings.notify.webhooks):
+        if w.secret_env:
+            problems += _missing(f"notify.webhooks.{i}.secret_env", w.name, w.secret_env)
+        else:
+            notes.append(f"{w.name}: no secret_env, so its webhooks are not signed")
+    if problems:
+        raise ConfigError(f"{len(problems)} alert destination(s) cannot be used:\n" + "\n".join(problems))
+    return notes
+
+
+def _missing(key: str, destination: str, env_name: str) -> list[str]:
+    value = os.environ.get(env_name)
+    if value is None:
+        return [f"  {key}: {destination}: environment variable {env_name} is not set"]
+    if not value.strip():
+        return [f"  {key}: {destination}: environment variable {env_name} is empty"]
+    return []
 
 
 def load(path: Path | None = None, **overrides: Any) -> Settings:

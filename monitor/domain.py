@@ -30,7 +30,9 @@ class Post:
     guid: str = ""
     feed_url: str = ""
     published: datetime | None = None
-    html: str | None = None  # the raw page, kept as evidence when the post matches
+    # The raw page as evidence: bytes as served (after content decoding, what `curl
+    # --compressed` saves), hashed as they are; str: HTML carried in a feed entry (kept as UTF-8).
+    html: bytes | str | None = None
     http_status: int | None = None
     fetched_at: datetime | None = None
 

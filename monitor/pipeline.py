@@ -15,8 +15,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from monitor.config import Settings
+from monitor import logs
+from monitor.config import Settings, SourceEntry
 from monitor.detect import DetectSettings, Detector, Verdict
+from monitor.detect import reverse
 from monitor.domain import Post, Source
 from monitor.extract import SiteBoilerplate, extract_fragment, extract_page
 from monitor.fetch import (
@@ -34,10 +36,11 @@ from monitor.fetch import (
     parse_feed,
 )
 from monitor.fetch import backfill
-from monitor.fetch.pool import default_ssl_context
+from monitor.fetch.tls import default_ssl_context
 from monitor.fetch.policy import next_check
 from monitor.notify.outbox import DeliveryReport, deliver_due, first_attempt, send_test
 from monitor.notify.senders import EmailSender, Sender, WebhookSender
+from monitor.sources import HTML_SUFFIXES, SourceError, read_source
 from monitor.store import Database, FeedCheck, FeedState, Store, check_migrated
 from monitor.store.repo import content_hash
 
@@ -68,6 +71,7 @@ class FoundMatch:
     verdict: Verdict
     match_id: int | None  # None for a post checked without storing (`monitor scan`)
     event: str | None = None  # "match.created" / "match.updated" when alerts were queued
+    related: list[dict] = field(default_factory=list)  # sources folded into this match (evidence "related")
 
 
 @dataclass
@@ -86,6 +90,7 @@ class Monitor:
 
     def __init__(self, settings: Settings, db: Database | None = None) -> None:
         self.settings = settings
+        logs.add_settings_secrets(settings)  # never in a log line
         self.db = db or Database(settings.db_url)
         check_migrated(self.db.engine)
         self.store = Store(self.db)
@@ -126,6 +131,9 @@ class Monitor:
             signature = self.detector.signature(source.text)
             self.store.set_signature(source_id, signature)
             self.detector.add(source_id, signature)
+        if since is not None:  # sources removed since (by any process) leave the index
+            for source_id in self.store.retired_sources(since):
+                self.detector.remove(source_id)
         self._index_loaded_at = started
 
     def destinations_for(self, source_url: str | None, score: float | None) -> list[tuple[str, datetime]]:
@@ -145,13 +153,21 @@ class Monitor:
     # --- sources -------------------------------------------------------------------------
     def register_source(self, source: Source, origin: str, feed_id: int | None = None,
                         entry_hash: str | None = None) -> int:
-        """Fingerprint a source and keep it; the index learns it at once.
+        """Fingerprint a source and keep it; the index learns it at once. Every route ends
+        here (config, `sources add`, `sources import`, your own feed); see read_source.
 
         A text already stored as it is costs no fingerprint (only `entry_hash`, the feed entry
         it was read from, is recorded). An edited text replaces the stored text and signature,
-        and its keys replace the earlier text's in the index."""
+        and its keys replace the earlier text's in the index. A removed source registered
+        again is back. A new or edited text is compared with the posts already stored at the
+        next rescan_due (`sources add`, `sources import` and every `run` cycle call it)."""
         if not source.text.strip():
-            raise ValueError(f"source {source.url} has no text")
+            raise SourceError(f"source {source.url} has no text")
+        limit = self.settings.detection.max_source_chars
+        if len(source.text) > limit:
+            raise SourceError(f"source {source.url}: {len(source.text):,} characters of text, over the limit of "
+                              f"{limit:,} (detection.max_source_chars): register the article itself, not a "
+                              "whole site or book")
         source_id = self.store.source_unchanged(source, entry_hash)
         if source_id is not None:
             return source_id
@@ -161,36 +177,137 @@ class Monitor:
             self.detector.add(source_id, signature)
         return source_id
 
+    def read_source(self, data: bytes | str, *, name: str, url: str, title: str | None = None,
+                    content_type: str | None = None, is_html: bool | None = None) -> Source:
+        """The one reading of a source's text (a file, a fetched page, an import line): HTML
+        is extracted like a watched page, text decoded like a page, binary refused."""
+        found = read_source(data, name=name, url=url, content_type=content_type, is_html=is_html)
+        return Source(url=url, text=found.text, title=title or found.title)
+
+    def source_from_file(self, path: Path, url: str | None = None, title: str | None = None) -> Source:
+        """A local text or HTML file (HTML by its suffix, else by its first bytes), read with
+        the same cap as a fetched page (fetch.max_bytes)."""
+        try:
+            size = path.stat().st_size
+            if size > self.fetch_settings.max_bytes:
+                raise SourceError(f"{path}: {size:,} bytes, over the limit of {self.fetch_settings.max_bytes:,} "
+                                  "(fetch.max_bytes)")
+            raw = path.read_bytes()
+        except OSError as e:
+            raise SourceError(f"{path}: {e.strerror or e}") from None
+        is_html = True if path.suffix.lower() in HTML_SUFFIXES else None
+        source = self.read_source(raw, name=str(path), url=url or path.resolve().as_uri(), title=title,
+                                  is_html=is_html)
+        return source if source.title else replace(source, title=path.stem)
+
     async def source_from_url(self, fetcher: Fetcher, url: str, title: str | None = None) -> Source:
         fetched = await fetcher.get(url, accept="text/html,*/*;q=0.5")
-        page = extract_page(fetched.body, url=url, content_type=fetched.content_type)
-        if not page.text:
-            raise ValueError(f"source {url}: {page.reason or 'no text found on the page'}")
-        return Source(url=url, text=page.text, title=title or page.title)
+        if not is_page(fetched.content_type):
+            raise SourceError(f"source {url}: not an HTML or text page ({fetched.content_type})")
+        return self.read_source(fetched.body, name=f"source {url}", url=url, title=title,
+                                content_type=fetched.content_type)
 
     async def sync_config(self, fetcher: Fetcher) -> list[str]:
-        """Make the database hold what the config lists; returns one message per failure."""
+        """Make the database hold what the config lists; returns one message per failure.
+
+        Feeds and sources taken out of the config are retired (kept with their history, no
+        longer polled, indexed or listed); a line added back brings them back. One removed
+        with `monitor sources|feeds remove` while still listed stays removed."""
         s = self.settings
         self.store.sync_feeds([(w.url, "watch", w.interval) for w in s.watch]
                               + [(e.feed, "source", 60) for e in s.sources if e.feed])
+        listed = {self._config_url(e): e for e in s.sources if not e.feed}
+        removed = self.store.sync_config_sources(listed)
         known = self.store.source_urls()
         errors = []
-        for entry in s.sources:
+        for url, entry in listed.items():
+            if url in removed:
+                continue
             try:
                 if entry.file:
-                    path = Path(entry.file)
-                    text = path.read_text(encoding="utf-8")
-                    url = entry.url or path.resolve().as_uri()
-                    self.register_source(Source(url, text, entry.title or path.stem), "file")
-                elif entry.url and entry.url not in known:
-                    self.register_source(await self.source_from_url(fetcher, entry.url, entry.title), "url")
-            except (OSError, UnicodeDecodeError, ValueError, FetchError) as e:
-                msg = f"source {entry.file or entry.url}: {e}"
+                    self.register_source(self.source_from_file(Path(entry.file), entry.url, entry.title), "file")
+                elif url not in known:
+                    self.register_source(await self.source_from_url(fetcher, url, entry.title), "url")
+            except (OSError, ValueError, FetchError) as e:
+                msg = f"source {entry.file or entry.url}: {e}" if str(entry.file or entry.url) not in str(e) else str(e)
                 log.error(msg)
                 errors.append(msg)
                 if entry.url:
                     self.store.mark_source_error(entry.url, "url", str(e))
+        self.store.sync_config_sources(listed)  # those registered just now are marked listed too
         return errors
+
+    @staticmethod
+    def _config_url(entry: SourceEntry) -> str:
+        """The URL a config `sources:` entry is registered under."""
+        return entry.url or Path(entry.file or "").resolve().as_uri()
+
+    # --- sources registered after posts: the rescan ------------------------------------
+    def rescan(self, since: datetime, source_ids: Iterable[int] | None = None,
+               batch: int = 5000) -> list[FoundMatch]:
+        """Compare sources (all, or these) with the posts checked since `since`.
+
+        The candidate index the other way round (detect/reverse.py): the sources' keys against
+        the keys stored with each post; only the (post, source) pairs that share keys by the
+        forward rule are aligned. A post stored without keys (before this existed, or by an
+        older format) gets them from its text once. Pairs already matched are skipped; new
+        matches are recorded and alerted like any other."""
+        wanted = set(source_ids) if source_ids is not None else None
+        sources = reverse.SourceKeys(self.detector, self.store.signatures(ids=wanted))
+        found: list[FoundMatch] = []
+        if not len(sources):
+            return found
+        for chunk in self.store.post_signatures(since, batch):
+            posts, missing = [], []
+            for post_id, sig, text in chunk:
+                keys = reverse.post_keys(self.detector, sig)
+                if keys is None:  # stored before keys were kept, or by an older format
+                    sig = reverse.post_signature(self.detector, text or "")
+                    missing.append((post_id, sig))
+                    keys = reverse.post_keys(self.detector, sig)
+                if keys is not None:
+                    posts.append((post_id, keys))
+            if missing:
+                self.store.set_post_signatures(missing)
+            pairs = sources.candidates(posts)
+            if pairs:
+                found += self._verify_pairs(pairs)
+        return found
+
+    def _verify_pairs(self, pairs: list[tuple[int, list[int]]]) -> list[FoundMatch]:
+        matched = self.store.matched_pairs([p for p, _ in pairs])
+        posts = self.store.posts_by_id([p for p, _ in pairs])
+        texts = self.store.sources_by_id({sid for _, ids in pairs for sid in ids})
+        found = []
+        for post_id, ids in pairs:
+            post = posts.get(post_id)
+            for sid in ids:
+                source = texts.get(sid)
+                if post is None or source is None or (sid, post_id) in matched or source.url == post.url:
+                    continue
+                verdict = self.detector.compare(source.text, post.text)
+                if not verdict.is_match:
+                    continue
+                match_id, event = self.store.record_match(
+                    sid, post_id, verdict.kind or "copy", verdict.score, verdict.coverage,
+                    verdict.spin_rate, verdict.to_dict(), self.destinations_for(source.url, verdict.score))
+                if event:
+                    log.warning("%s (rescan): %s copies %s (%s, score %.2f)", event, post.url, source.url,
+                                verdict.kind, verdict.score)
+                found.append(FoundMatch(source, post, verdict, match_id, event))
+        return found
+
+    def rescan_due(self) -> list[FoundMatch]:
+        """Compare the sources registered (or edited, or brought back) since their last
+        rescan with the posts stored in the last `detection.recheck_days`."""
+        due = self.store.sources_due_rescan()
+        if not due:
+            return []
+        started = datetime.now(timezone.utc)
+        days = self.settings.detection.recheck_days
+        found = self.rescan(started - timedelta(days=days), due) if days else []
+        self.store.mark_rescanned(due, started)
+        return found
 
     # --- posts ---------------------------------------------------------------------------
     def check_post(self, post: Post, feed_id: int | None = None, store_post: bool = True,
@@ -201,29 +318,38 @@ class Monitor:
         """
         candidates = self.detector.candidates(post.text) if post.text else []
         sources = self.store.sources_by_id(candidates)
-        post_id = self.store.save_post(post, feed_id, post_id, entry_hash) if store_post else None
-        found = []
+        post_id = self.store.save_post(post, feed_id, post_id, entry_hash,
+                                       signature=reverse.post_signature(self.detector, post.text)
+                                       ) if store_post else None
+        verdicts = {}
         for sid in candidates:
             source = sources.get(sid)
             if source is None or source.url == post.url:
                 continue  # the user's own article is not a copy of itself
-            verdict = self.detector.compare(source.text, post.text)
-            if not verdict.is_match:
-                continue
+            verdicts[sid] = self.detector.compare(source.text, post.text)
+        found = []
+        # one copied post, one match: sources matched only through text they share with a
+        # better match (a follow-up's background, a common quote) are listed as its `related`
+        for sid, verdict in self.detector.fold(list(verdicts.items())):
+            source = sources[sid]
+            related = [{"source_url": sources[r].url, "source_title": sources[r].title,
+                        "kind": verdicts[r].kind, "score": round(verdicts[r].score, 4)} for r in verdict.related]
+            evidence = {**verdict.to_dict(), "related": related}
             match_id = event = None
             if post_id is not None:
                 match_id, event = self.store.record_match(
                     sid, post_id, verdict.kind or "copy", verdict.score, verdict.coverage,
-                    verdict.spin_rate, verdict.to_dict(), self.destinations_for(source.url, verdict.score))
+                    verdict.spin_rate, evidence, self.destinations_for(source.url, verdict.score))
             if event:
                 log.warning("%s: %s copies %s (%s, score %.2f)", event, post.url, source.url,
-                            verdict.kind, verdict.score)
-            found.append(FoundMatch(source, post, verdict, match_id, event))
+                            verdict.kind, verdict.score, extra={"match": match_id})
+            found.append(FoundMatch(source, post, verdict, match_id, event, related))
         return found
 
     async def post_from_entry(self, fetcher: Fetcher, entry: Entry, feed_url: str) -> Post:
         """The post's text: from the feed when it carries the full post, else from its page."""
         status, fetched_at = None, datetime.now(timezone.utc)
+        page_html: bytes | str | None
         # Many RSS 2.0 feeds carry the whole post in <description> (feedparser's summary).
         carried = entry.content_html or entry.summary_html
         in_feed = extract_fragment(carried, url=entry.url) if carried else ""
@@ -238,7 +364,7 @@ class Monitor:
                 page_html, text, title = None, "", entry.title
             else:
                 page = extract_page(fetched.body, url=entry.url, content_type=fetched.content_type)
-                page_html = fetched.body.decode("utf-8", errors="replace")
+                page_html = fetched.body  # the bytes as served (after content decoding): evidence
                 text, title = page.text, entry.title or page.title
         return Post(url=entry.url, text=self.strip_site_boilerplate(entry.url, text), title=title,
                     guid=entry.guid, feed_url=feed_url, published=entry.published, html=page_html,
@@ -275,10 +401,15 @@ class Monitor:
     async def poll_feed(self, fetcher: Fetcher, feed: FeedState, report: CycleReport) -> None:
         """Check one claimed feed; whatever happens, its state is recorded and its claim ends."""
         now = datetime.now(timezone.utc)
+        scope = logs.bind(feed=feed.id)  # every line about this feed carries its id
         try:
             fetched, feed_url = await self._fetch_feed(fetcher, feed)
             if feed_url != (feed.feed_url or feed.url):
-                log.warning("feed %s moved permanently to %s; the new address is kept", feed.url, feed_url)
+                if fetched.permanent_redirect:
+                    log.warning("feed %s moved permanently to %s; the new address is kept", feed.url, feed_url)
+                else:  # a home page whose feed discovery found
+                    log.info("feed %s: its feed is %s (found by discovery); that address is read from now on",
+                             feed.url, feed_url)
             body_hash = content_hash(fetched.body.decode("latin-1")) if fetched.status == 200 else feed.body_hash
             ttl = None
             if fetched.status == 200 and body_hash != feed.body_hash:
@@ -329,6 +460,8 @@ class Monitor:
                     self.destinations_for(None, None))
             report.feeds_failed += 1
             report.errors.append(str(e))
+        finally:
+            logs.unbind(scope)
 
     async def _process_entries(self, fetcher: Fetcher, feed: FeedState, entries: Iterable[Entry],
                                report: CycleReport) -> int:
@@ -348,6 +481,7 @@ class Monitor:
                                           datetime.now(timezone.utc), POST_LEASE)
             if claim is None:
                 continue  # checked and unchanged, or another process has it
+            scope = logs.bind(post=claim.id)
             try:
                 post = await self.post_from_entry(fetcher, entry, feed.url)
                 text_hash = content_hash(post.text)
@@ -379,6 +513,8 @@ class Monitor:
                 log.error("post %s skipped: %s", entry.url, e)
                 report.errors.append(_naming("post", entry.url, e))
                 failures += 1
+            finally:
+                logs.unbind(scope)
         return failures
 
     async def _register_entries(self, fetcher: Fetcher, feed: FeedState, entries: Iterable[Entry],
@@ -399,6 +535,8 @@ class Monitor:
                 continue  # one post twice in a page: its first (newest) entry counts
             seen.add(entry.url)
             registered = known.get(entry.url)
+            if registered is not None and registered.retired:
+                continue  # removed by the user (`sources remove`): not read again
             if registered is not None and (not edits or registered.origin != "feed"
                                            or registered.entry_hash == entry.entry_hash):
                 continue
@@ -471,7 +609,11 @@ class Monitor:
     async def deliver_alerts(self) -> DeliveryReport:
         # The process's one TLS context: building one per cycle read the CA bundle every time.
         async with httpx.AsyncClient(verify=default_ssl_context()) as client:
-            return await deliver_due(self.store, self.senders(client), self.settings.notify.max_attempts)
+            senders = self.senders(client)
+            # Alerts queued before webhook names hid their tokens still go to their webhook.
+            senders.update({w.legacy_name: senders[w.name] for w in self.settings.notify.webhooks
+                            if w.legacy_name not in senders})
+            return await deliver_due(self.store, senders, self.settings.notify.max_attempts)
 
     async def test_destinations(self) -> dict[str, str | None]:
         async with httpx.AsyncClient() as client:
@@ -485,8 +627,9 @@ class Monitor:
             self.store.feeds_checked(checks)
 
     async def run_cycle(self, only_urls: Iterable[str] | None = None,
-                        stop: asyncio.Event | None = None) -> CycleReport:
-        """Sync the config, poll every due feed (or the given ones), deliver due alerts.
+                        stop: asyncio.Event | None = None, deliver: bool = True) -> CycleReport:
+        """Sync the config, poll every due feed (or the given ones), deliver due alerts
+        (unless `deliver` is False: `monitor run` delivers them in a job of their own).
 
         Feeds are claimed in batches as checks finish, so a slow feed never holds up the rest.
         When `stop` is set no more feeds are claimed and the checks under way finish.
@@ -498,6 +641,7 @@ class Monitor:
         running: set[asyncio.Task[None]] = set()
         async with self.fetcher() as fetcher:
             report.errors += await self.sync_config(fetcher)
+            report.matches += self.rescan_due()  # sources new since: compared with stored posts
             more = True
             try:
                 while True:
@@ -525,5 +669,6 @@ class Monitor:
                 raise
             finally:
                 self.flush_checks()  # the checks that finished, even when cancelled
-        report.alerts = await self.deliver_alerts()
+        if deliver:
+            report.alerts = await self.deliver_alerts()
         return report

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -25,8 +28,35 @@ def shared(*parts: str) -> Path:
     return path
 
 
+# --- databases ---------------------------------------------------------------------------
+# The migrations run once per session (into a template); each test gets a migrated copy, so a
+# test's `db.migrate()` finds nothing to do. tests/test_migrations.py runs them for real on
+# empty databases (`empty_db_url`).
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head, copied by `sqlite_url`."""
+    from monitor.store import Database
+
+    path = tmp_path_factory.mktemp("template") / "monitor.db"
+    db = Database(f"sqlite:///{path}")
+    db.migrate()
+    with db.engine.connect() as c:  # everything into the main file: the copy takes no -wal file
+        c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    return path
+
+
 @pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
+def empty_sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'monitor.db'}"
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
+    """A SQLite file with the schema at head."""
+    shutil.copyfile(sqlite_template, tmp_path / "monitor.db")
     return f"sqlite:///{tmp_path / 'monitor.db'}"
 
 
@@ -41,9 +71,9 @@ def _postgres_available() -> str | None:
         return str(e).splitlines()[0]
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A PostgreSQL URL whose search_path is a fresh schema, dropped after the test."""
+@contextmanager
+def _fresh_schema() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
     problem = _postgres_available()
     if problem:
         if REQUIRE_POSTGRES:
@@ -62,20 +92,67 @@ def postgres_url() -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def postgres_migration() -> Iterator[list[tuple[str, Any]]]:
+    """The statements the migrations run on PostgreSQL, recorded once (into a scratch schema).
+
+    PostgreSQL cannot copy a schema, and a template database is slow to drop; replaying these
+    statements in one transaction builds exactly what the migrations build (views included)."""
+    from monitor.store import Database
+
+    with _fresh_schema() as url:
+        db = Database(url)
+        statements: list[tuple[str, Any]] = []
+
+        @event.listens_for(db.engine, "before_cursor_execute")
+        def record(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+            statements.append((statement, parameters))
+
+        db.migrate()
+        db.close()
+        yield statements
+
+
+@pytest.fixture
+def empty_postgres_url() -> Iterator[str]:
+    with _fresh_schema() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh PostgreSQL schema with the schema at head (search_path in the URL)."""
+    with _fresh_schema() as url:
+        statements = request.getfixturevalue("postgres_migration")
+        engine = create_engine(url)
+        with engine.begin() as c:
+            for statement, parameters in statements:
+                c.exec_driver_sql(statement, parameters or ())
+        engine.dispose()
+        yield url
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest) -> str:
-    """Each test using this runs on SQLite and on PostgreSQL."""
+    """Each test using this runs on SQLite and on PostgreSQL, schema at head."""
     if request.param == "sqlite":
         return request.getfixturevalue("sqlite_url")
     return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_db_url(request: pytest.FixtureRequest) -> str:
+    """Like db_url, with no schema at all (for the migrations' own tests)."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("empty_sqlite_url")
+    return request.getfixturevalue("empty_postgres_url")
 
 
 @pytest.fixture
 def store(db_url: str):  # noqa: ANN201
     from monitor.store import Database, Store
 
-    db = Database(db_url)
-    db.migrate()
+    db = Database(db_url)  # migrated already (see sqlite_url, postgres_url)
     yield Store(db)
     db.close()
 

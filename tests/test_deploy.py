@@ -42,13 +42,55 @@ def test_dockerfile_migrates_then_runs():
         assert f"COPY {path}" in text or f" {path} " in text
 
 
-def test_example_config_loads_with_the_compose_environment(monkeypatch):
-    env = compose()["services"]["monitor"]["environment"]
-    for k, v in env.items():
-        monkeypatch.setenv(k, str(v))
-    monkeypatch.setenv("SMTP_PASSWORD", "x")
+def compose_environment(monkeypatch) -> None:
+    """The monitor service's environment as compose would pass it (WEBHOOK_SECRET from .env)."""
+    for k, v in compose()["services"]["monitor"]["environment"].items():
+        monkeypatch.setenv(k, "from .env" if str(v).startswith("${") else str(v))
+
+
+def test_example_config_starts_with_the_compose_environment(monkeypatch):
+    """`docker compose up` with nothing but .env: the example config loads and passes the
+    destination checks `monitor run` makes (else the service would restart in a loop)."""
+    compose_environment(monkeypatch)
+    monkeypatch.delenv("SMTP_PASSWORD", raising=False)
     s = config.load(ROOT / "config" / "monitor.example.yaml")
+    assert config.check_destinations(s) == []
     assert s.db_url.startswith("postgresql://monitor:")
-    assert [e.host for e in s.notify.email] == ["mailpit"]  # the environment wins
+    assert [e.host for e in s.notify.email] == ["mailpit"]  # the environment wins …
+    text = (ROOT / "docker-compose.yml").read_text()
+    assert "REPLACES\n      # notify.email of the config file" in text  # … and the comment says so
     assert s.notify.webhooks[0].url == "https://hooks.publisher.example/reuse"  # the file's, kept
     assert len(s.sources) == 3 and len(s.watch) == 2
+
+
+def test_webhook_secret_is_required_not_empty():
+    env = compose()["services"]["monitor"]["environment"]
+    assert env["WEBHOOK_SECRET"].startswith("${WEBHOOK_SECRET:?")  # compose refuses to start without it
+    for v in env.values():
+        assert ":-}" not in str(v)  # no variable silently empty
+
+
+def test_missing_config_falls_back_to_the_example():
+    """The image's command: without $MONITOR_CONFIG it runs with the example, saying so,
+    instead of exiting 2 and restarting in a loop."""
+    text = (ROOT / "Dockerfile").read_text()
+    assert "COPY config/monitor.example.yaml ./config/monitor.example.yaml" in text
+    cmd = json.loads(text.split("CMD ", 1)[1].strip().splitlines()[0])[2]
+    assert '[ ! -f "$MONITOR_CONFIG" ]' in cmd and "export MONITOR_CONFIG=/config/monitor.example.yaml" in cmd
+    assert "command" not in compose()["services"]["monitor"]  # the image's command is the one used
+
+
+def test_files_named_by_the_example_config_are_inside_the_mounted_folder(monkeypatch):
+    compose_environment(monkeypatch)
+    s = config.load(ROOT / "config" / "monitor.example.yaml")
+    mounted = (ROOT / "config").resolve()
+    files = [e.file for e in s.sources if e.file] + [e.ca_file for e in s.notify.email if e.ca_file]
+    assert files
+    for f in files:
+        assert Path(f).resolve().is_relative_to(mounted), f
+
+
+def test_readme_says_how_to_reach_the_containers():
+    text = (ROOT / "README.md").read_text()
+    assert "docker compose exec monitor monitor matches" in text
+    assert "docker compose exec postgres psql -U monitor monitor" in text

@@ -52,7 +52,7 @@ def test_run_once_delivers_email_and_webhook(tmp_path):
     for part in (html, plain):
         assert "https://publisher.example/russia-japan" in part
         assert blog.url + "/2018/08/copy.html" in part
-        assert "Score 0." in part
+        assert "score 0." in part and "% of your article reused" in part
     assert "<script>" not in html and 'href="https://evil.example/"' not in html
     assert "&lt;script&gt;" in html
     [rec] = hook.accepted

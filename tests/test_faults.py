@@ -197,7 +197,7 @@ def test_every_fault_ends_in_its_own_state(db_url, tmp_path):
             m.close()
 
 
-def test_sigterm_releases_the_feed_being_checked(sqlite_url, tmp_path):
+def test_sigterm_releases_the_feed_being_checked(sqlite_url, tmp_path, caplog):
     """A check still under way after the grace period is cancelled and its claim released."""
     from monitor.scheduler import run_forever
 
@@ -208,9 +208,8 @@ def test_sigterm_releases_the_feed_being_checked(sqlite_url, tmp_path):
                 asyncio.get_running_loop().call_later(1.0, os.kill, os.getpid(), signal.SIGTERM)
                 await run_forever(m, tick_seconds=1, grace_seconds=0.2)
 
-            began = time.monotonic()
             asyncio.run(main())
-            assert time.monotonic() - began < 5
+            assert "checks still under way after 0.2 s are cancelled and released" in caplog.text
             [feed] = m.store.list_feeds()
             assert feed.last_status is None and feed.error_count == 0  # not checked, not failed …
             assert m.store.claim_due_feeds(datetime.now(timezone.utc), timedelta(minutes=1))  # … and free

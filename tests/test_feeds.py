@@ -44,6 +44,7 @@ def test_discovery_prefers_declared_alternates():
     assert "https://x.blogspot.com/feed" in found
 
 
+@pytest.mark.slow  # parses every shared feed (many seconds); runs where ../shared/data exists
 def test_every_shared_feed_parses_or_says_why():
     root = shared("feeds")
     parsed = errors = 0

@@ -9,8 +9,8 @@ from monitor.store.database import migrate
 from monitor.store.models import Base
 
 
-def test_migrations_match_models_and_go_down(db_url):
-    db = Database(db_url)
+def test_migrations_match_models_and_go_down(empty_db_url):
+    db = Database(empty_db_url)
     try:
         db.migrate()
         with db.engine.connect() as c:
@@ -29,13 +29,13 @@ def test_migrations_match_models_and_go_down(db_url):
         db.close()
 
 
-def test_upgrading_a_database_in_use_keeps_its_rows(db_url):
+def test_upgrading_a_database_in_use_keeps_its_rows(empty_db_url):
     """Each migration from 0001 on runs over a database holding a feed, a post, a source, a
     match and a delivery: none is lost, and every reference still points where it did (on
     SQLite a table rebuild with foreign keys on would have cascaded to them)."""
     from sqlalchemy import text
 
-    db = Database(db_url)
+    db = Database(empty_db_url)
     try:
         migrate(db.engine, "0001")
         with db.engine.begin() as c:

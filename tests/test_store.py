@@ -72,11 +72,18 @@ def test_many_checks_are_recorded_at_once(store: Store):
 
 
 def test_unconfigured_feed_is_kept_but_not_polled(store: Store):
+    """Taken out of the config: retired (kept in history, not polled, not listed); put back:
+    polled and listed again."""
     NOW = datetime.now(timezone.utc)
     store.sync_feeds([("https://a.example/", "watch", 60)])
     store.sync_feeds([])
     assert store.claim_due_feeds(NOW + timedelta(days=365), timedelta(minutes=1)) == []
-    assert len(store.list_feeds()) == 1
+    assert store.list_feeds() == []
+    [kept] = store.list_feeds(retired=True)
+    assert kept.retired_at is not None and not kept.in_config
+    store.sync_feeds([("https://a.example/", "watch", 60)])
+    assert [f.url for f in store.list_feeds()] == ["https://a.example/"]
+    assert len(store.claim_due_feeds(NOW + timedelta(minutes=1), timedelta(minutes=1))) == 1
 
 
 def test_one_match_and_one_alert_per_destination(store: Store):

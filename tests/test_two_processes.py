@@ -66,6 +66,7 @@ class Server:
         self.httpd.server_close()
 
 
+@pytest.mark.slow  # starts two `monitor run --once` subprocesses
 @pytest.mark.postgres
 def test_two_processes_check_every_feed_and_post_exactly_once(postgres_url, tmp_path):
     db = Database(postgres_url)

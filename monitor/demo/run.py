@@ -17,7 +17,6 @@ from pathlib import Path
 
 import yaml
 from rich.console import Console
-from rich.table import Table
 
 from monitor import config as config_mod
 from monitor.demo.servers import Blog, BlogPost, SMTPSink, WebhookReceiver, webhook_json
@@ -94,10 +93,9 @@ def run_demo(console: Console, keep: bool = False) -> int:
                     console.print(f"   webhook {body['type']} signed {rec['headers'].get('webhook-signature', '')[:16]}…: "
                                   f"{body['copy']['url']}", highlight=False)
                 console.print("[bold]4.[/] monitor matches:")
-                table = Table("id", "kind", "score", "source", "copy")
-                for r in monitor.store.list_matches():
-                    table.add_row(str(r.id), r.kind, f"{r.score:.2f}", r.source_url, r.copy_url)
-                console.print(table)
+                for r in monitor.store.list_matches():  # as `monitor matches` prints them: URLs whole
+                    console.print(f"{r.id:>4}  {r.detected_at:%Y-%m-%d %H:%M}  {r.kind:<15} {r.score:.2f}  "
+                                  f"{r.copy_url}\n      copy of {r.source_url}", markup=False, highlight=False)
                 ok = len(report.matches) == 1 and len(smtp.messages) == 1 and len(hook.accepted) == 1
             finally:
                 monitor.close()

@@ -7,11 +7,13 @@ Public interface (the pipeline and the CLI use only this):
     det.add(source_id, sig)                # (re)build the index from stored signatures
     ids = det.candidates(post_text)        # source ids worth verifying, best first
     verdict = det.compare(source_text, post_text)   # alignment, evidence, verdict
-    matches = det.scan(post_text, load_sources)     # candidates + compare, matches only
+    matches = det.scan(post_text, load_sources)     # candidates + compare, matches only, folded
+    matches = det.fold(matches)            # one match per copied post: others in `related`
 
 How it works and why each threshold is what it is: monitor/detect/README.md.
 """
 
 from monitor.detect.engine import DetectSettings, Detector, SignatureError, Verdict
+from monitor.detect.fold import fold_related
 
-__all__ = ["DetectSettings", "Detector", "SignatureError", "Verdict"]
+__all__ = ["DetectSettings", "Detector", "SignatureError", "Verdict", "fold_related"]

@@ -51,15 +51,12 @@ def seeds(src: list[str], cpy: list[str], max_occurrences: int = 50,
     repetitive pages the limit is lowered until at most `max_seeds` seeds remain, which
     bounds the time of the chaining step.
     """
-    where: dict[str, list[int]] = {}
+    # only the content words both texts have (a set intersection in C) are indexed
+    shared = {w for w in set(src).intersection(cpy) if is_content(w)}
+    where: dict[str, list[int]] = {w: [] for w in shared}
     for i, w in enumerate(src):
-        pos = where.get(w)
-        if pos is None:
-            where[w] = [i]
-        else:
-            pos.append(i)
-    for w in [w for w in where if not is_content(w)]:
-        del where[w]
+        if w in shared:
+            where[w].append(i)
     hits = [(j, where[w]) for j, w in enumerate(cpy) if w in where]
     while max_occurrences > 1 and sum(len(p) for _, p in hits if len(p) <= max_occurrences) > max_seeds:
         max_occurrences //= 2

@@ -7,13 +7,15 @@ give the one-line reason.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import TypeVar
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from monitor.detect import align as _align
 from monitor.detect import sentences as _sentences
+from monitor.detect.fold import fold_related
 from monitor.detect.lexicon import is_feature
 from monitor.detect.index import BandIndex, SignatureError, WindowHasher, WordTable, pack_signature, unpack_signature
 from monitor.detect.normalise import Tokens, tokenize
@@ -27,7 +29,9 @@ class DetectSettings:
     # --- verdict -------------------------------------------------------------------------
     min_score: float = 0.5  # user-facing: a verdict scoring below this is not a match
     min_coverage: float = 0.25  # "a third or more of a source", less the words lost at edges
-    min_reused_words: int = 80  # ... or "a few paragraphs" of a long one (≥ 2 × 40 words)
+    min_reused_words: int = 50  # ... or a lifted paragraph of a long one (README "Short lifts")
+    min_lift_words: int = 40  # ... or a shorter lift whose evidence holds an identical run of
+    min_identical_run: int = 12  # this many words (longest seen between unrelated texts: README)
     min_source_words: int = 40  # shorter texts cannot be told apart from stock phrases
     copy_max_spin: float = 0.05  # below this share of swapped words it is a plain copy
     whole_min_coverage: float = 0.5  # less than half the source reused: a partial copy
@@ -50,14 +54,18 @@ class DetectSettings:
     # tail of many J² draws: spun window ≈ 0.9, chance ≈ 2e-5; see README) ...
     min_scattered_hits: int = 5  # ... or this many anywhere in the source
     max_postings: int = 32  # stop keys: a key held by more sources is no evidence (README)
-    max_candidates: int = 50
+    max_candidates: int = 50  # per 1,000 words of the post (a long post has more chance hits)
     # --- rewrites (sentences.py; README "Rewrites"): candidates alignment does not confirm
     rewrites: bool = True  # also look for a sentence-by-sentence re-telling of the source
     rewrite_min_dice: float = 0.5  # terms kept by a rewriter who changes up to half of them
     rewrite_min_shared: int = 4  # terms shared: fewer is a short sentence or a stock phrase
     rewrite_max_skip: int = 1  # sentences dropped or added between two re-told ones
-    rewrite_min_run: int = 4  # re-told sentences in order: ≈ 80 words, "a few paragraphs"
+    rewrite_min_run: int = 4  # re-told sentences, in local runs: ≈ 80 words, "a few paragraphs"
+    rewrite_min_local: int = 3  # sentences in order in one run (a heavy rewrite moves paragraphs)
     max_words: int = 20_000  # words fingerprinted and aligned of one text (≈ 40 pages)
+
+
+K = TypeVar("K", bound=Hashable)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +79,9 @@ class Verdict:
     substitutions: tuple[tuple[str, str], ...] = ()
     reason: str = ""
     method: str = "alignment"  # "alignment" (word order) | "sentences" (a re-told text)
+    reused: int = 0  # source words in the counted blocks (or re-told sentences)
+    longest_run: int = 0  # longest run of identical words in the evidence
+    related: tuple = ()  # other sources whose evidence lies inside this one's (fold.py)
 
     def to_dict(self) -> dict:
         return {
@@ -87,6 +98,9 @@ class Verdict:
             "substitutions": [list(s) for s in self.substitutions],
             "reason": self.reason,
             "method": self.method,
+            "reused_words": self.reused,
+            "longest_run": self.longest_run,
+            "related": list(self.related),
         }
 
 
@@ -94,6 +108,9 @@ class Verdict:
 # (function words line up by chance within the allowed gaps), and the density of a copy with
 # one word in five swapped; the score maps the first to 0 and the second to 1.
 _CHANCE_DENSITY = 0.3
+# Reuse counts in full in the score from "a few paragraphs" (2 × 40 words) or a quarter of the
+# source; a shorter lift (50 words, or 40 with an identical run) is reported but ranks lower.
+_FULL_WORDS = 80
 _SPUN_DENSITY = 0.8
 # The same for a re-told sentence's term overlap (Dice): two articles on the same event
 # reporting the same fact in their own words (median 0.41 measured, README "Rewrites"), and
@@ -106,15 +123,23 @@ class _Post:
     """A post's tokens and, made once when first needed, its sentences (scan compares one
     post with several sources)."""
 
-    __slots__ = ("text", "tokens", "_sentences")
+    __slots__ = ("text", "tokens", "_sentences", "_where")
 
     def __init__(self, text: str, tokens: Tokens) -> None:
-        self.text, self.tokens, self._sentences = text, tokens, None
+        self.text, self.tokens = text, tokens
+        self._sentences: list | None = None
+        self._where: dict[str, list[int]] | None = None
 
     def sentences(self) -> list:
         if self._sentences is None:
             self._sentences = _sentences.sentences(self.text, self.tokens)
         return self._sentences
+
+    def where(self) -> dict[str, list[int]]:
+        """term → post sentences holding it (the rewrite check's index, made once)."""
+        if self._where is None:
+            self._where = _sentences.term_index(self.sentences())
+        return self._where
 
 
 @dataclass
@@ -155,11 +180,17 @@ class Detector:
 
     def candidates(self, text: str) -> list[int]:
         """Sources sharing at least `min_hits` window band keys with the post, best first."""
-        content, _ = self._content(text)
+        content, n = self._content(text)
         s = self.settings
         hits = self._index.hits(self._hasher.post_keys(content), s.max_postings, s.min_hits,
                                 s.min_scattered_hits)
-        return [sid for sid, _ in hits][: s.max_candidates]
+        return [sid for sid, _ in hits][: self._cap(n)]
+
+    def _cap(self, n_words: int) -> int:
+        """Candidates verified for a post of n_words: max_candidates per 1,000 words (at least
+        max_candidates). Chance hits grow with the post's windows, so a fixed cap lets a long
+        post's chance candidates crowd out a lifted paragraph's source."""
+        return self.settings.max_candidates * max(1, -(-n_words // 1000))
 
     # --- verification -------------------------------------------------------------------
     def compare(self, source_text: str, post_text: str) -> Verdict:
@@ -177,10 +208,12 @@ class Detector:
 
     def _compare(self, source_text: str, src: Tokens, post: _Post) -> Verdict:
         v = self._align(src, post.tokens)
-        if v.is_match or not self.settings.rewrites or len(src) < self.settings.min_source_words \
-                or not post.tokens.words:
+        if (v.is_match and v.kind != "partial_copy") or not self.settings.rewrites \
+                or len(src) < self.settings.min_source_words or not post.tokens.words:
             return v
         r = self._rewrite(source_text, src, post)
+        if v.is_match:  # a partial copy by word order may be a whole re-telling: keep the wider evidence
+            return r if r.kind == "rewrite" and r.coverage > v.coverage else v
         return r if r.is_match else v
 
     def _rewrite(self, source_text: str, src: Tokens, post: _Post) -> Verdict:
@@ -190,7 +223,7 @@ class Detector:
         ss = _sentences.sentences(source_text, src)
         ps = post.sentences()
         runs = _sentences.retold(ss, ps, s.rewrite_min_shared, s.rewrite_min_dice, s.rewrite_max_skip,
-                                 s.rewrite_min_run)
+                                 s.rewrite_min_run, s.rewrite_min_local, post.where())
         if not runs:
             return Verdict(False, None, reason=f"no run of {s.rewrite_min_run} source sentences re-told in order",
                            method="sentences")
@@ -200,8 +233,9 @@ class Detector:
         pairs = [p for c in runs for p in c]
         dice = sum(p.dice for p in pairs) / len(pairs)
         quality = min(1.0, max(0.0, (dice - _CHANCE_DICE) / (_LIGHT_DICE - _CHANCE_DICE)))
-        enough = coverage >= s.min_coverage or reused >= s.min_reused_words
-        amount = min(1.0, max(coverage / s.min_coverage, reused / s.min_reused_words))
+        # a re-telling has no identical runs to vouch for a short passage: "a few paragraphs"
+        enough = coverage >= s.min_coverage or reused >= _FULL_WORDS
+        amount = min(1.0, max(coverage / s.min_coverage, reused / _FULL_WORDS))
         score = 0.5 * amount + 0.5 * quality
         # Evidence: one passage per re-told sentence, or per merged/split group of sentences
         # (a chain step that stays on one sentence of either side joins the two pairs).
@@ -218,14 +252,14 @@ class Detector:
                 f"(mean term overlap {dice:.2f})")
         if not enough:
             return Verdict(False, None, score * amount, coverage, changed, passages, (),
-                           f"{what}: only {coverage:.0%} of the source ({reused} words)", "sentences")
+                           f"{what}: only {coverage:.0%} of the source ({reused} words)", "sentences", reused)
         if score < s.min_score:
             return Verdict(False, None, score, coverage, changed, passages, (),
-                           f"{what}: score {score:.2f} below min_score {s.min_score}", "sentences")
+                           f"{what}: score {score:.2f} below min_score {s.min_score}", "sentences", reused)
         post_done = sum(ps[j].words for j in {p.j for p in pairs})
         whole = coverage >= s.whole_min_coverage and post_done >= 0.5 * len(post.tokens)
         return Verdict(True, "rewrite" if whole else "partial_rewrite", score, coverage, changed, passages,
-                       (), f"rewrite: {what}", "sentences")
+                       (), f"rewrite: {what}", "sentences", reused)
 
     def _align(self, src: Tokens, cpy: Tokens) -> Verdict:
         s = self.settings
@@ -247,24 +281,27 @@ class Detector:
         # Blocks: passages next to each other in the source (a shuffled copy's sentences
         # lie side by side there, as do a partial copy's paragraphs); only blocks of at least
         # min_block_words count towards coverage.
-        blocks: list[list[int]] = []
+        blocks: list[list[int]] = []  # [s0, s1, words, longest identical run]
         for p in sorted(good, key=lambda p: p.s0):
+            run = max((z for _, _, z in p.runs), default=0)
             if blocks and p.s0 - blocks[-1][1] <= 2 * s.max_phrase:
                 blocks[-1][1] = max(blocks[-1][1], p.s1)
                 blocks[-1][2] += p.length
+                blocks[-1][3] = max(blocks[-1][3], run)
             else:
-                blocks.append([p.s0, p.s1, p.length])
-        reused = sum(b[2] for b in blocks if b[2] >= s.min_block_words)
-        if not reused:
-            reused = 0
+                blocks.append([p.s0, p.s1, p.length, run])
+        counted = [b for b in blocks if b[2] >= s.min_block_words]
+        reused = sum(b[2] for b in counted)
+        longest = max((b[3] for b in counted), default=0)
         aligned = sum(p.aligned for p in good)
         substituted = sum(p.substituted for p in good)
         coverage = reused / len(src)
         spin_rate = substituted / max(1, aligned + substituted)
         density = aligned / max(1, sum(p.length for p in good))
         quality = min(1.0, max(0.0, (density - _CHANCE_DENSITY) / (_SPUN_DENSITY - _CHANCE_DENSITY)))
-        enough = coverage >= s.min_coverage or reused >= s.min_reused_words
-        amount = min(1.0, max(coverage / s.min_coverage, reused / s.min_reused_words))
+        enough = (coverage >= s.min_coverage or reused >= s.min_reused_words
+                  or (reused >= s.min_lift_words and longest >= s.min_identical_run))
+        amount = min(1.0, max(coverage / s.min_coverage, reused / _FULL_WORDS))
         score = 0.5 * amount + 0.5 * quality
         passages = tuple(
             Passage(src.starts[p.s0], src.ends[p.s1 - 1], cpy.starts[p.c0], cpy.ends[p.c1 - 1])
@@ -277,10 +314,10 @@ class Detector:
         substitutions = tuple(pair for pair, _ in subs.most_common(20))
         if not enough:
             return Verdict(False, None, score * amount, coverage, spin_rate, passages, substitutions,
-                           _join([f"only {coverage:.0%} of the source ({reused} words) reused"] + notes))
+                           _join([f"only {coverage:.0%} of the source ({reused} words) reused"] + notes), "alignment", reused, longest)
         if score < s.min_score:
             return Verdict(False, None, score, coverage, spin_rate, passages, substitutions,
-                           _join([f"score {score:.2f} below min_score {s.min_score}"] + notes))
+                           _join([f"score {score:.2f} below min_score {s.min_score}"] + notes), "alignment", reused, longest)
         post_reused = sum(p.c1 - p.c0 for p in good)
         if coverage < s.whole_min_coverage or post_reused < 0.5 * len(cpy):
             kind = "partial_copy"  # a part of the source, or the source inside a longer post
@@ -288,7 +325,7 @@ class Detector:
             kind = "copy"
         else:
             kind = "spun_copy"
-        return Verdict(True, kind, score, coverage, spin_rate, passages, substitutions, _join(notes))
+        return Verdict(True, kind, score, coverage, spin_rate, passages, substitutions, _join(notes), "alignment", reused, longest)
 
     def scan(self, post_text: str,
              load_sources: Callable[[list[int]], Mapping[int, str]]) -> list[tuple[int, Verdict]]:
@@ -300,7 +337,13 @@ class Detector:
         post = _Post(post_text or "", tokenize(post_text or "", self.settings.max_words))  # once for all
         out = [(sid, self._compare(texts[sid] or "", tokenize(texts[sid] or "", self.settings.max_words), post))
                for sid in ids if sid in texts]
-        return sorted([(sid, v) for sid, v in out if v.is_match], key=lambda x: -x[1].score)
+        return self.fold(out)
+
+    def fold(self, matches: Sequence[tuple[K, Verdict]]) -> list[tuple[K, Verdict]]:
+        """The matches of one post, best first, each source whose evidence a better match
+        already holds folded into that match's `related` (fold.py): one alert per copy."""
+        s = self.settings
+        return fold_related(matches, s.min_reused_words, s.min_coverage)
 
 
 def _join(notes: list[str]) -> str:

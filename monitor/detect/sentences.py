@@ -58,9 +58,16 @@ class Sentence:
 @lru_cache(maxsize=200_000)
 def _term(word: str) -> str:
     """The term of a word: "" for a stopword, the word itself for a name or number, else its
-    first 6 letters."""
+    first 6 letters. Words in a script with syllable or word signs (Hangul, CJK, kana) keep
+    their first 2 signs: a Hangul syllable spells 2-3 letters, so 2 syllables are the same
+    truncation stem as 6 letters, and it drops the particles Korean attaches to a word
+    ("정부가", "정부는" → "정부"); other non-Latin alphabets are cut at 6 letters like English."""
     if not is_content(word):
         return ""
+    if not word.isascii() and word[0] > "\u02ff":  # past Latin: no thesaurus, no stopword list
+        if word.isdigit():
+            return word
+        return word[:2] if word[0] >= "\u1100" else word[:6]
     return word if is_immutable(word) else word[:6]
 
 
@@ -99,18 +106,29 @@ class Pair:
     dice: float  # 2 × shared / (terms of both)
 
 
-def pairs(src: list[Sentence], cpy: list[Sentence], min_shared: int, min_dice: float) -> list[Pair]:
-    """Every (source sentence, post sentence) sharing at least `min_shared` terms and a Dice
-    coefficient 2|S ∩ P| / (|S| + |P|) of at least `min_dice`."""
+def term_index(cpy: list[Sentence]) -> dict[str, list[int]]:
+    """term → the post sentences holding it (made once per post, see pairs)."""
     where: dict[str, list[int]] = {}
     for j, s in enumerate(cpy):
         for t in s.terms:
             where.setdefault(t, []).append(j)
+    return where
+
+
+def pairs(src: list[Sentence], cpy: list[Sentence], min_shared: int, min_dice: float,
+          where: dict[str, list[int]] | None = None) -> list[Pair]:
+    """Every (source sentence, post sentence) sharing at least `min_shared` terms and a Dice
+    coefficient 2|S ∩ P| / (|S| + |P|) of at least `min_dice`."""
+    if where is None:
+        where = term_index(cpy)
     out = []
     for i, s in enumerate(src):
+        shared = [where[t] for t in s.terms if t in where]
+        if len(shared) < min_shared:  # fewer terms in the whole post than a pair needs
+            continue
         count: dict[int, int] = {}
-        for t in s.terms:
-            for j in where.get(t, ()):
+        for js in shared:
+            for j in js:
                 count[j] = count.get(j, 0) + 1
         for j, k in count.items():
             if k >= min_shared:
@@ -153,10 +171,16 @@ def chains(found: list[Pair], max_skip: int) -> list[list[Pair]]:
 
 
 def retold(src: list[Sentence], cpy: list[Sentence], min_shared: int, min_dice: float,
-           max_skip: int, min_run: int) -> list[list[Pair]]:
-    """The in-order chains that re-tell at least `min_run` source sentences, in source order."""
-    found = pairs(src, cpy, min_shared, min_dice)
+           max_skip: int, min_run: int, min_local: int = 2,
+           where: dict[str, list[int]] | None = None) -> list[list[Pair]]:
+    """The in-order chains of at least `min_local` source sentences, in source order, if
+    together they re-tell at least `min_run` source sentences (else none). A heavy rewrite
+    reorders paragraphs, so order is asked of neighbouring sentences only; a same-event
+    article shares isolated facts (chains of one, at most one chain of two: README)."""
+    found = pairs(src, cpy, min_shared, min_dice, where)
     if len(found) < min_run:
         return []
-    runs = [c for c in chains(found, max_skip) if len({p.i for p in c}) >= min_run]
+    runs = [c for c in chains(found, max_skip) if len({p.i for p in c}) >= min_local]
+    if len({p.i for c in runs for p in c}) < min_run:
+        return []
     return sorted(runs, key=lambda c: c[0].i)

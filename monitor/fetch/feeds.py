@@ -15,6 +15,8 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 from selectolax.lexbor import LexborHTMLParser
 
+from monitor.errors import MonitorError
+
 # feedparser asks xml.sax for the libxml2 driver first: when it is not installed (the usual case)
 # that is a failed import, a search of sys.path, on every parse. Expat, the fallback, is used then.
 if importlib.util.find_spec("drv_libxml2") is None:
@@ -26,7 +28,7 @@ FEED_TYPES = (
 )
 
 
-class FeedError(Exception):
+class FeedError(MonitorError):
     """A body that is not a feed we can read."""
 
 
@@ -95,7 +97,7 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
         title=parsed.feed.get("title", "") or "",
         link=parsed.feed.get("link", "") or url,
         entries=_identify(entries),
-        ttl_minutes=int(ttl) if isinstance(ttl, str) and ttl.strip().isdigit() else None,
+        ttl_minutes=_ttl(ttl),
         generator=str(parsed.feed.get("generator", "") or ""),
         total_results=_int(parsed.feed.get("opensearch_totalresults")),
     )
@@ -108,8 +110,19 @@ def _feedparser(body: bytes, headers: dict[str, str]) -> feedparser.FeedParserDi
                             resolve_relative_uris=False)
 
 
+_DIGITS = re.compile(r"\s*([0-9]+)\s*")  # ASCII only: "²".isdigit() is True and int("²") fails
+MAX_TTL_MINUTES = 7 * 24 * 60  # a <ttl> beyond a week counts as a week (the poller caps at a day)
+
+
 def _int(value: object) -> int | None:
-    return int(value) if isinstance(value, str) and value.strip().isdigit() else None
+    m = _DIGITS.fullmatch(value) if isinstance(value, str) else None
+    return int(m.group(1)) if m else None
+
+
+def _ttl(value: object) -> int | None:
+    """<ttl> minutes, clamped: 99999999999999999999 is a week, not an error; junk is no hint."""
+    minutes = _int(value)
+    return None if minutes is None else min(minutes, MAX_TTL_MINUTES)
 
 
 _XML_DECL = re.compile(rb"^(\s*<\?xml[^>]*?encoding\s*=\s*)([\"'])[^\"']*\2", re.I)

@@ -4,12 +4,18 @@ Conditional GET; a per-read timeout and a deadline for the whole response (a ser
 trickles bytes is cut off); a body cap on the decoded bytes, with decompression done here in
 bounded steps (a gzip bomb never expands in memory); manual redirects (counted, each hop
 guarded); robots.txt; per-host and global concurrency caps; the private-network guard applied
-at connect time (see guard.py).
+where addresses are resolved (see guard.py). The HTTP itself is aiohttp's (engine.py).
+Server hints (Retry-After, max-age, Expires) are parsed leniently and clamped: an absurd value
+is a long wait, never an error.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
+import os
+import re
+import ssl
 import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -17,17 +23,21 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
+import aiohttp
 import httpx
 
-from monitor.fetch.guard import PrivateAddressError, UnresolvableError
-from monitor.fetch.pool import HostPoolTransport
+from monitor.errors import MonitorError
+from monitor.fetch import engine
+from monitor.fetch.guard import AmbiguousHostError, PrivateAddressError, UnresolvableError, check_host
 from monitor.fetch.robots import DISALLOW_ALL, RobotsCache
 
 INFLATE_STEP = 64 * 1024  # decompressed bytes produced per step, so the cap is checked often
 ROBOTS_RETRY = 3600.0  # an unreachable robots.txt is asked again after an hour, not a day
+MAX_HINT = 7 * 24 * 3600.0  # a server's Retry-After/max-age/Expires beyond a week counts as a week
+_SECONDS = re.compile(r"[0-9]+")  # delta-seconds: ASCII digits only ("²".isdigit() is True)
 
 
-class FetchError(Exception):
+class FetchError(MonitorError):
     """A URL could not be fetched; the message says why, for logs and `feeds list`."""
 
     status = "error"
@@ -111,9 +121,8 @@ class Fetcher:
         s = self.settings
         # The transport is called directly: an httpx client's layers (auth, cookies, event
         # hooks, redirects) are unused here and cost as much CPU as the HTTP itself.
-        self._transport = self.transport or HostPoolTransport(
-            per_host=s.per_host, max_pools=max(256, 4 * s.concurrency),
-            guard=not s.allow_private_networks)
+        self._transport = self.transport or engine.transport(
+            concurrency=s.concurrency, per_host=s.per_host, guard=not s.allow_private_networks)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -132,9 +141,11 @@ class Fetcher:
         current, hops, permanent = url, 0, True
         for _ in range(self.settings.max_redirects + 1):
             _check_scheme(current)
+            host = urlsplit(current).hostname or ""
+            if not self.settings.allow_private_networks:
+                _check_literal(current, host)  # names are vetted by the resolver, literals here
             if check_robots and self.settings.respect_robots and not await self._allowed(current):
                 raise BlockedError(current, "disallowed by robots.txt")
-            host = urlsplit(current).hostname or ""
             sem = self._hosts.setdefault(host, asyncio.Semaphore(self.settings.per_host))
             async with self._global, sem:
                 fetched = await self._once(current, headers)
@@ -155,11 +166,7 @@ class Fetcher:
                 return await self._exchange(url, headers)
         except FetchError:
             raise
-        except TimeoutError:
-            raise FetchTimeout(url, f"no complete response within {self.settings.total_timeout:g} s") from None
-        except httpx.TimeoutException:
-            raise FetchTimeout(url, f"timed out after {self.settings.timeout:g} s") from None
-        except PrivateAddressError as e:
+        except (PrivateAddressError, AmbiguousHostError) as e:
             raise BlockedError(url, str(e)) from None
         except UnresolvableError as e:
             raise FetchError(url, str(e)) from None
@@ -167,48 +174,80 @@ class Fetcher:
             raise FetchError(url, f"corrupt compressed body ({e})") from None
         except httpx.InvalidURL as e:
             raise FetchError(url, f"invalid URL ({e})") from None
-        except httpx.HTTPError as e:
-            raise FetchError(url, f"{type(e).__name__}: {e}") from None
+        except (httpx.HTTPError, aiohttp.ClientError) as e:  # aiohttp's timeouts are ClientErrors too
+            raise self._transport_error(url, e) from None
+        except TimeoutError:
+            raise FetchTimeout(url, f"no complete response within {self.settings.total_timeout:g} s") from None
+
+    def _transport_error(self, url: str, e: Exception) -> FetchError:
+        """One clear error for what went wrong below HTTP. The httpx-aiohttp transport wraps
+        aiohttp's exceptions in httpx ones, coarsely (every closed connection is a
+        ConnectTimeout there), so the aiohttp exception it came from is what is read."""
+        cause = e.__cause__ if isinstance(e, httpx.HTTPError) and isinstance(e.__cause__, Exception) else e
+        host = urlsplit(url).hostname
+        if isinstance(cause, (TimeoutError, httpx.TimeoutException)):  # aiohttp's are TimeoutErrors
+            return FetchTimeout(url, f"timed out after {self.settings.timeout:g} s")
+        if isinstance(cause, aiohttp.ClientConnectorCertificateError):
+            reason = getattr(cause.certificate_error, "verify_message", None) or cause.certificate_error
+            return FetchError(url, f"TLS certificate of {host} not accepted: {reason}")
+        if isinstance(cause, aiohttp.ClientConnectorSSLError) or isinstance(cause, ssl.SSLError):
+            return FetchError(url, f"TLS with {host} failed: {cause}")
+        if isinstance(cause, aiohttp.ClientConnectorError):
+            reason = os.strerror(cause.errno) if cause.errno else str(cause.os_error)
+            return FetchError(url, f"cannot connect to {cause.host}:{cause.port}: {reason}")
+        if isinstance(cause, aiohttp.ServerDisconnectedError):
+            return FetchError(url, "the server closed the connection without a complete answer")
+        if isinstance(cause, aiohttp.ClientPayloadError):
+            return FetchError(url, f"incomplete response: {cause}")
+        if isinstance(cause, aiohttp.ClientResponseError):  # a malformed status line or head
+            return FetchError(url, f"malformed response: {cause.message}")
+        return FetchError(url, f"{type(cause).__name__}: {cause}")
 
     async def _exchange(self, url: str, headers: dict[str, str]) -> Fetched | tuple[int, str]:
         assert self._transport is not None
         request = httpx.Request("GET", url, headers=headers, extensions={"timeout": self._timeouts})
         r = await self._transport.handle_async_request(request)
         try:
-            if r.status_code in (301, 302, 303, 307, 308) and "location" in r.headers:
-                return r.status_code, r.headers["location"]
+            # Lower-case names, read once: each lookup in httpx.Headers scans every header.
+            h = dict(r.headers.items())
+            if r.status_code in (301, 302, 303, 307, 308) and "location" in h:
+                return r.status_code, h["location"]
             if r.status_code == 304:
-                return self._fetched(url, r, b"")
+                return self._fetched(url, r.status_code, h, b"")
             if r.status_code >= 400:
-                raise HTTPStatusError(url, r.status_code, seconds_until(r.headers.get("retry-after")))
+                raise HTTPStatusError(url, r.status_code, seconds_until(h.get("retry-after")))
             cap = self.settings.max_bytes
-            declared = r.headers.get("content-length")
-            if declared and declared.isdigit() and int(declared) > cap:
+            declared = h.get("content-length")
+            if declared and _SECONDS.fullmatch(declared) and int(declared) > cap:
                 raise TooLargeError(url, f"body of {declared} bytes exceeds the {cap}-byte cap")
-            inflater = Inflater(url, r.headers.get("content-encoding", ""))
+            inflater = Inflater(url, h.get("content-encoding", ""))
             chunks, size = [], 0
             # Raw bytes, decoded here step by step: the cap is checked before memory grows.
-            async for raw in r.stream:  # type: ignore[union-attr]
-                for chunk in inflater.feed(raw):
-                    size += len(chunk)
-                    if size > cap:
-                        raise TooLargeError(url, f"body exceeds the {cap}-byte cap"
-                                            + (" once decompressed" if inflater.compressed else ""))
-                    chunks.append(chunk)
+            raws = aiter(r.stream)  # type: ignore[arg-type]
+            try:
+                async for raw in raws:
+                    for chunk in inflater.feed(raw):
+                        size += len(chunk)
+                        if size > cap:
+                            raise TooLargeError(url, f"body exceeds the {cap}-byte cap"
+                                                + (" once decompressed" if inflater.compressed else ""))
+                        chunks.append(chunk)
+            finally:
+                if hasattr(raws, "aclose"):  # a generator left mid-body is closed now, not by the GC
+                    await raws.aclose()
             chunks.append(inflater.flush())
-            return self._fetched(url, r, b"".join(chunks))
+            return self._fetched(url, r.status_code, h, b"".join(chunks))
         finally:
             await r.aclose()  # an unread body closes its connection; a read one keeps it alive
 
-    def _fetched(self, url: str, r: httpx.Response, body: bytes) -> Fetched:
+    def _fetched(self, url: str, status: int, h: dict[str, str], body: bytes) -> Fetched:
         return Fetched(
-            url=url, status=r.status_code, body=body,
-            content_type=r.headers.get("content-type"),
-            etag=r.headers.get("etag"), last_modified=r.headers.get("last-modified"),
+            url=url, status=status, body=body,
+            content_type=h.get("content-type"), etag=h.get("etag"), last_modified=h.get("last-modified"),
             fetched_at=datetime.now(timezone.utc),
-            retry_after=seconds_until(r.headers.get("retry-after")),
-            max_age=_max_age(r.headers),
-            headers={k.lower(): v for k, v in r.headers.items()},
+            retry_after=seconds_until(h.get("retry-after")),
+            max_age=_max_age(h),
+            headers=h,
         )
 
     async def _allowed(self, url: str) -> bool:
@@ -280,25 +319,40 @@ def _check_scheme(url: str) -> None:
         raise BlockedError(url, "only http and https URLs can be fetched")
 
 
+def _check_literal(url: str, host: str) -> None:
+    try:
+        check_host(host)
+    except (PrivateAddressError, AmbiguousHostError) as e:
+        raise BlockedError(url, str(e)) from None
+
+
+def clamp_hint(seconds: float) -> float:
+    """A server's delay hint within 0 … MAX_HINT (NaN counts as none)."""
+    return 0.0 if math.isnan(seconds) else min(MAX_HINT, max(0.0, seconds))
+
+
 def seconds_until(value: str | None) -> float | None:
-    """A Retry-After (or Expires) value as seconds from now: delta-seconds or an HTTP date."""
+    """A Retry-After (or Expires) value as seconds from now: delta-seconds or an HTTP date,
+    clamped to 0 … MAX_HINT (99999999999999999999 is a week); None when unreadable."""
     if not value:
         return None
-    if value.strip().isdigit():
-        return float(value.strip())
+    value = value.strip()
+    if _SECONDS.fullmatch(value):
+        return clamp_hint(float(value))  # float() of a 20-digit number is fine; timedelta() of it is not
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+    return clamp_hint((when - datetime.now(timezone.utc)).total_seconds())
 
 
-def _max_age(headers: httpx.Headers) -> float | None:
+def _max_age(headers: Mapping[str, str]) -> float | None:
     for part in headers.get("cache-control", "").split(","):
         name, _, value = part.strip().partition("=")
-        if name.lower() == "max-age" and value.strip().isdigit():
-            return float(value)
+        value = value.strip().strip('"')
+        if name.lower() == "max-age" and _SECONDS.fullmatch(value):
+            return clamp_hint(float(value))
     expires = headers.get("expires")
     return seconds_until(expires) if expires else None

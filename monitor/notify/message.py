@@ -1,7 +1,8 @@
 """What an alert says: webhook payloads and emails, built from outbox jobs.
 
 The copy's text is written by whoever runs the copying site: every value that reaches HTML is
-escaped, and the only links are the two URLs, escaped as attribute values.
+escaped, and the only links are the two URLs, escaped as attribute values, and only when
+they are http(s) URLs (`link`): a `javascript:` or `data:` "URL" from a feed is shown as text.
 """
 
 from __future__ import annotations
@@ -10,12 +11,28 @@ import html
 from datetime import datetime, timezone
 from email.message import EmailMessage
 from typing import Any
+from urllib.parse import urlsplit
 
 from monitor.store import DeliveryJob
 
 PAYLOAD_VERSION = 1
 EXCERPTS = 3
 e = html.escape
+
+
+def is_web_url(url: str) -> bool:
+    """An http(s) URL with a host: the only kind of address that is ever made a link."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+
+
+def link(url: str, label: str | None = None) -> str:
+    """HTML for a URL read from the web: a link if it is http(s), else escaped text."""
+    shown = e(label if label is not None else url)
+    return f'<a href="{e(url, quote=True)}">{shown}</a>' if is_web_url(url) else shown
 
 
 def excerpts(job: DeliveryJob, n: int = EXCERPTS, width: int = 300) -> list[tuple[str, str]]:
@@ -28,6 +45,14 @@ def excerpts(job: DeliveryJob, n: int = EXCERPTS, width: int = 300) -> list[tupl
         cpy = job.copy_text[p["copy_start"]:p["copy_end"]]
         out.append((_trim(src, width), _trim(cpy, width)))
     return out
+
+
+def related(job: DeliveryJob) -> list[dict[str, Any]]:
+    """Your other articles this post matches only through text they share with this one
+    (folded into this match: one alert per copy)."""
+    if job.match is None:
+        return []
+    return [r for r in job.match.evidence.get("related", []) if isinstance(r, dict)]
 
 
 # --- webhook payloads (documented in the README) -----------------------------------------
@@ -51,6 +76,7 @@ def payload(job: DeliveryJob) -> dict[str, Any]:
         "passages": m.evidence.get("passages", []),
         "substitutions": m.evidence.get("substitutions", [])[:20],
         "excerpts": [{"source": s, "copy": c} for s, c in excerpts(job)],
+        "related": related(job),
         "report": f"monitor report {m.id} --html report-{m.id}.html",
     }
 
@@ -76,7 +102,7 @@ def _match_text(job: DeliveryJob) -> list[str]:
     lines = [
         f"Your article: {m.source_url}" + (f" ({_one_line(m.source_title)})" if m.source_title else ""),
         f"The copy:     {m.copy_url}" + (f" ({_one_line(m.copy_title)})" if m.copy_title else ""),
-        f"Score {m.score:.2f}, coverage {m.coverage:.0%}, spin rate {m.spin_rate:.0%}, "
+        f"{_reused(m.coverage)}; score {m.score:.2f}, spin rate {m.spin_rate:.0%}; "
         f"detected {m.detected_at:%Y-%m-%d %H:%M} UTC.",
         "",
     ]
@@ -85,6 +111,10 @@ def _match_text(job: DeliveryJob) -> list[str]:
     subs = m.evidence.get("substitutions", [])[:8]
     if subs:
         lines += ["Words swapped: " + "; ".join(f"{a} -> {b}" for a, b in subs), ""]
+    rel = related(job)
+    if rel:
+        lines += ["Also matched through text they share with this article (one copy, one alert):"]
+        lines += [f"  {r.get('source_url')}" for r in rel] + [""]
     lines.append(f"Full evidence: monitor report {m.id} --html report-{m.id}.html")
     return lines
 
@@ -97,13 +127,16 @@ def _match_html(job: DeliveryJob) -> str:
         f"<td style='vertical-align:top;padding:4px'>{e(c)}</td></tr>" for s, c in excerpts(job))
     subs = "".join(f"<li>{e(a)} &rarr; {e(b)}</li>" for a, b in m.evidence.get("substitutions", [])[:8])
     return (
-        f"<p>Your article: <a href=\"{e(m.source_url)}\">{e(m.source_title or m.source_url)}</a><br>"
-        f"The copy: <a href=\"{e(m.copy_url)}\">{e(m.copy_url)}</a>"
+        f"<p>Your article: {link(m.source_url, m.source_title or m.source_url)}<br>"
+        f"The copy: {link(m.copy_url)}"
         + (f" &ldquo;{e(_one_line(m.copy_title))}&rdquo;" if m.copy_title else "") + "</p>"
-        f"<p>Score {m.score:.2f}, coverage {m.coverage:.0%}, spin rate {m.spin_rate:.0%}.</p>"
+        f"<p>{e(_reused(m.coverage))}; score {m.score:.2f}, spin rate {m.spin_rate:.0%}.</p>"
         + (f"<table border='1' style='border-collapse:collapse'><tr><th>Yours</th><th>Copy</th></tr>{rows}</table>"
            if rows else "")
         + (f"<p>Words swapped:</p><ul>{subs}</ul>" if subs else "")
+        + (("<p>Also matched through text they share with this article (one copy, one alert):</p><ul>"
+            + "".join(f"<li>{e(str(r.get('source_url')))}</li>" for r in related(job)) + "</ul>")
+           if related(job) else "")
         + f"<p>Full evidence: <code>monitor report {m.id} --html report-{m.id}.html</code></p>"
     )
 
@@ -117,7 +150,7 @@ def email(job: DeliveryJob, sender: str, to: list[str]) -> EmailMessage:
     if m is not None:
         what = m.kind.replace("_", " ")
         verb = "Copy changed" if job.event == "match.updated" else "Copy found"
-        msg = _envelope(f"{verb} ({what}, {m.score:.0%}): {m.source_title or m.source_url}",
+        msg = _envelope(f"{verb} ({what}, {_reused(m.coverage)}): {m.source_title or m.source_url}",
                         sender, to, job.idempotency_key)
         intro = (f"A copy of your article changed materially ({what})." if job.event == "match.updated"
                  else f"A post appears to copy your article ({what}).")
@@ -159,6 +192,12 @@ def probe_job(destination: str) -> DeliveryJob:
     now = datetime.now(timezone.utc)
     return DeliveryJob(0, destination, 0, f"msg_test_{int(now.timestamp())}", "test",
                        payload={"message": "Reuse Monitor test message", "sent_at": now.isoformat()})
+
+
+def _reused(coverage: float) -> str:
+    # The one figure a subject line and a body both quote, named: a bare "9 %" beside a
+    # score of 1.00 read as two contradicting verdicts.
+    return f"{coverage:.0%} of your article reused"
 
 
 def _trim(s: str, width: int) -> str:

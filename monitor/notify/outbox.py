@@ -104,12 +104,13 @@ async def _attempt(store: Store, sender: Sender, jobs: list[DeliveryJob], max_at
             attempts = job.attempts + 1
             if e.permanent or attempts >= max_attempts:
                 status = "disabled" if e.disable else "failed"
-                log.error("alert %s (%s) given up after %d attempt(s): %s", job.destination, job.event, attempts, e)
+                log.error("alert %s (%s) given up after %d attempt(s): %s", job.destination, job.event, attempts, e,
+                          extra=_ids(job))
                 store.delivery_failed(job.id, str(e), None, status=status)
             else:
                 when = now + backoff(attempts, e.retry_after)
                 log.warning("alert %s (%s) failed (attempt %d), retry at %s: %s", job.destination, job.event,
-                            attempts, when.isoformat(timespec="seconds"), e)
+                            attempts, when.isoformat(timespec="seconds"), e, extra=_ids(job))
                 store.delivery_failed(job.id, str(e), when)
         if e.disable:
             log.error("destination %s disabled: it answered that it is gone (%s); "
@@ -119,7 +120,7 @@ async def _attempt(store: Store, sender: Sender, jobs: list[DeliveryJob], max_at
     for job in jobs:
         store.delivery_sent(job.id)
     what = f"digest of {len(jobs)}" if len(jobs) > 1 else jobs[0].event
-    log.info("alert sent to %s (%s)", sender.name, what)
+    log.info("alert sent to %s (%s)", sender.name, what, extra=_ids(jobs[0]) if len(jobs) == 1 else {})
     return ["sent"] * len(jobs)
 
 
@@ -139,3 +140,8 @@ async def send_test(store: Store, senders: dict[str, Sender]) -> dict[str, str |
 
     disabled = store.disabled_destinations()
     return dict(await asyncio.gather(*(one(n, s) for n, s in senders.items())))
+
+
+def _ids(job: DeliveryJob) -> dict[str, int]:
+    """The delivery's ids for its log lines (see monitor.logs)."""
+    return {"delivery": job.id} | ({"match": job.match.id} if job.match is not None else {})

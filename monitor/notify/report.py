@@ -2,7 +2,7 @@
 
 Source and copy side by side, reused passages highlighted with matching numbers, the swapped
 words, the copy's URL, fetch time, HTTP status and the sha256 of the stored raw page. Every value
-is escaped: the copy's text is untrusted.
+is escaped: the copy's text is untrusted, and only http(s) URLs are links.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from monitor.notify.message import link
 from monitor.store import MatchRecord, RevisionInfo
 
 _CSS = """
@@ -90,8 +91,8 @@ def render(match: MatchRecord, source_text: str, copy_text: str,
     src_changes, cpy_changes = _changed(source_text, copy_text, passages)
     fetched = match.fetched_at.isoformat(timespec="seconds") if match.fetched_at else "—"
     rows = [
-        ("Original", f'<a href="{e(match.source_url, quote=True)}">{e(match.source_url)}</a> {e(match.source_title)}'),
-        ("Copy", f'<a href="{e(match.copy_url, quote=True)}">{e(match.copy_url)}</a> {e(match.copy_title)}'),
+        ("Original", f"{link(match.source_url)} {e(match.source_title)}"),
+        ("Copy", f"{link(match.copy_url)} {e(match.copy_title)}"),
         ("Verdict", f"{e(match.kind.replace('_', ' '))}: score {match.score:.2f}, "
                     f"{match.coverage:.0%} of the original reused, " + (
                         f"{match.spin_rate:.0%} of the content words of re-told sentences changed "
@@ -102,9 +103,18 @@ def render(match: MatchRecord, source_text: str, copy_text: str,
         ("Copy fetched", f"{e(fetched)}, HTTP status {e(str(match.http_status or '—'))}"
                          + (" — the post has changed since; shown as it was when this was found"
                             if match.copy_changed else "")),
-        ("Raw page sha256", f"<code>{e(match.raw_sha256 or '— (taken from the feed)')}</code>"),
+        # The page's bytes as served (after content decoding, as `curl --compressed` saves
+        # them); a post read from its feed's entry has no page: the entry's HTML, as UTF-8.
+        ("Raw page sha256" if match.http_status is not None else "Feed entry HTML sha256 (UTF-8)",
+         f"<code>{e(match.raw_sha256 or '—')}</code>"
+         + (" — of the bytes as the server sent them (after gzip/deflate decoding)"
+            if match.http_status is not None and match.raw_sha256 else "")),
         ("Passages", str(len(passages))),
     ]
+    related = [r for r in match.evidence.get("related", []) if isinstance(r, dict)]
+    if related:  # sources matched only through text they share with this one (one copy, one match)
+        rows.append(("Related", "Also matched through text they share with the original: " + "; ".join(
+            f'{link(str(r.get("source_url")))} {e(str(r.get("source_title") or ""))}' for r in related)))
     if revisions or match.revision:
         others = "; ".join(
             f"{r.revision}: {e(r.kind.replace('_', ' '))}, {r.coverage:.0%} reused, found "

@@ -15,26 +15,31 @@ import aiosmtplib
 import httpx
 from standardwebhooks.webhooks import Webhook
 
-from monitor.config import EmailNotifier, WebhookNotifier
+from monitor.config import ConfigError, EmailNotifier, WebhookNotifier
+from monitor.errors import MonitorError
 from monitor.fetch.http import seconds_until
 from monitor.notify import message
+from monitor.redact import redact
 from monitor.store import DeliveryJob
 
 
-class DeliveryError(Exception):
+class DeliveryError(MonitorError):
     """An alert could not be delivered. `permanent` failures are not retried."""
 
     def __init__(self, destination: str, reason: str, *, permanent: bool = False,
                  disable: bool = False, retry_after: float | None = None) -> None:
-        super().__init__(f"{destination}: {reason}")
+        super().__init__(redact(f"{destination}: {reason}"))  # stored as last_error, logged
         self.permanent = permanent or disable
         self.disable = disable  # the destination itself is gone: stop sending to it
         self.retry_after = retry_after
 
 
 class Sender(Protocol):
-    name: str
-    config: EmailNotifier | WebhookNotifier
+    @property  # read-only: each sender has its own config type and derives its name from it
+    def name(self) -> str: ...
+
+    @property
+    def config(self) -> EmailNotifier | WebhookNotifier: ...
 
     async def send(self, job: DeliveryJob) -> None: ...
 
@@ -59,10 +64,14 @@ class EmailSender:
     async def _deliver(self, msg: EmailMessage) -> None:
         c = self.config
         try:
+            password = c.password() if c.username else None
+        except ConfigError as e:  # checked at start-up; the environment of this process lacks it
+            raise DeliveryError(self.name, str(e)) from None
+        try:
             await aiosmtplib.send(
                 msg, hostname=c.host, port=c.port,
                 use_tls=c.security == "tls", start_tls=True if c.security == "starttls" else False,
-                username=c.username, password=c.password() if c.username else None,
+                username=c.username, password=password,
                 timeout=c.timeout, cert_bundle=str(c.ca_file) if c.ca_file else None,
             )
         except aiosmtplib.SMTPResponseException as e:
@@ -92,7 +101,11 @@ class WebhookSender:
     async def _post(self, msg_id: str, data: dict) -> None:
         body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
         headers = {"content-type": "application/json", "user-agent": "ReuseMonitor-Webhook/1"}
-        headers.update(sign(msg_id, body, self.config.secret(), self.config.github_signature))
+        try:
+            secret = self.config.secret()
+        except ConfigError as e:  # a secret named but missing or empty: never send unsigned
+            raise DeliveryError(self.name, f"not sent unsigned: {e}") from None
+        headers.update(sign(msg_id, body, secret, self.config.github_signature))
         try:
             r = await self.client.post(self.config.url, content=body.encode(), headers=headers,
                                        timeout=self.config.timeout)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -74,6 +75,13 @@ class SourceRow(Base):
     # When the text or signature last changed: other processes reload the signatures changed
     # since their last look (recording only a new entry_hash leaves it alone).
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Removed (`sources remove`, or taken out of the config): out of the index and the lists,
+    # kept with its matches; registering it again brings it back. None = active.
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Listed in the config file at the last sync (a line that appears again un-retires it).
+    in_config: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # When the source was last compared with the posts already stored (a rescan); None = due.
+    rescanned_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class FeedRow(Base):
@@ -100,6 +108,10 @@ class FeedRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Role 'source': when the whole site was read back (Blogger/WordPress paging); None = not yet.
     backfilled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Removed (`feeds remove`, or taken out of the config): not polled, not listed, history kept.
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # `feeds pause`
+    in_config: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __table_args__ = (Index("ix_feeds_next_check_at", "next_check_at"),)
 
@@ -127,6 +139,9 @@ class PostRow(Base):
     # claimed (one process is fetching/checking it, until lease_until) | checked | failed
     state: Mapped[str] = mapped_column(String(16), default="checked", server_default="checked")
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The post's candidate keys (monitor/detect/reverse.py), so a source registered later is
+    # compared with the posts stored before it without re-reading their texts.
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
     # An entry's identity is its GUID within its feed; the row is inserted before the post is
     # fetched, so of two processes that see the entry, only the one whose insert wins checks it.
@@ -240,3 +255,17 @@ class SiteBoilerplateRow(Base):
     host: Mapped[str] = mapped_column(String(255), primary_key=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class NodeRow(Base):
+    """One running `monitor run` process (its heartbeat), so an operator sees which nodes are alive."""
+
+    __tablename__ = "nodes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    version: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # last heartbeat
+    last_cycle_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # last finished cycle

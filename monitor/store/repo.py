@@ -42,6 +42,7 @@ class SourceInfo:
     status: str
     last_error: str | None
     created_at: datetime
+    retired_at: datetime | None = None  # removed (kept with its matches)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,7 @@ class SourceEntry:
 
     origin: str  # url | file | feed | import
     entry_hash: str  # origin feed: the entry its text was read from; "" = not known
+    retired: bool = False  # removed by the user: not read again from the feed
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,9 @@ class FeedState:
     error_count: int
     backfilled_at: datetime | None = None
     failure_alerted: bool = False  # a "feed.failing" alert went out; success owes a "recovered"
+    paused_at: datetime | None = None  # `feeds pause`: not polled until resumed
+    retired_at: datetime | None = None  # removed, or taken out of the config
+    in_config: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +172,8 @@ def _key(*parts: object) -> str:
 def _feed_state(r: Any) -> FeedState:  # a FeedRow or a Core row of the feeds table
     return FeedState(r.id, r.url, r.feed_url, r.role, r.title, r.interval_minutes, r.etag,
                      r.last_modified, r.body_hash, r.next_check_at, r.last_checked_at,
-                     r.last_status, r.last_error, r.error_count, r.backfilled_at, r.failure_alerted)
+                     r.last_status, r.last_error, r.error_count, r.backfilled_at, r.failure_alerted,
+                     getattr(r, "paused_at", None), getattr(r, "retired_at", None), getattr(r, "in_config", True))
 
 
 def _copy_page(m: MatchRow, p: PostRow) -> tuple[bytes | None, str | None, int | None, datetime | None]:
@@ -218,7 +224,8 @@ def _give_up_guid(s: Any, row: PostRow) -> None:
 
 def _page_evidence(post: Post) -> dict[str, Any]:
     """The page a post was read from, as evidence: raw bytes and their sha256, status, time."""
-    raw = post.html.encode("utf-8") if post.html is not None else None
+    # Bytes as served are kept and hashed as they are; HTML carried in a feed entry as UTF-8.
+    raw = post.html.encode("utf-8") if isinstance(post.html, str) else post.html
     return {"raw_page": raw, "raw_sha256": hashlib.sha256(raw).hexdigest() if raw is not None else None,
             "http_status": post.http_status, "fetched_at": post.fetched_at}
 
@@ -252,19 +259,20 @@ class Store:
         digest = content_hash(source.text)
         with self.db.session() as s:
             row = s.scalar(select(SourceRow).where(SourceRow.url == source.url))
-            if row is not None and row.content_hash == digest and row.status == "ready":
+            if row is not None and row.content_hash == digest and row.status == "ready" and row.retired_at is None:
                 if entry_hash is not None and row.entry_hash != entry_hash:
                     self._set_entry_hash(s, row.id, entry_hash)
                 return row.id, False
             if row is None:
                 row = SourceRow(url=source.url, origin=origin)
                 s.add(row)
-            elif row.status == "ready" and row.text:
+            elif row.status == "ready" and row.text and row.content_hash != digest:
                 # Edited: the evidence of earlier matches points into the text they were found in.
                 s.execute(update(MatchRow).where(MatchRow.source_id == row.id, MatchRow.source_text.is_(None))
                           .values(source_text=row.text))
             row.title, row.text, row.content_hash = source.title, source.text, digest
             row.signature, row.status, row.last_error, row.feed_id = signature, "ready", None, feed_id
+            row.retired_at = row.rescanned_at = None  # back if removed; compared with stored posts
             if entry_hash is not None:
                 row.entry_hash = entry_hash
             s.flush()
@@ -285,7 +293,7 @@ class Store:
         with self.db.session() as s:
             row = s.execute(select(SourceRow.id, SourceRow.title, SourceRow.entry_hash).where(
                 SourceRow.url == source.url, SourceRow.content_hash == content_hash(source.text),
-                SourceRow.status == "ready")).first()
+                SourceRow.status == "ready", SourceRow.retired_at.is_(None))).first()
             if row is None:
                 return None
             if entry_hash is not None and (row.entry_hash, row.title) != (entry_hash, source.title or row.title):
@@ -318,8 +326,9 @@ class Store:
         if not urls:
             return {}
         with self.db.engine.connect() as conn:  # a plain read: no ORM session
-            return {url: SourceEntry(origin, entry_hash) for url, origin, entry_hash in conn.execute(
-                select(SourceRow.url, SourceRow.origin, SourceRow.entry_hash).where(
+            return {url: SourceEntry(origin, entry_hash, retired is not None) for url, origin, entry_hash, retired
+                    in conn.execute(select(SourceRow.url, SourceRow.origin, SourceRow.entry_hash,
+                                           SourceRow.retired_at).where(
                     SourceRow.url.in_(urls), SourceRow.status == "ready"))}
 
     def set_signature(self, source_id: int, signature: bytes) -> None:
@@ -337,13 +346,61 @@ class Store:
 
     def source_urls(self) -> set[str]:
         with self.db.session() as s:
-            return set(s.scalars(select(SourceRow.url).where(SourceRow.status == "ready")))
+            return set(s.scalars(select(SourceRow.url).where(SourceRow.status == "ready",
+                                                             SourceRow.retired_at.is_(None))))
 
-    def list_sources(self) -> list[SourceInfo]:
+    def list_sources(self, retired: bool = False) -> list[SourceInfo]:
+        """The registered sources; with `retired`, the removed ones too."""
         with self.db.session() as s:
-            rows = s.scalars(select(SourceRow).order_by(SourceRow.id))
+            q = select(SourceRow).order_by(SourceRow.id)
+            if not retired:
+                q = q.where(SourceRow.retired_at.is_(None))
             return [SourceInfo(r.id, r.url, r.title, len(r.text.split()), r.origin, r.status,
-                               r.last_error, r.created_at) for r in rows]
+                               r.last_error, r.created_at, r.retired_at) for r in s.scalars(q)]
+
+    def find_source(self, ref: str) -> SourceInfo | None:
+        """A source by id (digits) or URL, retired or not."""
+        cond = SourceRow.id == int(ref) if ref.isdigit() else SourceRow.url == ref
+        with self.db.session() as s:
+            r = s.scalar(select(SourceRow).where(cond))
+            return None if r is None else SourceInfo(r.id, r.url, r.title, len(r.text.split()), r.origin,
+                                                     r.status, r.last_error, r.created_at, r.retired_at)
+
+    def retire_source(self, source_id: int) -> None:
+        """Remove a source: out of the index (other processes drop it at their next cycle: its
+        updated_at moves) and the lists; its row and matches stay."""
+        with self.db.session() as s:
+            s.execute(update(SourceRow).where(SourceRow.id == source_id, SourceRow.retired_at.is_(None))
+                      .values(retired_at=utcnow(), updated_at=utcnow()))
+
+    def retired_sources(self, since: datetime) -> list[int]:
+        """Sources removed since a time (to drop from an index loaded before)."""
+        with self.db.engine.connect() as conn:
+            return list(conn.execute(select(SourceRow.id).where(
+                SourceRow.retired_at.is_not(None), SourceRow.updated_at > since)).scalars())
+
+    def sync_config_sources(self, listed: Iterable[str]) -> set[str]:
+        """Mark the sources the config lists (by URL); retire those it listed before and no
+        longer does, and bring back those that are listed again. Returns the listed URLs
+        that stay removed: removed by the user (`sources remove`) while listed."""
+        listed = set(listed)
+        now = utcnow()
+        stay: set[str] = set()
+        with self.db.session() as s:
+            rows = s.scalars(select(SourceRow).where(or_(SourceRow.in_config.is_(True),
+                                                         SourceRow.url.in_(listed))))
+            for row in rows:
+                if row.url not in listed:
+                    row.in_config = False
+                    if row.retired_at is None:
+                        row.retired_at, row.updated_at = now, now
+                elif not row.in_config:
+                    row.in_config = True
+                    if row.retired_at is not None:  # listed again: back, and compared again
+                        row.retired_at, row.rescanned_at, row.updated_at = None, None, now
+                elif row.retired_at is not None:
+                    stay.add(row.url)
+        return stay
 
     def sources_by_id(self, ids: Iterable[int]) -> dict[int, Source]:
         ids = list(ids)
@@ -354,10 +411,13 @@ class Store:
             return {r.id: Source(r.url, r.text, r.title, r.id) for r in rows}
 
     def signatures(self, updated_after: datetime | None = None,
-                   batch: int = 5000) -> Iterator[tuple[int, bytes]]:
-        """Ready sources' stored signatures (all, or those changed since a time) for the index."""
+                   batch: int = 5000, ids: Iterable[int] | None = None) -> Iterator[tuple[int, bytes]]:
+        """Active sources' stored signatures (all, or those changed since a time, or these ids)
+        for the index."""
         q = select(SourceRow.id, SourceRow.signature).where(
-            SourceRow.status == "ready", SourceRow.signature.is_not(None))
+            SourceRow.status == "ready", SourceRow.signature.is_not(None), SourceRow.retired_at.is_(None))
+        if ids is not None:
+            q = q.where(SourceRow.id.in_(list(ids)))
         if updated_after is not None:
             q = q.where(SourceRow.updated_at > updated_after)
         with self.db.engine.connect() as conn:
@@ -379,21 +439,67 @@ class Store:
             self._sync_feeds(wanted)
 
     def _sync_feeds(self, wanted: dict[str, tuple[str, int]]) -> None:
-        far = utcnow() + timedelta(days=36500)
+        now = utcnow()
+        far = now + timedelta(days=36500)
         with self.db.session() as s:
             existing = {r.url: r for r in s.scalars(select(FeedRow))}
             for url, (role, interval) in wanted.items():
                 row = existing.get(url)
                 if row is None:
-                    s.add(FeedRow(url=url, role=role, interval_minutes=interval, next_check_at=utcnow()))
-                else:
-                    if row.next_check_at >= far - timedelta(days=1):
-                        row.next_check_at = utcnow()
-                    if (row.role, row.interval_minutes) != (role, interval):
-                        row.role, row.interval_minutes = role, interval
+                    s.add(FeedRow(url=url, role=role, interval_minutes=interval, next_check_at=now, in_config=True))
+                    continue
+                if not row.in_config:  # (again) in the config: back, due at once
+                    row.in_config = True
+                    if row.retired_at is not None:
+                        self._retire_feed_sources(s, row, None)
+                        row.retired_at, row.next_check_at = None, now
+                # else a feed removed with `feeds remove` while listed stays removed
+                if (row.role, row.interval_minutes) != (role, interval):
+                    row.role, row.interval_minutes = role, interval
             for url, row in existing.items():
-                if url not in wanted:
-                    row.next_check_at = far
+                if url not in wanted and (row.in_config or row.retired_at is None):
+                    row.in_config = False
+                    if row.retired_at is None:
+                        row.retired_at, row.next_check_at = now, far
+                        self._retire_feed_sources(s, row, now)
+
+    @staticmethod
+    def _retire_feed_sources(s: Any, row: FeedRow, when: datetime | None) -> None:
+        """Your own feed removed (`when`) or back (None): the posts it registered go with it;
+        those you removed one by one before stay removed."""
+        if row.role != "source":
+            return
+        q = update(SourceRow).where(SourceRow.feed_id == row.id, SourceRow.origin == "feed")
+        if when is not None:
+            s.execute(q.where(SourceRow.retired_at.is_(None)).values(retired_at=when, updated_at=when))
+        elif row.retired_at is not None:
+            s.execute(q.where(SourceRow.retired_at == row.retired_at)
+                      .values(retired_at=None, rescanned_at=None, updated_at=utcnow()))
+
+    def find_feed(self, ref: str) -> FeedState | None:
+        """A feed by id (digits) or URL (as configured, or found by discovery), retired or not."""
+        cond = FeedRow.id == int(ref) if ref.isdigit() else or_(FeedRow.url == ref, FeedRow.feed_url == ref)
+        with self.db.session() as s:
+            row = s.scalars(select(FeedRow).where(cond).order_by(FeedRow.id)).first()
+            return _feed_state(row) if row is not None else None
+
+    def retire_feed(self, feed_id: int) -> None:
+        """Remove a feed: not polled or listed again; its posts and matches stay."""
+        now = utcnow()
+        with self.db.session() as s:
+            row = s.get_one(FeedRow, feed_id)
+            if row.retired_at is None:
+                row.retired_at, row.next_check_at = now, now + timedelta(days=36500)
+                self._retire_feed_sources(s, row, now)
+
+    def pause_feed(self, feed_id: int, paused: bool) -> None:
+        """Pause (not polled until resumed) or resume (due at once) a feed."""
+        with self.db.session() as s:
+            row = s.get_one(FeedRow, feed_id)
+            if paused and row.paused_at is None:
+                row.paused_at = utcnow()
+            elif not paused and row.paused_at is not None:
+                row.paused_at, row.next_check_at = None, utcnow()
 
     def claim_due_feeds(self, now: datetime, lease: timedelta, limit: int = 100,
                         urls: Iterable[str] | None = None, role: str | None = None) -> list[FeedState]:
@@ -405,7 +511,8 @@ class Store:
         feeds = FeedRow.__table__
         # Core, not the ORM: this reads thousands of rows a cycle.
         with self.db.engine.begin() as conn:
-            q = select(feeds).where(or_(feeds.c.lease_until.is_(None), feeds.c.lease_until < now))
+            q = select(feeds).where(or_(feeds.c.lease_until.is_(None), feeds.c.lease_until < now),
+                                    feeds.c.retired_at.is_(None), feeds.c.paused_at.is_(None))
             if role is not None:
                 q = q.where(feeds.c.role == role)
             if urls is not None:
@@ -489,9 +596,13 @@ class Store:
             row = s.scalar(select(FeedRow).where(or_(FeedRow.url == url, FeedRow.feed_url == url)))
             return _feed_state(row) if row is not None else None
 
-    def list_feeds(self) -> list[FeedState]:
+    def list_feeds(self, retired: bool = False) -> list[FeedState]:
+        """The feeds; with `retired`, the removed ones too."""
         with self.db.session() as s:
-            return [_feed_state(r) for r in s.scalars(select(FeedRow).order_by(FeedRow.id))]
+            q = select(FeedRow).order_by(FeedRow.id)
+            if not retired:
+                q = q.where(FeedRow.retired_at.is_(None))
+            return [_feed_state(r) for r in s.scalars(q)]
 
     # --- posts ---------------------------------------------------------------------------
     def claim_post(self, feed_id: int, guid: str, url: str, entry_hash: str, now: datetime,
@@ -586,7 +697,7 @@ class Store:
             s.execute(update(PostRow).where(PostRow.id == post_id).values(**values))
 
     def save_post(self, post: Post, feed_id: int | None, post_id: int | None = None,
-                  entry_hash: str = "") -> int:
+                  entry_hash: str = "", signature: bytes | None = None) -> int:
         """Keep a checked post: the claimed row `post_id` (which takes the post's URL, should
         its feed now link elsewhere), or the row with the post's URL."""
         with self.db.session() as s:
@@ -607,11 +718,65 @@ class Store:
             row.guid = post.guid or row.guid or post.url
             row.content_hash, row.published_at, row.checked_at = digest, post.published, utcnow()
             row.state, row.lease_until, row.entry_hash = "checked", None, entry_hash or row.entry_hash
+            row.signature = signature  # the post's candidate keys for rescans (None: made then)
             # The raw page is evidence; it is kept for every post so a later match can cite it.
             for name, value in _page_evidence(post).items():
                 setattr(row, name, value)
             s.flush()
             return row.id
+
+    # --- rescans: sources registered after the posts -------------------------------------
+    def sources_due_rescan(self) -> list[int]:
+        """Active sources not yet compared with the posts stored before them."""
+        with self.db.engine.connect() as conn:
+            return list(conn.execute(select(SourceRow.id).where(
+                SourceRow.rescanned_at.is_(None), SourceRow.retired_at.is_(None),
+                SourceRow.status == "ready").order_by(SourceRow.id)).scalars())
+
+    def mark_rescanned(self, source_ids: Iterable[int], at: datetime) -> None:
+        """Record a rescan; a source edited since it started stays due (its updated_at is later)."""
+        ids = list(source_ids)
+        with self.db.engine.begin() as conn:
+            for i in range(0, len(ids), 5000):
+                conn.execute(update(SourceRow).where(SourceRow.id.in_(ids[i:i + 5000]),
+                                                     SourceRow.updated_at <= at)
+                             .values(rescanned_at=at, updated_at=SourceRow.updated_at))
+
+    def post_signatures(self, since: datetime, batch: int = 5000
+                        ) -> Iterator[list[tuple[int, bytes | None, str | None]]]:
+        """Batches of (post id, stored candidate keys, text when there are none) of the posts
+        with text checked since a time."""
+        posts = PostRow.__table__
+        q = (select(posts.c.id, posts.c.signature,
+                    case((posts.c.signature.is_(None), posts.c.text), else_=None))
+             .where(posts.c.checked_at >= since, posts.c.state == "checked", posts.c.content_hash != "",
+                    posts.c.text != "")
+             .order_by(posts.c.id))
+        with self.db.engine.connect() as conn:
+            rows = conn.execution_options(yield_per=batch).execute(q)
+            for part in rows.partitions(batch):
+                yield [(r[0], bytes(r[1]) if r[1] is not None else None, r[2]) for r in part]
+
+    def set_post_signatures(self, items: Iterable[tuple[int, bytes]]) -> None:
+        stmt = update(PostRow).where(PostRow.id == bindparam("pid"))
+        rows = [{"pid": pid, "signature": sig} for pid, sig in items]
+        if rows:
+            with self.db.engine.begin() as conn:
+                conn.execute(stmt, rows)
+
+    def posts_by_id(self, ids: Iterable[int]) -> dict[int, Post]:
+        ids = list(ids)
+        with self.db.engine.connect() as conn:
+            return {r.id: Post(r.url, r.text, r.title, r.guid) for r in conn.execute(
+                select(PostRow.id, PostRow.url, PostRow.text, PostRow.title, PostRow.guid)
+                .where(PostRow.id.in_(ids)))} if ids else {}
+
+    def matched_pairs(self, post_ids: Iterable[int]) -> set[tuple[int, int]]:
+        """(source id, post id) of the matches already recorded for these posts."""
+        ids = list(post_ids)
+        with self.db.engine.connect() as conn:
+            return {(a, b) for a, b in conn.execute(select(MatchRow.source_id, MatchRow.post_id)
+                                                    .where(MatchRow.post_id.in_(ids)))} if ids else set()
 
     # --- matches and the outbox ----------------------------------------------------------
     def record_match(self, source_id: int, post_id: int, kind: str, score: float, coverage: float,

@@ -63,7 +63,8 @@ def test_spun_copy_matches_with_evidence(det: Detector) -> None:
     assert v.substitutions
     d = json.loads(json.dumps(v.to_dict()))
     assert set(d) == {"match", "kind", "score", "coverage", "spin_rate", "passages", "substitutions", "reason",
-                      "method"}
+                      "method", "reused_words", "longest_run", "related"}
+    assert d["reused_words"] > 100 and d["longest_run"] >= 3 and d["related"] == []
     assert d["method"] == "alignment"
     assert 0 <= d["score"] <= 1
 
@@ -115,6 +116,43 @@ def test_a_post_copying_two_sources_yields_two_matches() -> None:
     assert sorted(sid for sid, _ in found) in ([1, 2], [1, 2, 3])
     assert all(v.is_match for _, v in found)
     assert {v.kind for sid, v in found if sid in (1, 2)} <= {"partial_copy", "spun_copy"}
+
+
+def _lift(src: str, start: str, n_words: int) -> str:
+    """n_words of src from the phrase `start` on, cut at a word's end."""
+    import re
+
+    i = src.index(start)
+    ends = [m.end() for m in re.finditer(r"\w+", src[i:])]
+    return src[i: i + ends[n_words - 1]]
+
+
+def _in_garden(passage: str) -> str:
+    filler = text("garden")
+    cut = filler.index("The compost heaps")
+    return filler[:cut] + passage + "\n\n" + filler[cut:]
+
+
+def test_a_lifted_paragraph_of_fifty_words_is_a_partial_copy(det: Detector) -> None:
+    src = text("bridge")
+    lift = _lift(src, "Not everyone welcomed", 50)  # a fifth of the source: below min_coverage
+    v = det.compare(src, _in_garden(lift))
+    assert v.is_match and v.kind == "partial_copy", v.reason
+    assert v.coverage < 0.25 and v.reused >= 50
+    whole = det.compare(src, text("bridge_spun"))
+    assert whole.score > v.score  # a whole copy ranks above a lifted paragraph
+
+
+def test_forty_words_match_only_with_an_identical_run_of_twelve(det: Detector) -> None:
+    src = text("bridge")
+    lift = _lift(src, "Not everyone welcomed", 42)
+    v = det.compare(src, _in_garden(lift))
+    assert v.is_match and v.longest_run >= 12, v.reason
+    # the same 42 words with a word swapped every 8: no run of 12 is left, and 42 < 50
+    words = lift.split(" ")
+    spun = " ".join("several" if k % 8 == 4 else w for k, w in enumerate(words))
+    v = det.compare(src, _in_garden(spun))
+    assert not v.is_match and v.longest_run < 12, v.reason
 
 
 # --- what must not match ------------------------------------------------------------------
@@ -304,6 +342,27 @@ def test_rewrite_check_needs_a_run_of_sentences_in_order(det: Detector) -> None:
     # and the check can be turned off
     off = Detector(DetectSettings(rewrites=False))
     assert off.compare(src, "\n\n".join(reversed(paras))).method == "alignment"
+
+
+def test_heavy_rewrite_with_paragraphs_moved_is_found(det: Detector) -> None:
+    # an AI "heavy" rewrite moves paragraphs: order holds inside each, not across them
+    src, paras = text("bridge"), paragraphs(text("bridge_rewrite"))
+    moved = "\n\n".join([paras[0]] + list(reversed(paras[1:])))
+    v = det.compare_sentences(src, moved)
+    assert v.is_match and v.kind == "rewrite", v.reason
+    # one run of 2 sentences in order, the rest scattered, is what same-event articles share
+    strict = Detector(DetectSettings(rewrite_min_local=4))
+    assert not strict.compare_sentences(src, moved).is_match
+
+
+def test_korean_rewrite_is_found_through_stems_without_particles(det: Detector) -> None:
+    from monitor.detect.sentences import _term
+
+    assert _term("정부가") == _term("정부는") == "정부"
+    src, post = text("market_ko"), text("market_ko_rewrite")
+    v = det.compare(src, post)  # particles and word order changed: only the sentence check sees it
+    assert v.is_match and v.kind == "rewrite" and v.method == "sentences", v.reason
+    assert not det.compare(src, text("garden")).is_match
 
 
 @pytest.mark.skipif(not (SHARED / "detect-dev").is_dir(), reason="shared data folder ../shared/data absent")

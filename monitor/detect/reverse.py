@@ -1,0 +1,135 @@
+"""The candidate index the other way round: which stored posts a source (registered later)
+would have been a candidate for.
+
+Forward, a post's window keys are looked up among all sources' keys (index.py). A source
+registered after a post was stored was never compared with it. Instead of running the
+candidate step again over every stored post's text, each post keeps its candidate keys
+(`post_signature`, stored with the post when it is checked) and the new sources' keys are
+sorted once (`SourceKeys`); a rescan then reads the stored post keys in batches and finds, in
+a few vectorised passes, the (post, source) pairs that share keys by the forward rule:
+`min_hits` keys of which two come from source windows at most NEAR_WINDOWS apart, or
+`min_scattered_hits` anywhere. Only those pairs are aligned.
+
+What a post keeps: the keys of the first `min_bands` bands of every post window. Every source
+has keys in those bands (a long source has only those); a short source also has keys in
+higher bands, which a rescan does not see: its candidates rest on `min_bands` of its bands.
+About 270 keys (1.1 KB) for a 700-word post. Stop keys: forward, a key held by more than
+`max_postings` sources is skipped; here the rule is applied among the sources looked up
+(all of them for a full rescan), so a rescan of a few sources verifies a few more pairs,
+never fewer.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable
+
+import numpy as np
+
+from monitor.detect.engine import Detector
+from monitor.detect.index import NEAR_WINDOWS, SIGNATURE_VERSION, unpack_signature
+
+_HEADER = struct.Struct("<BBBHBI")  # signature version, bands kept, rows, window, post step, n_keys
+_EMPTY = np.zeros(0, dtype=np.uint32)
+
+
+def _bands(det: Detector) -> int:
+    return det.settings.min_bands
+
+
+def post_signature(det: Detector, text: str) -> bytes:
+    """The post's candidate keys of the bands every source indexes, to store with the post."""
+    h, s = det._hasher, det.settings
+    content, _ = det._content(text)
+    keys = h.post_keys(content[:, : _bands(det) * s.rows]) if len(content) else _EMPTY
+    head = _HEADER.pack(SIGNATURE_VERSION, _bands(det), s.rows, s.window, s.post_step, len(keys))
+    return head + keys.astype("<u4").tobytes()
+
+
+def post_keys(det: Detector, sig: bytes | None) -> np.ndarray | None:
+    """The keys of a stored post signature; None when it is missing or of another format
+    (make it again from the post's text)."""
+    if not sig or len(sig) < _HEADER.size:
+        return None
+    version, bands, rows, window, step, n = _HEADER.unpack_from(sig)
+    s = det.settings
+    if (version, bands, rows, window, step) != (SIGNATURE_VERSION, _bands(det), s.rows, s.window, s.post_step) \
+            or len(sig) != _HEADER.size + 4 * n:
+        return None
+    return np.frombuffer(sig, dtype="<u4", count=n, offset=_HEADER.size).astype(np.uint32, copy=False)
+
+
+class SourceKeys:
+    """The keys of some sources, sorted, with `source number << 6 | window` alongside."""
+
+    def __init__(self, det: Detector, signatures: Iterable[tuple[int, bytes]]) -> None:
+        self.det = det
+        self.ids: list[int] = []
+        keys, vals = [], []
+        for sid, sig in signatures:
+            try:
+                _, k, w = unpack_signature(det._hasher, sig)
+            except ValueError:
+                continue  # an outdated signature: the store re-makes it when the index loads
+            num = len(self.ids)
+            self.ids.append(sid)
+            keys.append(k)
+            vals.append((np.uint32(num) << np.uint32(6)) | w.astype(np.uint32))
+        k = np.concatenate(keys) if keys else _EMPTY
+        v = np.concatenate(vals) if vals else _EMPTY
+        order = np.argsort(k, kind="stable")
+        k, v = k[order], v[order]
+        if len(k):  # stop keys among these sources, as the forward index drops them
+            first = np.empty(len(k), dtype=bool)
+            first[0] = True
+            np.not_equal(k[1:], k[:-1], out=first[1:])
+            starts = np.flatnonzero(first)
+            lens = np.diff(np.append(starts, len(k)))
+            keep = np.repeat(lens <= det.settings.max_postings, lens)
+            k, v = k[keep], v[keep]
+        self.keys, self.vals = k, v
+        # A filter on the keys' top 20 bits (1 MB, in cache): most post keys are dismissed by one
+        # gather before any binary search.
+        self._top = np.zeros(1 << 20, dtype=bool)
+        self._top[k >> np.uint32(12)] = True
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def candidates(self, posts: list[tuple[int, np.ndarray]]) -> list[tuple[int, list[int]]]:
+        """[(post id, source ids best first)] for the posts of the batch that have any."""
+        s = self.det.settings
+        if not posts or not len(self.keys):
+            return []
+        q = np.concatenate([k for _, k in posts])
+        owner = np.repeat(np.arange(len(posts), dtype=np.uint64), [len(k) for _, k in posts])
+        maybe = self._top[q >> np.uint32(12)]
+        q, owner = q[maybe], owner[maybe]
+        lo = np.searchsorted(self.keys, q, "left")
+        cnt = np.searchsorted(self.keys, q, "right") - lo
+        hit = cnt > 0
+        if not hit.any():
+            return []
+        lo, cnt, owner = lo[hit], cnt[hit], owner[hit]
+        total = int(cnt.sum())
+        idx = np.repeat(lo - np.cumsum(cnt) + cnt, cnt) + np.arange(total)
+        # one uint64 per hit: post number, source number, window; sorted, groups are pairs
+        packed = np.sort((np.repeat(owner, cnt) << np.uint64(32)) | self.vals[idx].astype(np.uint64))
+        pair = packed >> np.uint64(6)
+        wins = (packed & np.uint64(63)).astype(np.int16)
+        first = np.empty(len(pair), dtype=bool)
+        first[0] = True
+        np.not_equal(pair[1:], pair[:-1], out=first[1:])
+        starts = np.flatnonzero(first)
+        uniq = pair[starts]
+        counts = np.diff(np.append(starts, len(pair)))
+        near = (pair[1:] == pair[:-1]) & (np.abs(wins[1:] - wins[:-1]) <= NEAR_WINDOWS)
+        close = np.zeros(len(uniq), dtype=bool)
+        if near.any():
+            close[np.searchsorted(uniq, pair[1:][near])] = True
+        ok = (counts >= s.min_scattered_hits) | ((counts >= s.min_hits) & close)
+        out: dict[int, list[tuple[int, int]]] = {}
+        for p, c in zip(uniq[ok].tolist(), counts[ok].tolist()):
+            out.setdefault(p >> 26, []).append((c, self.ids[p & ((1 << 26) - 1)]))
+        return [(posts[i][0], [sid for _, sid in sorted(found, key=lambda x: -x[0])][: s.max_candidates])
+                for i, found in sorted(out.items())]

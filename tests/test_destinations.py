@@ -1,0 +1,165 @@
+"""Alert destinations: secrets checked when the config is loaded, never a webhook sent unsigned by
+accident, only http(s) URLs made links, one named figure in an alert email."""
+
+from datetime import datetime, timezone
+
+import httpx
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from monitor import config
+from monitor.cli import app
+from monitor.config import ConfigError, WebhookNotifier
+from monitor.demo.servers import SMTPSink, WebhookReceiver
+from monitor.domain import Post, Source
+from monitor.notify.outbox import deliver_due
+from monitor.notify.senders import EmailSender, WebhookSender
+from monitor.store import Database, Store
+
+runner = CliRunner()
+
+
+def settings(tmp_path, notify: dict):
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({"notify": notify}))
+    return path
+
+
+NOTIFY = {"email": [{"host": "smtp.example", "username": "m", "password_env": "T_SMTP_PASSWORD",
+                     "from": "m@example", "to": "e@example"}],
+          "webhooks": [{"url": "https://hooks.example/", "secret_env": "T_HOOK_SECRET"}]}
+
+
+@pytest.mark.parametrize("command", [["notify", "test"], ["run", "--once"]])
+def test_missing_or_empty_secrets_stop_run_and_notify_test(command, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = settings(tmp_path, NOTIFY)
+    monkeypatch.delenv("T_SMTP_PASSWORD", raising=False)
+    monkeypatch.setenv("T_HOOK_SECRET", "")
+    r = runner.invoke(app, ["--config", str(path), "--database-url", f"sqlite:///{tmp_path / 'm.db'}", *command])
+    assert r.exit_code == 2, r.output
+    assert "Traceback" not in r.output
+    assert "notify.email.0.password_env: email:e@example: environment variable T_SMTP_PASSWORD is not set" in r.output
+    assert "notify.webhooks.0.secret_env: webhook:https://hooks.example/: environment variable T_HOOK_SECRET is empty" in r.output
+    assert not (tmp_path / "m.db").exists()  # stopped before anything else
+
+
+def test_check_destinations_is_reusable(tmp_path, monkeypatch):
+    monkeypatch.setenv("T_SMTP_PASSWORD", "pw")
+    monkeypatch.setenv("T_HOOK_SECRET", "a passphrase")
+    s = config.load(settings(tmp_path, NOTIFY))
+    assert config.check_destinations(s) == []
+    s = config.load(settings(tmp_path, {"webhooks": [{"url": "https://hooks.example/"}]}))
+    assert config.check_destinations(s) == ["webhook:https://hooks.example/: no secret_env, so its webhooks are not signed"]
+    monkeypatch.setenv("T_HOOK_SECRET", "  ")
+    with pytest.raises(ConfigError, match="T_HOOK_SECRET is empty"):
+        config.check_destinations(config.load(settings(tmp_path, NOTIFY)))
+
+
+async def test_a_webhook_is_never_sent_unsigned(sqlite_url, monkeypatch):
+    """If a secret goes missing after start-up checks, the sender refuses and records why."""
+    db = Database(sqlite_url)
+    db.migrate()
+    store = Store(db)
+    with WebhookReceiver() as hook:
+        monkeypatch.setenv("T_HOOK_SECRET", "")
+        cfg = WebhookNotifier(url=hook.url, secret_env="T_HOOK_SECRET")
+        sid, _ = store.upsert_source(Source("https://publisher.example/a", "text", "A"), b"s", "url")
+        pid = store.save_post(Post("https://copy.example/1", "text"), None)
+        store.record_match(sid, pid, "copy", 0.9, 1.0, 0.0, {"passages": []}, [(cfg.name, datetime.now(timezone.utc))])
+        async with httpx.AsyncClient() as client:
+            report = await deliver_due(store, {cfg.name: WebhookSender(cfg, client)}, max_attempts=5)
+    assert report.failed == 1 and hook.received == []
+    with db.session() as s:
+        from monitor.store.models import DeliveryRow
+
+        [row] = s.query(DeliveryRow).all()
+        assert row.status == "pending" and "not sent unsigned" in row.last_error and "T_HOOK_SECRET is empty" in row.last_error
+    db.close()
+
+
+async def test_email_without_its_password_is_a_delivery_error(sqlite_url, monkeypatch):
+    db = Database(sqlite_url)
+    db.migrate()
+    store = Store(db)
+    monkeypatch.delenv("T_SMTP_PASSWORD", raising=False)
+    with SMTPSink() as smtp:
+        cfg = config.EmailNotifier.model_validate({"host": "127.0.0.1", "port": smtp.port, "security": "none",
+                                                   "username": "m", "password_env": "T_SMTP_PASSWORD",
+                                                   "from": "m@localhost", "to": ["e@localhost"], "timeout": 5})
+        sid, _ = store.upsert_source(Source("https://publisher.example/a", "text", "A"), b"s", "url")
+        pid = store.save_post(Post("https://copy.example/1", "text"), None)
+        store.record_match(sid, pid, "copy", 0.9, 1.0, 0.0, {"passages": []}, [(cfg.name, datetime.now(timezone.utc))])
+        report = await deliver_due(store, {cfg.name: EmailSender(cfg)}, max_attempts=5)
+    assert report.failed == 1 and smtp.messages == []
+    with db.session() as s:
+        from monitor.store.models import DeliveryRow
+
+        [row] = s.query(DeliveryRow).all()
+        assert "T_SMTP_PASSWORD is not set" in row.last_error
+    db.close()
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(document.cookie)", "data:text/html,<script>x</script>",
+                                 "JavaScript:alert(1)", "  javascript:alert(1)", "vbscript:x", "//evil.example/x"])
+async def test_only_http_urls_are_links(url, sqlite_url, tmp_path):
+    from monitor.notify.report import render
+
+    db = Database(sqlite_url)
+    db.migrate()
+    store = Store(db)
+    sid, _ = store.upsert_source(Source("https://publisher.example/a", "The original text.", "A"), b"s", "url")
+    pid = store.save_post(Post(url, "The original text."), None)
+    mid, _ = store.record_match(sid, pid, "copy", 0.9, 1.0, 0.0, {"passages": []}, [("email:e@localhost", datetime.now(timezone.utc))])
+    with SMTPSink() as smtp:
+        cfg = config.EmailNotifier.model_validate({"host": "127.0.0.1", "port": smtp.port, "security": "none",
+                                                   "from": "m@localhost", "to": ["e@localhost"], "timeout": 5})
+        await deliver_due(store, {cfg.name: EmailSender(cfg)}, max_attempts=5)
+    [msg] = smtp.messages
+    record, source_text, copy_text = store.match_with_texts(mid)
+    for html in (msg.get_body(("html",)).get_content(), render(record, source_text, copy_text)):
+        assert '<a href="https://publisher.example/a">' in html  # the http(s) one is a link
+        assert html.count("<a ") == 1 and "href=\"javascript" not in html.lower()
+        assert "javascript:alert" in html.lower() or "data:text/html" in html or "//evil" in html or "vbscript" in html
+    db.close()
+
+
+async def test_subject_and_body_agree(sqlite_url):
+    db = Database(sqlite_url)
+    db.migrate()
+    store = Store(db)
+    sid, _ = store.upsert_source(Source("https://publisher.example/a", "The original text.", "A"), b"s", "url")
+    pid = store.save_post(Post("https://copy.example/1", "The original text."), None)
+    store.record_match(sid, pid, "partial_copy", 0.998, 0.09, 0.0, {"passages": []},
+                       [("email:e@localhost", datetime.now(timezone.utc))])
+    with SMTPSink() as smtp:
+        cfg = config.EmailNotifier.model_validate({"host": "127.0.0.1", "port": smtp.port, "security": "none",
+                                                   "from": "m@localhost", "to": ["e@localhost"], "timeout": 5})
+        await deliver_due(store, {cfg.name: EmailSender(cfg)}, max_attempts=5)
+    [msg] = smtp.messages
+    assert "9% of your article reused" in msg["Subject"] and "100%" not in msg["Subject"]
+    for part in (msg.get_body(("plain",)).get_content(), msg.get_body(("html",)).get_content()):
+        assert "9% of your article reused" in part and "score 1.00" in part
+    db.close()
+
+
+async def test_alerts_queued_under_a_webhooks_old_name_are_still_sent(sqlite_url, tmp_path):
+    """Before names hid tokens, a webhook was named by its whole URL: such rows still go out."""
+    from monitor.pipeline import Monitor
+
+    db = Database(sqlite_url)
+    db.migrate()
+    with WebhookReceiver() as hook:
+        url = hook.url + "?token=s3cret"
+        s = config.load(settings(tmp_path, {"webhooks": [{"url": url}]}), database_url=sqlite_url)
+        monitor = Monitor(s, db)
+        [hook_config] = s.notify.webhooks
+        assert hook_config.legacy_name == f"webhook:{url}" != hook_config.name
+        sid, _ = monitor.store.upsert_source(Source("https://publisher.example/a", "text", "A"), b"s", "url")
+        pid = monitor.store.save_post(Post("https://copy.example/1", "text"), None)
+        monitor.store.record_match(sid, pid, "copy", 0.9, 1.0, 0.0, {"passages": []},
+                                   [(hook_config.legacy_name, datetime.now(timezone.utc))])
+        report = await monitor.deliver_alerts()
+    assert report.sent == 1 and len(hook.accepted) == 1
+    monitor.close()
