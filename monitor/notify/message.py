@@ -32,7 +32,9 @@ def is_web_url(url: str) -> bool:
 def link(url: str, label: str | None = None) -> str:
     """HTML for a URL read from the web: a link if it is http(s), else escaped text."""
     shown = e(label if label is not None else url)
-    return f'<a href="{e(url, quote=True)}">{shown}</a>' if is_web_url(url) else shown
+    if not is_web_url(url):
+        return shown
+    return f'<a href="{e(url.strip(), quote=True)}" rel="noopener noreferrer nofollow">{shown}</a>'
 
 
 def excerpts(job: DeliveryJob, n: int = EXCERPTS, width: int = 300) -> list[tuple[str, str]]:

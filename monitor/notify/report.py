@@ -79,14 +79,6 @@ def _marked(text: str, spans: list[tuple[int, int, int]], changes: list[tuple[in
     return "".join(out)
 
 
-def link(url: str) -> str:
-    """An escaped link to an http(s) URL; any other scheme (javascript:, data:) stays text."""
-    e = html.escape
-    if re.match(r"https?://", url.strip(), re.IGNORECASE):
-        return f'<a href="{e(url.strip(), quote=True)}" rel="noopener noreferrer nofollow">{e(url)}</a>'
-    return f"<code>{e(url)}</code>"
-
-
 def evidence_html(match: MatchRecord, source_text: str, copy_text: str,
                   extra_rows: Sequence[tuple[str, str]] = ()) -> str:
     """The evidence as an HTML fragment: facts, the texts side by side, the swapped words.

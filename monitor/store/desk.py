@@ -8,12 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import case, delete, func, literal, or_, select, tuple_, update
+from sqlalchemy import case, func, literal, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from monitor.store.database import Database
-from monitor.store.rows import changed
 from monitor.store.models import FeedRow, MatchRow, PostRow, ServiceStateRow, SourceRow, UTCDateTime, utcnow
 
 OPEN = ("new", "confirmed", "notice_sent", "reinstated")  # as monitor.triage.OPEN_STATES
