@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
 
+from monitor.extract.decode import decode_html
 from monitor.config import Settings
 from monitor.sites import site_of
 from monitor.store import Database
@@ -19,10 +20,12 @@ from monitor.store.triage import match_state, set_site
 from monitor.triage import MONITOR, StateConflict, TriageError, triage_match
 
 
-def canonical_link(html: str | None) -> str | None:
+def canonical_link(html: str | bytes | None) -> str | None:
     """The page's <link rel="canonical"> href, if any (og:url is not a claim about the original)."""
     if not html:
         return None
+    if isinstance(html, bytes):  # the page as served
+        html = decode_html(html)
     for node in LexborHTMLParser(html).css("link[rel]"):
         rels = (node.attributes.get("rel") or "").lower().split()
         href = (node.attributes.get("href") or "").strip()
@@ -44,7 +47,7 @@ def _same_page(a: str, b: str) -> bool:
 
 
 def licence_for(settings: Settings, db: Database, source_id: int, source_url: str,
-                copy_url: str, copy_html: str | None) -> str | None:
+                copy_url: str, copy_html: str | bytes | None) -> str | None:
     """Why this copy is licensed (a reason for the match's history), or None."""
     site = site_of(copy_url)
     for entry in settings.allow.sites:

@@ -35,9 +35,9 @@ def test_compose_services_ports_and_wiring():
     assert (ROOT / "config" / "monitor.example.yaml").exists()
 
 
-def test_dockerfile_migrates_then_runs():
+def test_dockerfile_migrates_then_serves():
     text = (ROOT / "Dockerfile").read_text()
-    assert "monitor migrate && exec monitor run" in text
+    assert "monitor migrate && exec monitor serve" in text  # the desk and the polling
     for path in ("pyproject.toml", "alembic", "monitor"):
         assert f"COPY {path}" in text or f" {path} " in text
 

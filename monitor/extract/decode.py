@@ -80,14 +80,15 @@ def decode_html(body: bytes, content_type: str | None = None) -> str:
                 return text
     utf8 = _try(body, "utf-8")
     non_ascii = not body.isascii()
-    declared = [charset_from_content_type(content_type)]
+    declared: list[str | None] = [charset_from_content_type(content_type)]
     head = body[:4096]
     m = _META_CHARSET.search(head)
     if m:
         declared.append(_codec(m.group(1) or m.group(2)))
-    for codec in declared:
-        if not codec:
+    for label in declared:
+        if not label:
             continue
+        codec = label
         if codec.startswith(("utf-16", "utf-32")) and head.isascii():
             continue  # an ASCII-readable document cannot be UTF-16: the label is wrong
         if utf8 is not None and non_ascii and codec != "utf-8" and _single_byte(codec):
