@@ -296,13 +296,7 @@ class Monitor:
                 verdict = self.detector.compare(source.text, post.text)
                 if not verdict.is_match:
                     continue
-                match_id, event = self.store.record_match(
-                    sid, post_id, verdict.kind or "copy", verdict.score, verdict.coverage,
-                    verdict.spin_rate, verdict.to_dict(), self.destinations_for(source.url, verdict.score))
-                if event:
-                    log.warning("%s (rescan): %s copies %s (%s, score %.2f)", event, post.url, source.url,
-                                verdict.kind, verdict.score)
-                found.append(FoundMatch(source, post, verdict, match_id, event))
+                found.append(self._keep_match(sid, source, post, post_id, verdict, [], via=" (rescan)"))
         return found
 
     def rescan_due(self) -> list[FoundMatch]:
@@ -342,21 +336,27 @@ class Monitor:
             source = sources[sid]
             related = [{"source_url": sources[r].url, "source_title": sources[r].title,
                         "kind": verdicts[r].kind, "score": round(verdicts[r].score, 4)} for r in verdict.related]
-            evidence = {**verdict.to_dict(), "related": related}
-            match_id = event = None
-            if post_id is not None:
-                # An allowed site or a syndicated copy is stored licensed and alerts no one.
-                licence = licence_for(self.settings, self.db, sid, source.url, post.url, post.html)
-                match_id, event = self.store.record_match(
-                    sid, post_id, verdict.kind or "copy", verdict.score, verdict.coverage, verdict.spin_rate,
-                    evidence, [] if licence else self.destinations_for(source.url, verdict.score))
-                if match_id is not None:
-                    after_record(self.db, match_id, post.url, licence, created=event == "match.created")
-            if event:
-                log.warning("%s: %s copies %s (%s, score %.2f)", event, post.url, source.url,
-                            verdict.kind, verdict.score, extra={"match": match_id})
-            found.append(FoundMatch(source, post, verdict, match_id, event, related))
+            if post_id is None:
+                found.append(FoundMatch(source, post, verdict, None, None, related))
+            else:
+                found.append(self._keep_match(sid, source, post, post_id, verdict, related))
         return found
+
+    def _keep_match(self, source_id: int, source: Source, post: Post, post_id: int, verdict: Verdict,
+                    related: list[dict], via: str = "") -> FoundMatch:
+        """Record a match (new check or rescan alike) and queue its alerts, unless its site is
+        allowed or the copy is syndicated: then it is stored licensed and alerts no one."""
+        evidence = {**verdict.to_dict(), "related": related}
+        licence = licence_for(self.settings, self.db, source_id, source.url, post.url, post.html)
+        match_id, event = self.store.record_match(
+            source_id, post_id, verdict.kind or "copy", verdict.score, verdict.coverage, verdict.spin_rate,
+            evidence, [] if licence else self.destinations_for(source.url, verdict.score))
+        if match_id is not None:
+            after_record(self.db, match_id, post.url, licence, created=event == "match.created")
+        if event:
+            log.warning("%s%s: %s copies %s (%s, score %.2f)", event, via, post.url, source.url,
+                        verdict.kind, verdict.score, extra={"match": match_id})
+        return FoundMatch(source, post, verdict, match_id, event, related)
 
     async def post_from_entry(self, fetcher: Fetcher, entry: Entry, feed_url: str) -> Post:
         """The post's text: from the feed when it carries the full post, else from its page."""

@@ -131,3 +131,27 @@ def test_cli_sources_add_compares_the_new_source_with_stored_posts(tmp_path, mon
                             "--url", ORIGINAL], catch_exceptions=False)
     assert r.exit_code == 0, r.output
     assert "russia-japan-military.html" in r.stdout and "1 new match(es) among the posts already stored" in r.output
+
+
+def test_a_rescan_keeps_the_allow_list(db_url, tmp_path):
+    """A copy found by a rescan goes the same way as one found by a check: an allowed site's
+    copy is stored licensed and alerts no one."""
+    from monitor.sites import site_of
+    from monitor.store.triage import match_state
+
+    with demo_blog() as blog, WebhookReceiver() as hook:
+        s = config.load(None, database_url=db_url, data_dir=str(tmp_path), fetch={"allow_private_networks": True},
+                        watch=[{"url": blog.url + "/"}], notify={"webhooks": [{"url": hook.url}]},
+                        allow={"sites": [site_of(blog.url + "/")]})
+        db = Database(s.db_url)
+        db.migrate()
+        m = Monitor(s, db)
+        try:
+            asyncio.run(m.run_cycle())
+            m.register_source(Source(ORIGINAL, seed("original.txt"), "Russia, Japan"), "url")
+            [found] = m.rescan_due()
+            assert found.match_id is not None and match_state(m.db, found.match_id).state == "licensed"
+            asyncio.run(m.deliver_alerts())
+            assert hook.accepted == []
+        finally:
+            m.close()

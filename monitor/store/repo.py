@@ -768,9 +768,11 @@ class Store:
     def posts_by_id(self, ids: Iterable[int]) -> dict[int, Post]:
         ids = list(ids)
         with self.db.engine.connect() as conn:
-            return {r.id: Post(r.url, r.text, r.title, r.guid) for r in conn.execute(
-                select(PostRow.id, PostRow.url, PostRow.text, PostRow.title, PostRow.guid)
-                .where(PostRow.id.in_(ids)))} if ids else {}
+            return {r.id: Post(r.url, r.text, r.title, r.guid,
+                               html=bytes(r.raw_page) if r.raw_page is not None else None)
+                    for r in conn.execute(
+                        select(PostRow.id, PostRow.url, PostRow.text, PostRow.title, PostRow.guid, PostRow.raw_page)
+                        .where(PostRow.id.in_(ids)))} if ids else {}
 
     def matched_pairs(self, post_ids: Iterable[int]) -> set[tuple[int, int]]:
         """(source id, post id) of the matches already recorded for these posts."""
