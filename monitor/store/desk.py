@@ -289,7 +289,7 @@ def remove_source(db: Database, source_id: int) -> str:
     from monitor.store.repo import Store
 
     with db.engine.connect() as c:
-        url = c.scalar(select(SourceRow.url).where(SourceRow.id == source_id))
+        url = c.scalar(select(SourceRow.url).where(SourceRow.id == source_id, SourceRow.retired_at.is_(None)))
     if url is None:
         raise LookupError(f"no source with id {source_id}")
     Store(db).retire_source(source_id)

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import getpass
 import sys
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
-from rich.table import Table
 
-from monitor.store import Database, DatabaseError, check_migrated
+if TYPE_CHECKING:  # imported in the commands: `monitor --help` stays light
+    from monitor.store import Database
+
 
 users_app = typer.Typer(help="Desk accounts (editors and viewers).", no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens for /api/v1.", no_args_is_help=True)
@@ -26,6 +27,8 @@ def _cli():  # noqa: ANN202 - the main CLI module (imported late: it imports thi
 
 
 def open_db() -> Database:
+    from monitor.store import Database, DatabaseError, check_migrated
+
     cli = _cli()
     settings = cli.state.settings
     db = Database(settings.db_url)
@@ -145,6 +148,8 @@ def users_list() -> None:
         users = list_users(db)
     finally:
         db.close()
+    from rich.table import Table
+
     table = Table("name", "role")
     for u in users:
         table.add_row(u.name, u.role)
@@ -267,6 +272,8 @@ def allow_list() -> None:
         rows = allowlist.all_entries(db)
     finally:
         db.close()
+    from rich.table import Table
+
     table = Table("site", "source", "by")
     for e in cli.state.settings.allow.sites:
         table.add_row(e.site, e.source or "all", "config")

@@ -34,10 +34,10 @@ def test_a_port_in_use_is_a_clear_error(desk):
             asyncio.run(serve(desk.monitor, "127.0.0.1", port, poll=False))
 
 
-def test_the_desk_migration_gives_stored_matches_their_site_and_state(db_url):
+def test_the_desk_migration_gives_stored_matches_their_site_and_state(empty_db_url):
     from tests.test_migrations import _insert
 
-    db = Database(db_url)
+    db = Database(empty_db_url)
     try:
         migrate(db.engine, "0006")
         with db.engine.begin() as c:
