@@ -749,9 +749,21 @@ class Store:
                  .order_by(DeliveryRow.next_attempt_at, DeliveryRow.id).limit(limit))
             if self.db.is_postgres:
                 q = q.with_for_update(of=DeliveryRow, skip_locked=True)
+            rows = s.execute(q).all()
+            if not rows:
+                return []
+            # The UPDATE checks the row is still due and says which rows it took: on SQLite the
+            # SELECT ran before the write lock, so another process may have claimed some since.
+            taken = set(s.execute(
+                update(DeliveryRow)
+                .where(DeliveryRow.id.in_([r[0].id for r in rows]), DeliveryRow.status == "pending",
+                       DeliveryRow.next_attempt_at <= now)
+                .values(next_attempt_at=now + lease)
+                .returning(DeliveryRow.id), execution_options={"synchronize_session": False}).scalars())
             jobs = []
-            for d, m, src, p in s.execute(q):
-                d.next_attempt_at = now + lease
+            for d, m, src, p in rows:
+                if d.id not in taken:
+                    continue
                 if m is not None:
                     jobs.append(DeliveryJob(d.id, d.destination, d.attempts, d.idempotency_key, d.event,
                                             _match_record(m, src, p), _source_text(m, src), _copy_text(m, p),
