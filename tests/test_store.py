@@ -284,3 +284,14 @@ def test_a_match_keeps_the_copy_as_found_when_the_copier_edits_it(store: Store):
     store.record_match(sid, pid, "copy", 0.9, 0.9, 0.0, evidence, [])
     record, _, copy_text = store.match_with_texts(mid)
     assert copy_text == "the copied text again" and not record.copy_changed
+
+
+def test_matches_source_filter_takes_percent_and_underscore_literally(store: Store):
+    now = datetime.now(timezone.utc)
+    pid = store.save_post(Post("https://copy.example/1", "copied text"), None)
+    for url in ("https://p.example/100%_sure", "https://p.example/100xxsure", "https://p.example/a_b"):
+        sid, _ = store.upsert_source(Source(url, f"text of {url}", "A"), b"s", "url")
+        store.record_match(sid, pid, "copy", 0.9, 1.0, 0.0, {"passages": []}, [])
+    assert [m.source_url for m in store.list_matches(source="100%_")] == ["https://p.example/100%_sure"]
+    assert [m.source_url for m in store.list_matches(source="a_b")] == ["https://p.example/a_b"]
+    assert len(store.list_matches(source="p.example")) == 3

@@ -717,7 +717,7 @@ class Store:
             if since is not None:
                 q = q.where(MatchRow.detected_at >= since)
             if source is not None:
-                q = q.where(or_(SourceRow.url == source, SourceRow.url.contains(source)))
+                q = q.where(SourceRow.url.contains(source, autoescape=True))  # % and _ are literal
             if min_score is not None:
                 q = q.where(MatchRow.score >= min_score)
             if limit:
