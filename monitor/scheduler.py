@@ -41,23 +41,27 @@ async def run_forever(monitor: Monitor, tick_seconds: int, grace_seconds: float 
         loop.add_signal_handler(sig, stop.set)
     cycle: asyncio.Task[CycleReport] | None = None
 
-    async def tick() -> None:
-        nonlocal cycle
-        if stop.is_set() or (cycle is not None and not cycle.done()):
+    def cycle_done(task: asyncio.Task[CycleReport]) -> None:
+        if task.cancelled():
             return
-        cycle = asyncio.create_task(monitor.run_cycle(stop=stop))
-        try:
-            report = await asyncio.shield(cycle)
-        except asyncio.CancelledError:
+        if (e := task.exception()) is not None:  # a failed cycle is logged; the next tick tries again
+            log.error("cycle failed", exc_info=e)
             return
-        except Exception:  # noqa: BLE001 - a failed cycle is logged; the next tick tries again
-            log.exception("cycle failed")
-            return
+        report = task.result()
         if report.feeds_checked or report.feeds_failed or report.alerts.sent or report.alerts.failed:
             log.info(summary(report))
 
+    async def tick() -> None:
+        # The tick starts a cycle and returns: a tick that waited for a long cycle made
+        # APScheduler warn "maximum number of running instances reached" at every later tick.
+        nonlocal cycle
+        if stop.is_set() or (cycle is not None and not cycle.done()):
+            return  # the cycle under way is still running: the next tick looks again
+        cycle = asyncio.create_task(monitor.run_cycle(stop=stop))
+        cycle.add_done_callback(cycle_done)
+
     scheduler = AsyncIOScheduler(timezone=timezone.utc)
-    # max_instances=1 + coalesce: a slow cycle is never overlapped by the next tick.
+    # One cycle at a time: a tick during a cycle does nothing (see tick).
     scheduler.add_job(tick, "interval", seconds=tick_seconds, max_instances=1, coalesce=True,
                       next_run_time=datetime.now(timezone.utc))
     scheduler.start()

@@ -216,3 +216,30 @@ def test_sigterm_releases_the_feed_being_checked(sqlite_url, tmp_path):
             assert m.store.claim_due_feeds(datetime.now(timezone.utc), timedelta(minutes=1))  # … and free
         finally:
             m.close()
+
+
+def test_a_long_cycle_brings_no_warning_at_every_tick(caplog):
+    """A cycle longer than several ticks: the ticks in between neither overlap it nor warn."""
+    import logging
+
+    from monitor.pipeline import CycleReport
+    from monitor.scheduler import run_forever
+
+    class SlowMonitor:
+        cycles = 0
+
+        async def run_cycle(self, stop: asyncio.Event | None = None) -> CycleReport:
+            SlowMonitor.cycles += 1
+            await asyncio.sleep(3.2)
+            return CycleReport(feeds_checked=1)
+
+    async def main() -> None:
+        asyncio.get_running_loop().call_later(4.5, os.kill, os.getpid(), signal.SIGTERM)
+        await run_forever(SlowMonitor(), tick_seconds=1, grace_seconds=5)  # type: ignore[arg-type]
+
+    caplog.set_level(logging.INFO)
+    asyncio.run(main())
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warnings == []
+    assert SlowMonitor.cycles == 2  # the second began at the first tick after the first ended
+    assert any("1 feed(s) checked" in r.getMessage() for r in caplog.records)

@@ -287,7 +287,6 @@ def test_a_match_keeps_the_copy_as_found_when_the_copier_edits_it(store: Store):
 
 
 def test_matches_source_filter_takes_percent_and_underscore_literally(store: Store):
-    now = datetime.now(timezone.utc)
     pid = store.save_post(Post("https://copy.example/1", "copied text"), None)
     for url in ("https://p.example/100%_sure", "https://p.example/100xxsure", "https://p.example/a_b"):
         sid, _ = store.upsert_source(Source(url, f"text of {url}", "A"), b"s", "url")
