@@ -47,6 +47,7 @@ FEED_LEASE = timedelta(minutes=15)  # a crashed process's claims expire after th
 POST_LEASE = timedelta(minutes=15)
 FULL_CONTENT_WORDS = 150  # feed content shorter than this is a summary: fetch the page
 CHECK_BATCH = 64  # successful feed checks recorded per transaction
+OWN_FEEDS_POLL = 0.5  # seconds between looks while another process reads the user's own feeds
 
 
 def _naming(what: str, url: str, error: Exception) -> str:
@@ -107,17 +108,23 @@ class Monitor:
     def close(self) -> None:
         self.db.close()
 
-    def _load_index(self, since: datetime | None = None) -> None:
-        """Rebuild the detector's index from stored signatures, never re-reading the texts,
-        except for a signature the detector cannot read (another format): that one is redone.
+    def _load_index(self) -> None:
+        """Build the detector's index from stored signatures, never re-reading the texts,
+        except for a signature the detector cannot read (another format): that one is redone."""
+        self._index_version = 0  # the highest source version the index holds
+        self._indexed: dict[int, int] = {}  # source id → hash of the signature indexed
+        self._refresh_index()
 
-        With `since`, only sources changed after it: what other processes registered."""
-        # A little overlap: a source committed while the last load ran is read again (harmless).
-        started = datetime.now(timezone.utc) - timedelta(seconds=5)
+    def _refresh_index(self) -> None:
+        """Add the sources registered or edited (by any process) after the highest version the
+        index holds. Versions commit in their order (Store._raise_version), so afterwards every
+        source committed before this call is in the index: called after each post's claim, a
+        post is never checked against an index missing a source committed before its claim."""
         stale = []
-        for source_id, signature in self.store.signatures(updated_after=since):
+        for source_id, signature, version in self.store.signatures(above_version=self._index_version):
+            self._index_version = max(self._index_version, version)
             try:
-                self.detector.add(source_id, signature)
+                self._index_add(source_id, signature)
             except Exception:  # noqa: BLE001 - any undecodable signature is simply redone
                 stale.append(source_id)
         if stale:
@@ -125,8 +132,14 @@ class Monitor:
         for source_id, source in self.store.sources_by_id(stale).items():
             signature = self.detector.signature(source.text)
             self.store.set_signature(source_id, signature)
+            self._index_add(source_id, signature)
+
+    def _index_add(self, source_id: int, signature: bytes) -> None:
+        """Index a signature unless this very one is indexed already (re-read by a refresh)."""
+        digest = hash(signature)
+        if self._indexed.get(source_id) != digest:
             self.detector.add(source_id, signature)
-        self._index_loaded_at = started
+            self._indexed[source_id] = digest
 
     def destinations_for(self, source_url: str | None, score: float | None) -> list[tuple[str, datetime]]:
         """The destinations that want this alert, each with its first attempt time (digests wait).
@@ -158,7 +171,7 @@ class Monitor:
         signature = self.detector.signature(source.text)
         source_id, changed = self.store.upsert_source(source, signature, origin, feed_id, entry_hash)
         if changed:
-            self.detector.add(source_id, signature)
+            self._index_add(source_id, signature)
         return source_id
 
     async def source_from_url(self, fetcher: Fetcher, url: str, title: str | None = None) -> Source:
@@ -349,6 +362,7 @@ class Monitor:
             if claim is None:
                 continue  # checked and unchanged, or another process has it
             try:
+                self._refresh_index()  # every source committed before the claim is in the index
                 post = await self.post_from_entry(fetcher, entry, feed.url)
                 text_hash = content_hash(post.text)
                 if claim.previous_url is not None and claim.previous_text_hash not in (None, text_hash):
@@ -484,6 +498,17 @@ class Monitor:
         if checks:
             self.store.feeds_checked(checks)
 
+    async def _wait_for_own_feeds(self, stop: asyncio.Event | None) -> None:
+        """Wait while another process reads the user's own feeds (until its claims end or
+        expire): the sources it registers must be in the index before posts are checked, as
+        in one process, where the user's own feeds are read first."""
+        logged = False
+        while self.store.source_feeds_busy(datetime.now(timezone.utc)) and not (stop and stop.is_set()):
+            if not logged:
+                log.info("another process is reading your own feed(s): posts are checked once it is done")
+                logged = True
+            await asyncio.sleep(OWN_FEEDS_POLL)
+
     async def run_cycle(self, only_urls: Iterable[str] | None = None,
                         stop: asyncio.Event | None = None) -> CycleReport:
         """Sync the config, poll every due feed (or the given ones), deliver due alerts.
@@ -492,17 +517,20 @@ class Monitor:
         When `stop` is set no more feeds are claimed and the checks under way finish.
         """
         report = CycleReport()
-        self._load_index(since=self._index_loaded_at)  # sources other processes registered
+        self._refresh_index()  # sources other processes registered
         only = list(only_urls) if only_urls is not None else None
         limit = max(50, 4 * self.fetch_settings.concurrency)
         running: set[asyncio.Task[None]] = set()
         async with self.fetcher() as fetcher:
             report.errors += await self.sync_config(fetcher)
+            # A source sync_config found registered by another process is in the index now.
+            self._refresh_index()
             more = True
             try:
                 while True:
                     if more and not (stop and stop.is_set()) and len(running) <= limit // 2:
                         self.flush_checks()
+                        await self._wait_for_own_feeds(stop)
                         wanted = len(only) if only is not None else limit - len(running)
                         feeds = self.store.claim_due_feeds(datetime.now(timezone.utc), FEED_LEASE,
                                                            limit=wanted, urls=only)
@@ -511,8 +539,15 @@ class Monitor:
                         own = [f for f in feeds if f.role == "source"]
                         if own:
                             await asyncio.gather(*(self.poll_feed(fetcher, f, report) for f in own))
-                        running |= {asyncio.create_task(self.poll_feed(fetcher, f, report))
-                                    for f in feeds if f.role != "source"}
+                            self.flush_checks()  # their claims end
+                        watched = [f for f in feeds if f.role != "source"]
+                        if watched and self.store.source_feeds_busy(datetime.now(timezone.utc)):
+                            # Another process began reading the user's own feeds since the wait:
+                            # give these back and wait for it (see _wait_for_own_feeds).
+                            self.store.release_feeds([f.id for f in watched])
+                            more = True
+                            continue
+                        running |= {asyncio.create_task(self.poll_feed(fetcher, f, report)) for f in watched}
                     if len(self._checked) >= CHECK_BATCH:
                         self.flush_checks()
                     if not running:

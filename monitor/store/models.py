@@ -74,6 +74,11 @@ class SourceRow(Base):
     # When the text or signature last changed: other processes reload the signatures changed
     # since their last look (recording only a new entry_hash leaves it alone).
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Raised to the highest + 1 (under a lock, so versions commit in order) by each change of
+    # the text or signature: processes reload the sources above the version their index holds.
+    version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+    __table_args__ = (Index("ix_sources_version", "version"),)
 
 
 class FeedRow(Base):
@@ -127,6 +132,8 @@ class PostRow(Base):
     # claimed (one process is fetching/checking it, until lease_until) | checked | failed
     state: Mapped[str] = mapped_column(String(16), default="checked", server_default="checked")
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Failed reads in a row (state "failed"): the next try waits until lease_until, longer each time.
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     # An entry's identity is its GUID within its feed; the row is inserted before the post is
     # fetched, so of two processes that see the entry, only the one whose insert wins checks it.

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +26,9 @@ from monitor.store.models import (
     SourceRow,
     utcnow,
 )
+
+
+SOURCE_VERSION_LOCK = 0x5EC7_0001  # PostgreSQL advisory lock serialising source versions
 
 
 def content_hash(text: str) -> str:
@@ -268,6 +271,7 @@ class Store:
             if entry_hash is not None:
                 row.entry_hash = entry_hash
             s.flush()
+            self._raise_version(s, row.id)
             return row.id, True
 
     @staticmethod
@@ -325,6 +329,21 @@ class Store:
     def set_signature(self, source_id: int, signature: bytes) -> None:
         with self.db.session() as s:
             s.execute(update(SourceRow).where(SourceRow.id == source_id).values(signature=signature))
+            self._raise_version(s, source_id)
+
+    def _raise_version(self, s: Any, source_id: int) -> None:
+        """Give a source just changed the highest version + 1, as the transaction's last write.
+
+        Versions must become visible in their order, or a process that read version 7 would
+        never look below it for a 6 committed later: on PostgreSQL a transaction-scoped lock
+        makes the next writer wait for this commit (a sequence would not: its numbers commit
+        out of order); on SQLite the write lock already does."""
+        if self.db.is_postgres:
+            s.execute(select(func.pg_advisory_xact_lock(SOURCE_VERSION_LOCK)))
+        highest = select(func.coalesce(func.max(SourceRow.version), 0) + 1).scalar_subquery()
+        s.execute(update(SourceRow).where(SourceRow.id == source_id).values(
+                  version=highest, updated_at=SourceRow.updated_at),
+                  execution_options={"synchronize_session": False})
 
     def mark_source_error(self, url: str, origin: str, error: str) -> None:
         """Remember a source that could not be read, so the user sees why in `sources list`."""
@@ -353,17 +372,28 @@ class Store:
             rows = s.scalars(select(SourceRow).where(SourceRow.id.in_(ids)))
             return {r.id: Source(r.url, r.text, r.title, r.id) for r in rows}
 
-    def signatures(self, updated_after: datetime | None = None,
-                   batch: int = 5000) -> Iterator[tuple[int, bytes]]:
-        """Ready sources' stored signatures (all, or those changed since a time) for the index."""
-        q = select(SourceRow.id, SourceRow.signature).where(
+    def signatures(self, above_version: int = 0,
+                   batch: int = 5000) -> Iterator[tuple[int, bytes, int]]:
+        """(id, signature, version) of the ready sources (all, or those changed after a version)."""
+        q = select(SourceRow.id, SourceRow.signature, SourceRow.version).where(
             SourceRow.status == "ready", SourceRow.signature.is_not(None))
-        if updated_after is not None:
-            q = q.where(SourceRow.updated_at > updated_after)
+        if above_version:
+            q = q.where(SourceRow.version > above_version)
         with self.db.engine.connect() as conn:
             result = conn.execution_options(yield_per=batch).execute(q)
-            for sid, sig in result:
-                yield sid, bytes(sig)
+            for sid, sig, version in result:
+                yield sid, bytes(sig), version
+
+    def source_version(self) -> int:
+        """The highest committed source version (0: no source yet)."""
+        with self.db.engine.connect() as conn:
+            return conn.scalar(select(func.coalesce(func.max(SourceRow.version), 0))) or 0
+
+    def source_feeds_busy(self, now: datetime) -> int:
+        """How many of the user's own feeds a process is reading now (a live claim)."""
+        with self.db.engine.connect() as conn:
+            return conn.scalar(select(func.count()).select_from(FeedRow).where(
+                FeedRow.role == "source", FeedRow.lease_until > now)) or 0
 
     # --- feeds ---------------------------------------------------------------------------
     def sync_feeds(self, wanted: Iterable[tuple[str, str, int]]) -> None:
