@@ -50,6 +50,14 @@ CHECK_BATCH = 64  # successful feed checks recorded per transaction
 OWN_FEEDS_POLL = 0.5  # seconds between looks while another process reads the user's own feeds
 
 
+def post_retry_wait(failures: int) -> timedelta:
+    """How long a post that failed `failures` times in a row waits before its next try: the
+    first failure is retried at the next read of its feed, then 30 min, doubling, up to a day."""
+    if failures <= 1:
+        return timedelta(0)
+    return min(timedelta(days=1), timedelta(minutes=30) * 2 ** min(failures - 2, 10))
+
+
 def _naming(what: str, url: str, error: Exception) -> str:
     """An error message that names the thing at fault (a FetchError already names its URL)."""
     msg = str(error) or type(error).__name__
@@ -350,6 +358,7 @@ class Monitor:
             return await self._register_entries(fetcher, feed, entries, report)
         failures = 0
         known = self.store.checked_entries(feed.id)
+        waiting = self.store.posts_waiting(feed.id, datetime.now(timezone.utc))
         seen: set[str] = set()
         for entry in entries:
             if entry.url in seen:
@@ -357,6 +366,9 @@ class Monitor:
             seen.add(entry.url)
             if known.get(entry.guid) == entry.entry_hash:
                 continue  # checked before and unchanged (the common case: no transaction)
+            if entry.guid in waiting:
+                failures += 1  # failed before, tried later: the feed is read again meanwhile
+                continue
             claim = self.store.claim_post(feed.id, entry.guid, entry.url, entry.entry_hash,
                                           datetime.now(timezone.utc), POST_LEASE)
             if claim is None:
@@ -388,8 +400,9 @@ class Monitor:
             except Exception as e:  # noqa: BLE001 - one broken post never stops the feed
                 if not isinstance(e, (FetchError, ValueError)):
                     log.exception("unexpected error on post %s", entry.url)
-                # Released, so it is tried again when the feed is next read.
-                self.store.release_post(claim.id)
+                # Released, so it is tried again when the feed is next read, later each time
+                # it fails again (a post over the size cap is not downloaded at every check).
+                self.store.release_post(claim.id, wait=post_retry_wait)
                 log.error("post %s skipped: %s", entry.url, e)
                 report.errors.append(_naming("post", entry.url, e))
                 failures += 1

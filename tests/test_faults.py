@@ -118,6 +118,13 @@ class FaultServer(LoopbackServer):
                 elif path == "/healthy":
                     self.send(200, rss(base, [("h1", article(4) + server.edit), ("h2", article(5))]),
                               {"Content-Type": "application/rss+xml", "Cache-Control": "max-age=5400"})
+                elif path == "/summary":  # one summary-only entry whose page is over the size cap
+                    body = (f'<rss version="2.0"><channel><title>S</title><item><title>big</title>'
+                            f"<link>{base}/bigpost</link><description>short</description></item></channel></rss>")
+                    self.send(200, body.encode(), {"Content-Type": "application/rss+xml"})
+                elif path == "/bigpost":
+                    self.send(200, b"<html><body>" + b"<p>word word</p>" * 20000 + b"</body></html>",
+                              {"Content-Type": "text/html"})
                 else:
                     self.send(404, b"no")
 
@@ -243,3 +250,23 @@ def test_a_long_cycle_brings_no_warning_at_every_tick(caplog):
     assert warnings == []
     assert SlowMonitor.cycles == 2  # the second began at the first tick after the first ended
     assert any("1 feed(s) checked" in r.getMessage() for r in caplog.records)
+
+
+def test_a_post_over_the_size_cap_is_not_downloaded_at_every_check(sqlite_url, tmp_path):
+    """Tried again at the next read of its feed, then only after a wait that grows."""
+    from monitor.pipeline import post_retry_wait
+
+    with FaultServer() as srv:
+        m = open_monitor(sqlite_url, tmp_path, [srv.url + "/summary"], max_bytes=100_000)
+        try:
+            for _ in range(4):
+                report = asyncio.run(m.run_cycle(only_urls=[srv.url + "/summary"]))
+                assert report.feeds_checked == 1 and report.feeds_failed == 0  # the feed itself is fine
+            assert srv.hits["/summary"] == 4  # read again each time: its post is still owed a check
+            assert srv.hits["/bigpost"] == 2  # failed, retried once, then waits
+            [(state, _)] = posts(m).values()
+            assert state == "failed"
+        finally:
+            m.close()
+    assert [post_retry_wait(n).total_seconds() for n in (1, 2, 3)] == [0, 1800, 3600]
+    assert post_retry_wait(50) == timedelta(days=1)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -596,11 +596,23 @@ class Store:
             return dict(conn.execute(select(PostRow.guid, PostRow.entry_hash).where(
                 PostRow.feed_id == feed_id, PostRow.state == "checked")).all())
 
-    def release_post(self, post_id: int) -> None:
-        """A claimed post could not be read: retried when its feed is next read."""
+    def release_post(self, post_id: int, wait: Callable[[int], timedelta] | None = None) -> None:
+        """A claimed post was not read: retried when its feed is next read. With `wait` it
+        failed: one more failure in a row, and no retry before wait(failures in a row)."""
         with self.db.session() as s:
-            s.execute(update(PostRow).where(PostRow.id == post_id, PostRow.state == "claimed")
-                      .values(state="failed", lease_until=None))
+            row = s.get(PostRow, post_id)
+            if row is None or row.state != "claimed":
+                return
+            row.state, row.lease_until = "failed", None
+            if wait is not None:
+                row.failures += 1
+                row.lease_until = utcnow() + wait(row.failures)
+
+    def posts_waiting(self, feed_id: int, now: datetime) -> set[str]:
+        """GUIDs of the feed's posts that failed and wait before their next try."""
+        with self.db.engine.connect() as conn:
+            return set(conn.scalars(select(PostRow.guid).where(
+                PostRow.feed_id == feed_id, PostRow.state == "failed", PostRow.lease_until > now)))
 
     def post_unchanged(self, post_id: int, entry_hash: str, moved_to: Post | None = None) -> None:
         """The entry changed in the feed but the post's text did not: nothing to re-check.
@@ -609,7 +621,7 @@ class Store:
         row follows it, with the page read there as its evidence (the text, and so the offsets
         of its matches' evidence, did not change)."""
         values: dict[str, Any] = {"state": "checked", "lease_until": None, "entry_hash": entry_hash,
-                                  "checked_at": utcnow()}
+                                  "checked_at": utcnow(), "failures": 0}
         if moved_to is not None:
             values.update(url=moved_to.url, title=moved_to.title, **_page_evidence(moved_to))
         with self.db.session() as s:
@@ -637,6 +649,7 @@ class Store:
             row.guid = post.guid or row.guid or post.url
             row.content_hash, row.published_at, row.checked_at = digest, post.published, utcnow()
             row.state, row.lease_until, row.entry_hash = "checked", None, entry_hash or row.entry_hash
+            row.failures = 0
             # The raw page is evidence; it is kept for every post so a later match can cite it.
             for name, value in _page_evidence(post).items():
                 setattr(row, name, value)
