@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any, TypeVar
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
@@ -42,11 +45,14 @@ from monitor.store import Database, FeedCheck, FeedState, Store, check_migrated
 from monitor.store.repo import content_hash
 
 log = logging.getLogger("monitor")
+T = TypeVar("T")
 
 FEED_LEASE = timedelta(minutes=15)  # a crashed process's claims expire after this
 POST_LEASE = timedelta(minutes=15)
 FULL_CONTENT_WORDS = 150  # feed content shorter than this is a summary: fetch the page
 CHECK_BATCH = 64  # successful feed checks recorded per transaction
+MAX_NEW_ENTRIES = 300  # new or edited posts checked per feed check; the rest at the next one
+MORE_ENTRIES_AFTER = timedelta(minutes=1)  # when a feed with posts left over is checked again
 OWN_FEEDS_POLL = 0.5  # seconds between looks while another process reads the user's own feeds
 
 
@@ -109,11 +115,19 @@ class Monitor:
             allow_private_networks=f.allow_private_networks)
         self.robots = RobotsCache()  # kept across cycles: robots.txt is read once a day per site
         self._checked: list[FeedCheck] = []  # successful checks not yet recorded (flush_checks)
+        # Parsing, extraction and detection run here, off the event loop, so a heavy feed never
+        # stalls the others' network I/O (their timeouts measure the network, not our CPU).
+        # One thread: the work holds the GIL most of the time (feedparser, the detector's
+        # Python parts), so more threads would not go faster; and the detector's index is
+        # only ever touched from one thread at a time.
+        self._cpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-cpu")
+        self._deferred: set[int] = set()  # feeds with new entries left for their next check
 
     def fetcher(self) -> Fetcher:
         return Fetcher(self.fetch_settings, robots=self.robots)
 
     def close(self) -> None:
+        self._cpu.shutdown(wait=True)
         self.db.close()
 
     def _load_index(self) -> None:
@@ -242,12 +256,21 @@ class Monitor:
             found.append(FoundMatch(source, post, verdict, match_id, event))
         return found
 
+    def _check_claimed(self, post: Post, feed_id: int, post_id: int, entry_hash: str) -> list[FoundMatch]:
+        """Check a claimed post against an index holding every source committed before its claim."""
+        self._refresh_index()
+        return self.check_post(post, feed_id, post_id=post_id, entry_hash=entry_hash)
+
+    async def _off_loop(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run CPU work on the monitor's worker thread; the event loop goes on meanwhile."""
+        return await asyncio.get_running_loop().run_in_executor(self._cpu, partial(fn, *args, **kwargs))
+
     async def post_from_entry(self, fetcher: Fetcher, entry: Entry, feed_url: str) -> Post:
         """The post's text: from the feed when it carries the full post, else from its page."""
         status, fetched_at = None, datetime.now(timezone.utc)
         # Many RSS 2.0 feeds carry the whole post in <description> (feedparser's summary).
         carried = entry.content_html or entry.summary_html
-        in_feed = extract_fragment(carried, url=entry.url) if carried else ""
+        in_feed = await self._off_loop(extract_fragment, carried, url=entry.url) if carried else ""
         if len(in_feed.split()) >= FULL_CONTENT_WORDS:
             page_html, text, title = carried, in_feed, entry.title
         else:  # a summary-only feed: the post's own page has the text
@@ -258,10 +281,12 @@ class Monitor:
                 log.info("post %s is not an HTML page (%s); not compared", entry.url, fetched.content_type)
                 page_html, text, title = None, "", entry.title
             else:
-                page = extract_page(fetched.body, url=entry.url, content_type=fetched.content_type)
+                page = await self._off_loop(extract_page, fetched.body, url=entry.url,
+                                            content_type=fetched.content_type)
                 page_html = fetched.body.decode("utf-8", errors="replace")
                 text, title = page.text, entry.title or page.title
-        return Post(url=entry.url, text=self.strip_site_boilerplate(entry.url, text), title=title,
+        text = await self._off_loop(self.strip_site_boilerplate, entry.url, text)
+        return Post(url=entry.url, text=text, title=title,
                     guid=entry.guid, feed_url=feed_url, published=entry.published, html=page_html,
                     http_status=status, fetched_at=fetched_at)
 
@@ -286,7 +311,7 @@ class Monitor:
             for candidate in discover(html, fetched.url):
                 try:
                     found = await fetcher.get(candidate)
-                    parse_feed(found.body, candidate, found.content_type)
+                    await self._off_loop(parse_feed, found.body, candidate, found.content_type)
                     return found, found.permanent_redirect or candidate
                 except (FetchError, FeedError):
                     continue
@@ -301,11 +326,17 @@ class Monitor:
             if feed_url != (feed.feed_url or feed.url):
                 log.warning("feed %s moved permanently to %s; the new address is kept", feed.url, feed_url)
             body_hash = content_hash(fetched.body.decode("latin-1")) if fetched.status == 200 else feed.body_hash
-            ttl = None
+            ttl, deferred = None, False
             if fetched.status == 200 and body_hash != feed.body_hash:
-                parsed = parse_feed(fetched.body, feed_url, fetched.content_type)
+                parsed = await self._off_loop(parse_feed, fetched.body, feed_url, fetched.content_type)
                 ttl = parsed.ttl_minutes
                 failures = await self._process_entries(fetcher, feed, parsed.entries, report)
+                deferred = feed.id in self._deferred
+                self._deferred.discard(feed.id)
+                if deferred:
+                    log.info("feed %s: more than %d new posts; the rest at its next check, in %s",
+                             feed.url, MAX_NEW_ENTRIES, MORE_ENTRIES_AFTER)
+                    failures += 1  # its validators are forgotten below, so the feed is read again
                 if feed.role == "source" and feed.backfilled_at is None:
                     failures += await self.backfill(fetcher, feed, feed_url, parsed, report)
                 title = parsed.title
@@ -321,7 +352,8 @@ class Monitor:
             self._checked.append(FeedCheck(
                 feed.id, status=str(fetched.status), feed_url=feed_url, title=title,
                 etag=fetched.etag, last_modified=fetched.last_modified, body_hash=body_hash,
-                next_check_at=next_check(now, feed.interval_minutes, max_age=fetched.max_age, ttl_minutes=ttl)))
+                next_check_at=now + MORE_ENTRIES_AFTER if deferred else
+                next_check(now, feed.interval_minutes, max_age=fetched.max_age, ttl_minutes=ttl)))
             report.feeds_checked += 1
             if feed.failure_alerted:
                 log.info("feed %s recovered", feed.url)
@@ -360,6 +392,7 @@ class Monitor:
         known = self.store.checked_entries(feed.id)
         waiting = self.store.posts_waiting(feed.id, datetime.now(timezone.utc))
         seen: set[str] = set()
+        taken = 0
         for entry in entries:
             if entry.url in seen:
                 continue  # one post listed twice: its first (newest) entry counts
@@ -369,12 +402,17 @@ class Monitor:
             if entry.guid in waiting:
                 failures += 1  # failed before, tried later: the feed is read again meanwhile
                 continue
+            if taken >= MAX_NEW_ENTRIES:
+                # The rest at the feed's next check, soon (poll_feed): one feed listing thousands
+                # of new posts does not hold a cycle, nor the CPU, for long.
+                self._deferred.add(feed.id)
+                break
+            taken += 1
             claim = self.store.claim_post(feed.id, entry.guid, entry.url, entry.entry_hash,
                                           datetime.now(timezone.utc), POST_LEASE)
             if claim is None:
                 continue  # checked and unchanged, or another process has it
             try:
-                self._refresh_index()  # every source committed before the claim is in the index
                 post = await self.post_from_entry(fetcher, entry, feed.url)
                 text_hash = content_hash(post.text)
                 if claim.previous_url is not None and claim.previous_text_hash not in (None, text_hash):
@@ -392,7 +430,7 @@ class Monitor:
                     continue
                 if not post.text:
                     log.info("post %s has no text; kept, not compared", post.url)
-                report.matches += self.check_post(post, feed.id, post_id=claim.id, entry_hash=entry.entry_hash)
+                report.matches += await self._off_loop(self._check_claimed, post, feed.id, claim.id, entry.entry_hash)
                 report.posts_checked += 1
             except asyncio.CancelledError:
                 self.store.release_post(claim.id)
@@ -436,8 +474,8 @@ class Monitor:
                 if post.text:
                     if registered is not None:
                         log.info("source post %s changed in its feed: read again", entry.url)
-                    self.register_source(Source(post.url, post.text, post.title), "feed", feed.id,
-                                         entry_hash=entry.entry_hash)
+                    await self._off_loop(self.register_source, Source(post.url, post.text, post.title), "feed",
+                                         feed.id, entry_hash=entry.entry_hash)
                 elif registered is not None:
                     log.warning("source post %s has no text now; its earlier text is kept", entry.url)
             except Exception as e:  # noqa: BLE001 - one unreadable post never stops the others
