@@ -3,7 +3,7 @@ hostile ones among them), posts published as it runs, random kill -9's. Then it 
 work to settle and counts: posts checked, matches found against the expected set, alerts sent
 against alerts due. It ends with a verdict: zero lost and zero duplicated, or what went wrong.
 
-    python bench/soak.py [--minutes 3] [--kill-every 20] [--postgres-url URL] [--only postgres|sqlite]
+    python bench/soak.py [--minutes 3] [--kill-every 30] [--postgres-url URL] [--only postgres|sqlite]
 
 4 processes on PostgreSQL, then 2 on SQLite, each for half of --minutes (20 at most), plus the
 time the last posts and alerts take to settle (a few minutes at most). The children run with
@@ -11,10 +11,10 @@ time the last posts and alerts take to settle (a few minutes at most). The child
 within the run; everything else is the shipped code.
 
 The feeds (on 127.0.0.2; the user's own site on 127.0.0.1):
-- 470 healthy feeds of 4 posts, gaining a post every ~40 s; one post in five copies one of the
+- 470 healthy feeds of 2 posts, gaining a post a minute; one post in five copies one of the
   user's 40 articles (20 registered from files, 20 from the user's own feed); half the feeds
   carry the full text, half only a summary (the post's page is fetched);
-- 3 heavy feeds listing 600 posts each (a few copies buried in them);
+- 3 heavy feeds listing 400 posts each (300 are checked per feed check) (a few copies buried in them);
 - 27 hostile feeds: 500s, a hang, a trickle, a gzip bomb, a redirect loop, 20 MB, malformed
   XML, absurd Retry-After and max-age values, binary junk.
 The expected set is every (article, copy) pair published on a non-hostile feed.
@@ -27,6 +27,7 @@ import gzip
 import hashlib
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -51,10 +52,12 @@ WORDS = ("harbour crane tariff tin copper ledger minister treaty river valley en
          "cargo lantern orchard meadow quarry mill bridge canal furnace kiln weaver spindle loom barley "
          "granary tannery forge anvil chapel tower garrison").split()
 FILE_SOURCES, OWN_SOURCES = 20, 20
-HEALTHY, HEAVY, HEAVY_POSTS = 470, 3, 600
+HEALTHY, HEAVY, HEAVY_POSTS = 470, 3, 400
+FIRST_POSTS = 2  # posts a healthy feed lists at the start
 HOSTILE = ["500", "hang", "trickle", "bomb", "loop", "huge", "malformed", "retry", "maxage", "junk"]
 LEASE_SECONDS = 60
-PUBLISH_EVERY = 40.0  # seconds between new posts on a healthy feed (each feed its own phase)
+SETTLE_LIMIT = 10 * 60  # seconds the work may take to settle after the last kill
+PUBLISH_EVERY = 60.0  # seconds between new posts on a healthy feed (each feed its own phase)
 BOMB = gzip.compress(b"\0" * (100 << 20), compresslevel=9)
 CHILD = """
 import sys, datetime
@@ -101,10 +104,10 @@ class Sites:
         self.heavy_feed = {h: self._heavy(h) for h in range(HEAVY)}
 
     def published(self, feed: int) -> int:
-        """How many posts healthy feed `feed` lists now (4 at the start, one more per ~40 s)."""
+        """How many posts healthy feed `feed` lists now (2 at the start, one more a minute)."""
         now = time.monotonic() if self.stop_publishing_at is None else self.stop_publishing_at
         phase = (feed * 7.919) % PUBLISH_EVERY
-        return 4 + max(0, int((now - self.t0 - phase) // PUBLISH_EVERY))
+        return FIRST_POSTS + max(0, int((now - self.t0 - phase) // PUBLISH_EVERY))
 
     def expected(self) -> set[tuple[str, str]]:
         pairs = set()
@@ -282,6 +285,18 @@ class Fleet:
             p.send_signal(signal.SIGTERM)
         return [p.wait(timeout=120) for p in self.procs]
 
+    def errors(self) -> list[str]:
+        """Each kind of unexpected error the processes logged, with its count."""
+        found: Counter[str] = Counter()
+        for i in range(1, self.started + 1):
+            lines = (self.workdir / f"process-{i}.log").read_text(errors="replace").splitlines()
+            for k, line in enumerate(lines):
+                if line.startswith("Traceback"):
+                    end = next((j for j in range(k + 1, len(lines)) if not lines[j].startswith((" ", "Traceback"))),
+                               len(lines) - 1)
+                    found[lines[end][:160]] += 1
+        return [f"{n} × {what}" for what, n in found.most_common(8)]
+
     def tracebacks(self) -> int:
         return sum((self.workdir / f"process-{i}.log").read_text(errors="replace").count("Traceback")
                    for i in range(1, self.started + 1))
@@ -339,7 +354,7 @@ def phase(name: str, processes: int, db_url: str, seconds: float, kill_every: fl
         expected, wanted_posts = sites.expected(), sites.healthy_posts()
         # Settle: killed processes' claims expire (1 min), due feeds are read again, alerts go out.
         settle_began = time.monotonic()
-        while time.monotonic() - settle_began < 6 * 60:
+        while time.monotonic() - settle_began < SETTLE_LIMIT:
             got = found_pairs(db_url)
             checked = checked_posts(db_url)
             c = counts(db_url)
@@ -351,9 +366,10 @@ def phase(name: str, processes: int, db_url: str, seconds: float, kill_every: fl
         got, checked, c = found_pairs(db_url), checked_posts(db_url), counts(db_url)
         ids = Counter(r["headers"].get("webhook-id") for r in hook.received if 200 <= r["status"] < 300)
     sites.close()
-    lost_matches = expected - got
     unexpected = got - expected
-    lost_posts = wanted_posts - checked
+    lost_posts = wanted_posts - checked  # not checked when the soak ended (unsettled)
+    lost_matches = {(src, copy) for src, copy in expected - got if copy in checked}  # checked, not found
+    unsettled = {(src, copy) for src, copy in expected - got if copy not in checked}
     unsent = c["due"] - len(ids)
     replays = sum(n - 1 for n in ids.values() if n > 1)
     duplicates = c["due"] - len({(m, d) for m, d in match_destinations(db_url)})
@@ -361,11 +377,13 @@ def phase(name: str, processes: int, db_url: str, seconds: float, kill_every: fl
           f"processes started: {fleet.started}; exit codes at SIGTERM: {codes}; tracebacks in logs: {fleet.tracebacks()}")
     print(f"[{name}] posts checked: {c['checked']} of {c['posts']} stored; of the {len(wanted_posts)} "
           f"published on healthy and heavy feeds, not checked: {len(lost_posts)}")
-    print(f"[{name}] matches found: {len(got)}; expected: {len(expected)}; lost: {len(lost_matches)}; "
-          f"unexpected: {len(unexpected)}")
+    print(f"[{name}] matches found: {len(got)}; expected: {len(expected)}; lost (copy checked, no match): "
+          f"{len(lost_matches)}; copy not checked yet: {len(unsettled)}; unexpected: {len(unexpected)}")
     print(f"[{name}] alerts due: {c['due']}; sent (distinct webhook-ids received): {len(ids)}; not sent: {unsent}; "
           f"duplicate alerts (two deliveries for one match): {duplicates}; "
           f"replayed POSTs (same webhook-id, a process killed mid-send): {replays}")
+    for line in fleet.errors():
+        print(f"[{name}]   in the logs: {line}")
     ok = not lost_matches and not lost_posts and unsent == 0 and duplicates == 0 and not unexpected
     print(f"[{name}] {'OK: zero lost, zero duplicated' if ok else 'FAILED'}", flush=True)
     for pair in sorted(lost_matches)[:5]:
@@ -401,18 +419,21 @@ def match_destinations(db_url: str) -> list[tuple[int, str]]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--minutes", type=float, default=3.0, help="running time of both phases (at most 20)")
-    ap.add_argument("--kill-every", type=float, default=20.0, help="seconds between kill -9's (0: none)")
+    ap.add_argument("--kill-every", type=float, default=30.0, help="seconds between kill -9's (0: none)")
     ap.add_argument("--postgres-url", default=os.environ.get(
         "MONITOR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
     ap.add_argument("--only", choices=["postgres", "sqlite"])
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--keep", action="store_true", help="keep the work folder (logs, SQLite file)")
     args = ap.parse_args()
     minutes = min(args.minutes, 20.0)
     rng = random.Random(args.seed)
     phases = [p for p in ("postgres", "sqlite") if args.only in (None, p)]
     seconds = minutes * 60 / len(phases)
     results = []
-    with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
+    tmp = tempfile.mkdtemp(prefix="soak-")
+    try:
+        print("work folder:", tmp)
         for name in phases:
             workdir = Path(tmp) / name
             workdir.mkdir()
@@ -425,6 +446,9 @@ def main() -> None:
             else:
                 results.append(phase(name, 2, f"sqlite:///{workdir / 'monitor.db'}", seconds, args.kill_every,
                                      rng, workdir))
+    finally:
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
     print("soak:", "OK" if all(results) else "FAILED")
     sys.exit(0 if all(results) else 1)
 
