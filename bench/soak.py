@@ -10,11 +10,11 @@ time the last posts and alerts take to settle (a few minutes at most). The child
 1-minute claim leases (15 in production) so a killed process's feeds and posts come back
 within the run; everything else is the shipped code.
 
-The feeds (on 127.0.0.2; the user's own site on 127.0.0.1):
+The feeds (on 40 sites, 127.0.0.2 onwards; the user's own site on 127.0.0.1):
 - 470 healthy feeds of 2 posts, gaining a post a minute; one post in five copies one of the
   user's 40 articles (20 registered from files, 20 from the user's own feed); half the feeds
   carry the full text, half only a summary (the post's page is fetched);
-- 3 heavy feeds listing 400 posts each (300 are checked per feed check) (a few copies buried in them);
+- 3 heavy feeds listing 400 posts each (300 are checked per feed check) (one post in 40 a copy);
 - 27 hostile feeds: 500s, a hang, a trickle, a gzip bomb, a redirect loop, 20 MB, malformed
   XML, absurd Retry-After and max-age values, binary junk.
 The expected set is every (article, copy) pair published on a non-hostile feed.
@@ -56,6 +56,7 @@ HEALTHY, HEAVY, HEAVY_POSTS = 470, 3, 400
 FIRST_POSTS = 2  # posts a healthy feed lists at the start
 HOSTILE = ["500", "hang", "trickle", "bomb", "loop", "huge", "malformed", "retry", "maxage", "junk"]
 LEASE_SECONDS = 60
+WATCH_SITES = 40  # loopback addresses 127.0.0.2 … the watched feeds are spread over
 SETTLE_LIMIT = 10 * 60  # seconds the work may take to settle after the last kill
 PUBLISH_EVERY = 60.0  # seconds between new posts on a healthy feed (each feed its own phase)
 BOMB = gzip.compress(b"\0" * (100 << 20), compresslevel=9)
@@ -79,7 +80,8 @@ def article(seed: int, words: int = 300) -> str:
 def copy_of(feed: int, post: int) -> int | None:
     """Which article (0..39) post `post` of feed `feed` copies, if any: one post in five."""
     h = int.from_bytes(hashlib.blake2b(f"{feed}:{post}".encode(), digest_size=8).digest(), "big")
-    return h % (FILE_SOURCES + OWN_SOURCES) if h % 5 == 0 else None
+    rate = 5 if feed < 10_000 else 40  # a heavy feed: one in 40
+    return h // 64 % (FILE_SOURCES + OWN_SOURCES) if h % rate == 0 else None
 
 
 def post_text(feed: int, post: int) -> str:
@@ -98,9 +100,10 @@ class Sites:
         self.stop_publishing_at: float | None = None
         self.hits: Counter[str] = Counter()
         self.lock = threading.Lock()
-        self.servers = [self._serve("127.0.0.1"), self._serve("127.0.0.2")]
+        self.servers = [self._serve(f"127.0.0.{i}") for i in range(1, 2 + WATCH_SITES)]
         self.own = f"http://127.0.0.1:{self.servers[0].server_address[1]}"
-        self.watch = f"http://127.0.0.2:{self.servers[1].server_address[1]}"
+        self.sites = [f"http://127.0.0.{i}:{self.servers[i - 1].server_address[1]}" for i in range(2, 2 + WATCH_SITES)]
+        self.watch = self.sites[0]  # the hostile feeds' site
         self.heavy_feed = {h: self._heavy(h) for h in range(HEAVY)}
 
     def published(self, feed: int) -> int:
@@ -114,22 +117,28 @@ class Sites:
         for f in range(HEALTHY):
             for k in range(self.published(f)):
                 if (src := copy_of(f, k)) is not None:
-                    pairs.add((self.source_url(src), f"{self.watch}/p/{f}/{k}"))
+                    pairs.add((self.source_url(src), f"{self.site(f)}/p/{f}/{k}"))
         for h in range(HEAVY):
             for k in range(HEAVY_POSTS):
                 if (src := copy_of(10_000 + h, k)) is not None:
-                    pairs.add((self.source_url(src), f"{self.watch}/heavy/{h}/{k}"))
+                    pairs.add((self.source_url(src), f"{self.site(h)}/heavy/{h}/{k}"))
         return pairs
 
     def healthy_posts(self) -> set[str]:
-        return ({f"{self.watch}/p/{f}/{k}" for f in range(HEALTHY) for k in range(self.published(f))}
-                | {f"{self.watch}/heavy/{h}/{k}" for h in range(HEAVY) for k in range(HEAVY_POSTS)})
+        return ({f"{self.site(f)}/p/{f}/{k}" for f in range(HEALTHY) for k in range(self.published(f))}
+                | {f"{self.site(h)}/heavy/{h}/{k}" for h in range(HEAVY) for k in range(HEAVY_POSTS)})
+
+    def site(self, feed: int) -> str:
+        """The site a feed lives on: copies spread over many sites, as in life (one site
+        showing the same article many times would teach the boilerplate learner that its
+        paragraphs are the site's chrome)."""
+        return self.sites[feed % WATCH_SITES]
 
     def source_url(self, src: int) -> str:
         return f"{self.own}/a/{src}"
 
     def _heavy(self, h: int) -> bytes:
-        return rss(f"heavy {h}", [(f"{self.watch}/heavy/{h}/{k}", post_text(10_000 + h, k), True)
+        return rss(f"heavy {h}", [(f"{self.site(h)}/heavy/{h}/{k}", post_text(10_000 + h, k), True)
                                   for k in range(HEAVY_POSTS)])
 
     def _serve(self, host: str) -> ThreadingHTTPServer:
@@ -177,7 +186,7 @@ class Sites:
             send(200, page(article(int(parts[1]))), "text/html")
         elif parts[0] == "f":  # healthy feed: odd ones carry full text, even ones a summary
             f = int(parts[1].split(".")[0])
-            items = [(f"{self.watch}/p/{f}/{k}", post_text(f, k), f % 2 == 1) for k in range(self.published(f))]
+            items = [(f"{self.site(f)}/p/{f}/{k}", post_text(f, k), f % 2 == 1) for k in range(self.published(f))]
             send(200, rss(f"feed {f}", items[::-1]))
         elif parts[0] == "p":
             send(200, page(post_text(int(parts[1]), int(parts[2]))), "text/html")
@@ -328,8 +337,8 @@ def phase(name: str, processes: int, db_url: str, seconds: float, kill_every: fl
     with WebhookReceiver() as hook:
         for s in range(FILE_SOURCES):
             (workdir / f"article-{s}.txt").write_text(article(s), encoding="utf-8")
-        watch = ([{"url": f"{sites.watch}/f/{f}.xml", "interval": 1} for f in range(HEALTHY)]
-                 + [{"url": f"{sites.watch}/heavy/{h}.xml", "interval": 1} for h in range(HEAVY)]
+        watch = ([{"url": f"{sites.site(f)}/f/{f}.xml", "interval": 1} for f in range(HEALTHY)]
+                 + [{"url": f"{sites.site(h)}/heavy/{h}.xml", "interval": 1} for h in range(HEAVY)]
                  + [{"url": f"{sites.watch}/x/{HOSTILE[i % len(HOSTILE)]}-{i}.xml", "interval": 1}
                     for i in range(500 - HEALTHY - HEAVY)])
         cfg = {"database_url": db_url, "tick_seconds": 2, "watch": watch,

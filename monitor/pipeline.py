@@ -411,7 +411,12 @@ class Monitor:
             claim = self.store.claim_post(feed.id, entry.guid, entry.url, entry.entry_hash,
                                           datetime.now(timezone.utc), POST_LEASE)
             if claim is None:
-                continue  # checked and unchanged, or another process has it
+                # Checked and unchanged, or another process has it: should that process die,
+                # its claim expires and the post is claimed at a later read of this feed,
+                # which must then be parsed again (as after a failure), not skipped as unchanged.
+                if self.store.claimed_elsewhere(feed.id, entry.guid, entry.url, datetime.now(timezone.utc)):
+                    failures += 1
+                continue
             try:
                 post = await self.post_from_entry(fetcher, entry, feed.url)
                 text_hash = content_hash(post.text)

@@ -270,3 +270,28 @@ def test_a_post_over_the_size_cap_is_not_downloaded_at_every_check(sqlite_url, t
             m.close()
     assert [post_retry_wait(n).total_seconds() for n in (1, 2, 3)] == [0, 1800, 3600]
     assert post_retry_wait(50) == timedelta(days=1)
+
+
+def test_a_post_claimed_by_a_process_that_died_is_checked_later(sqlite_url, tmp_path):
+    """Another process claimed a post and was killed: once its lease runs out the post is
+    checked at the next read of its feed, though the feed's bytes did not change meanwhile."""
+    from sqlalchemy import text
+
+    with FaultServer() as srv:
+        m = open_monitor(sqlite_url, tmp_path, [srv.url + "/healthy"])
+        try:
+            m.store.sync_feeds([(srv.url + "/healthy", "watch", 60)])
+            [feed] = m.store.list_feeds()
+            gone = m.store.claim_post(feed.id, "h1", srv.url + "/h1", "x", datetime.now(timezone.utc),
+                                      timedelta(minutes=15))  # the process that dies
+            assert gone is not None
+            first = asyncio.run(m.run_cycle(only_urls=[srv.url + "/healthy"]))
+            assert first.posts_checked == 1  # h2; h1 is another process's
+            with m.db.engine.begin() as c:  # its lease runs out
+                c.execute(text("update posts set lease_until = :t where id = :i"),
+                          {"t": datetime.now(timezone.utc) - timedelta(seconds=1), "i": gone.id})
+            second = asyncio.run(m.run_cycle(only_urls=[srv.url + "/healthy"]))
+            assert second.posts_checked == 1
+            assert {u.rsplit("/", 1)[1]: st for u, (st, _) in posts(m).items()} == {"h1": "checked", "h2": "checked"}
+        finally:
+            m.close()

@@ -608,6 +608,13 @@ class Store:
                 row.failures += 1
                 row.lease_until = utcnow() + wait(row.failures)
 
+    def claimed_elsewhere(self, feed_id: int, guid: str, url: str, now: datetime) -> bool:
+        """Whether another process holds a live claim on this entry's post."""
+        with self.db.engine.connect() as conn:
+            return conn.scalar(select(func.count()).select_from(PostRow).where(
+                or_(and_(PostRow.feed_id == feed_id, PostRow.guid == guid), PostRow.url == url),
+                PostRow.state == "claimed", PostRow.lease_until > now)) != 0
+
     def posts_waiting(self, feed_id: int, now: datetime) -> set[str]:
         """GUIDs of the feed's posts that failed and wait before their next try."""
         with self.db.engine.connect() as conn:
