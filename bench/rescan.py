@@ -61,7 +61,7 @@ def timed(fn, *args):  # noqa: ANN001, ANN002, ANN201
 
 def candidate_pass(m: Monitor, ids: list[int], since: datetime) -> tuple[int, int]:
     """(candidate pairs, posts read): the reverse candidate step of Monitor.rescan, no alignment."""
-    keys = reverse.SourceKeys(m.detector, m.store.signatures(ids=ids))
+    keys = reverse.SourceKeys(m.detector, ((sid, sig) for sid, sig, _ in m.store.signatures(ids=ids) if sig))
     pairs = posts = 0
     for chunk in m.store.post_signatures(since):
         batch = [(pid, k) for pid, sig, _ in chunk if (k := reverse.post_keys(m.detector, sig)) is not None]
@@ -147,13 +147,13 @@ def main() -> None:
             t0 = time.perf_counter()
             posts = m.store.posts_by_id(ids)
             only = Detector(DetectSettings())  # an index holding the one new source
-            sig0 = next(sig for sid, sig in m.store.signatures(ids=[1]))
+            sig0 = next(sig for sid, sig, _ in m.store.signatures(ids=[1]))
             only.add(1, sig0)
             for p in posts.values():
                 only.candidates(p.text)
             forward = (time.perf_counter() - t0) / len(posts) * n
             hundred = Detector(DetectSettings())
-            for sid, sig in m.store.signatures(ids=range(1, 101)):
+            for sid, sig, _ in m.store.signatures(ids=range(1, 101)):
                 hundred.add(sid, sig)
             fw_pairs = sum(len(hundred.candidates(p.text)) for p in posts.values()) / len(posts) * n
             print(f"forward candidate step, 100 sources: {fw_pairs:.0f} pairs to align (scaled from {len(posts)} posts)")

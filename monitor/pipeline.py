@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any, TypeVar
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
@@ -47,11 +50,23 @@ from monitor.store.repo import content_hash
 from monitor.store.service import record_cycle
 
 log = logging.getLogger("monitor")
+T = TypeVar("T")
 
 FEED_LEASE = timedelta(minutes=15)  # a crashed process's claims expire after this
 POST_LEASE = timedelta(minutes=15)
 FULL_CONTENT_WORDS = 150  # feed content shorter than this is a summary: fetch the page
 CHECK_BATCH = 64  # successful feed checks recorded per transaction
+MAX_NEW_ENTRIES = 300  # new or edited posts checked per feed check; the rest at the next one
+MORE_ENTRIES_AFTER = timedelta(minutes=1)  # when a feed with posts left over is checked again
+OWN_FEEDS_POLL = 0.5  # seconds between looks while another process reads the user's own feeds
+
+
+def post_retry_wait(failures: int) -> timedelta:
+    """How long a post that failed `failures` times in a row waits before its next try: the
+    first failure is retried at the next read of its feed, then 30 min, doubling, up to a day."""
+    if failures <= 1:
+        return timedelta(0)
+    return min(timedelta(days=1), timedelta(minutes=30) * 2 ** min(failures - 2, 10))
 
 
 def _naming(what: str, url: str, error: Exception) -> str:
@@ -113,24 +128,41 @@ class Monitor:
             allow_private_networks=f.allow_private_networks)
         self.robots = RobotsCache()  # kept across cycles: robots.txt is read once a day per site
         self._checked: list[FeedCheck] = []  # successful checks not yet recorded (flush_checks)
+        # Parsing, extraction and detection run here, off the event loop, so a heavy feed never
+        # stalls the others' network I/O (their timeouts measure the network, not our CPU).
+        # One thread: the work holds the GIL most of the time (feedparser, the detector's
+        # Python parts), so more threads would not go faster; and the detector's index is
+        # only ever touched from one thread at a time.
+        self._cpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-cpu")
+        self._deferred: set[int] = set()  # feeds with new entries left for their next check
 
     def fetcher(self) -> Fetcher:
         return Fetcher(self.fetch_settings, robots=self.robots)
 
     def close(self) -> None:
+        self._cpu.shutdown(wait=True)
         self.db.close()
 
-    def _load_index(self, since: datetime | None = None) -> None:
-        """Rebuild the detector's index from stored signatures, never re-reading the texts,
-        except for a signature the detector cannot read (another format): that one is redone.
+    def _load_index(self) -> None:
+        """Build the detector's index from stored signatures, never re-reading the texts,
+        except for a signature the detector cannot read (another format): that one is redone."""
+        self._index_version = 0  # the highest source version the index holds
+        self._indexed: dict[int, int] = {}  # source id → hash of the signature indexed
+        self._refresh_index()
 
-        With `since`, only sources changed after it: what other processes registered."""
-        # A little overlap: a source committed while the last load ran is read again (harmless).
-        started = datetime.now(timezone.utc) - timedelta(seconds=5)
+    def _refresh_index(self) -> None:
+        """Add the sources registered or edited (by any process) after the highest version the
+        index holds, and drop those removed since. Versions commit in their order (Store._raise_version), so afterwards every
+        source committed before this call is in the index: called after each post's claim, a
+        post is never checked against an index missing a source committed before its claim."""
         stale = []
-        for source_id, signature in self.store.signatures(updated_after=since):
+        for source_id, signature, version in self.store.signatures(above_version=self._index_version):
+            self._index_version = max(self._index_version, version)
+            if signature is None:  # removed (by any process): it leaves the index
+                self._index_remove(source_id)
+                continue
             try:
-                self.detector.add(source_id, signature)
+                self._index_add(source_id, signature)
             except Exception:  # noqa: BLE001 - any undecodable signature is simply redone
                 stale.append(source_id)
         if stale:
@@ -138,11 +170,18 @@ class Monitor:
         for source_id, source in self.store.sources_by_id(stale).items():
             signature = self.detector.signature(source.text)
             self.store.set_signature(source_id, signature)
+            self._index_add(source_id, signature)
+
+    def _index_add(self, source_id: int, signature: bytes) -> None:
+        """Index a signature unless this very one is indexed already (re-read by a refresh)."""
+        digest = hash(signature)
+        if self._indexed.get(source_id) != digest:
             self.detector.add(source_id, signature)
-        if since is not None:  # sources removed since (by any process) leave the index
-            for source_id in self.store.retired_sources(since):
-                self.detector.remove(source_id)
-        self._index_loaded_at = started
+            self._indexed[source_id] = digest
+
+    def _index_remove(self, source_id: int) -> None:
+        if self._indexed.pop(source_id, None) is not None:
+            self.detector.remove(source_id)
 
     def destinations_for(self, source_url: str | None, score: float | None) -> list[tuple[str, datetime]]:
         """The destinations that want this alert, each with its first attempt time (digests wait).
@@ -182,7 +221,7 @@ class Monitor:
         signature = self.detector.signature(source.text)
         source_id, changed = self.store.upsert_source(source, signature, origin, feed_id, entry_hash)
         if changed:
-            self.detector.add(source_id, signature)
+            self._index_add(source_id, signature)
         return source_id
 
     def read_source(self, data: bytes | str, *, name: str, url: str, title: str | None = None,
@@ -261,7 +300,7 @@ class Monitor:
         older format) gets them from its text once. Pairs already matched are skipped; new
         matches are recorded and alerted like any other."""
         wanted = set(source_ids) if source_ids is not None else None
-        sources = reverse.SourceKeys(self.detector, self.store.signatures(ids=wanted))
+        sources = reverse.SourceKeys(self.detector, ((sid, sig) for sid, sig, _ in self.store.signatures(ids=wanted) if sig))
         found: list[FoundMatch] = []
         if not len(sources):
             return found
@@ -358,13 +397,22 @@ class Monitor:
                         verdict.kind, verdict.score, extra={"match": match_id})
         return FoundMatch(source, post, verdict, match_id, event, related)
 
+    def _check_claimed(self, post: Post, feed_id: int, post_id: int, entry_hash: str) -> list[FoundMatch]:
+        """Check a claimed post against an index holding every source committed before its claim."""
+        self._refresh_index()
+        return self.check_post(post, feed_id, post_id=post_id, entry_hash=entry_hash)
+
+    async def off_loop(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run CPU work on the monitor's worker thread; the event loop goes on meanwhile."""
+        return await asyncio.get_running_loop().run_in_executor(self._cpu, partial(fn, *args, **kwargs))
+
     async def post_from_entry(self, fetcher: Fetcher, entry: Entry, feed_url: str) -> Post:
         """The post's text: from the feed when it carries the full post, else from its page."""
         status, fetched_at = None, datetime.now(timezone.utc)
         page_html: bytes | str | None
         # Many RSS 2.0 feeds carry the whole post in <description> (feedparser's summary).
         carried = entry.content_html or entry.summary_html
-        in_feed = extract_fragment(carried, url=entry.url) if carried else ""
+        in_feed = await self.off_loop(extract_fragment, carried, url=entry.url) if carried else ""
         if len(in_feed.split()) >= FULL_CONTENT_WORDS:
             page_html, text, title = carried, in_feed, entry.title
         else:  # a summary-only feed: the post's own page has the text
@@ -375,10 +423,12 @@ class Monitor:
                 log.info("post %s is not an HTML page (%s); not compared", entry.url, fetched.content_type)
                 page_html, text, title = None, "", entry.title
             else:
-                page = extract_page(fetched.body, url=entry.url, content_type=fetched.content_type)
+                page = await self.off_loop(extract_page, fetched.body, url=entry.url,
+                                            content_type=fetched.content_type)
                 page_html = fetched.body  # the bytes as served (after content decoding): evidence
                 text, title = page.text, entry.title or page.title
-        return Post(url=entry.url, text=self.strip_site_boilerplate(entry.url, text), title=title,
+        text = await self.off_loop(self.strip_site_boilerplate, entry.url, text)
+        return Post(url=entry.url, text=text, title=title,
                     guid=entry.guid, feed_url=feed_url, published=entry.published, html=page_html,
                     http_status=status, fetched_at=fetched_at)
 
@@ -403,7 +453,7 @@ class Monitor:
             for candidate in discover(html, fetched.url):
                 try:
                     found = await fetcher.get(candidate)
-                    parse_feed(found.body, candidate, found.content_type)
+                    await self.off_loop(parse_feed, found.body, candidate, found.content_type)
                     return found, found.permanent_redirect or candidate
                 except (FetchError, FeedError):
                     continue
@@ -423,11 +473,17 @@ class Monitor:
                     log.info("feed %s: its feed is %s (found by discovery); that address is read from now on",
                              feed.url, feed_url)
             body_hash = content_hash(fetched.body.decode("latin-1")) if fetched.status == 200 else feed.body_hash
-            ttl = None
+            ttl, deferred = None, False
             if fetched.status == 200 and body_hash != feed.body_hash:
-                parsed = parse_feed(fetched.body, feed_url, fetched.content_type)
+                parsed = await self.off_loop(parse_feed, fetched.body, feed_url, fetched.content_type)
                 ttl = parsed.ttl_minutes
                 failures = await self._process_entries(fetcher, feed, parsed.entries, report)
+                deferred = feed.id in self._deferred
+                self._deferred.discard(feed.id)
+                if deferred:
+                    log.info("feed %s: more than %d new posts; the rest at its next check, in %s",
+                             feed.url, MAX_NEW_ENTRIES, MORE_ENTRIES_AFTER)
+                    failures += 1  # its validators are forgotten below, so the feed is read again
                 if feed.role == "source" and feed.backfilled_at is None:
                     failures += await self.backfill(fetcher, feed, feed_url, parsed, report)
                 title = parsed.title
@@ -443,7 +499,8 @@ class Monitor:
             self._checked.append(FeedCheck(
                 feed.id, status=str(fetched.status), feed_url=feed_url, title=title,
                 etag=fetched.etag, last_modified=fetched.last_modified, body_hash=body_hash,
-                next_check_at=next_check(now, feed.interval_minutes, max_age=fetched.max_age, ttl_minutes=ttl)))
+                next_check_at=now + MORE_ENTRIES_AFTER if deferred else
+                next_check(now, feed.interval_minutes, max_age=fetched.max_age, ttl_minutes=ttl)))
             report.feeds_checked += 1
             if feed.failure_alerted:
                 log.info("feed %s recovered", feed.url)
@@ -482,17 +539,33 @@ class Monitor:
             return await self._register_entries(fetcher, feed, entries, report)
         failures = 0
         known = self.store.checked_entries(feed.id)
+        waiting = self.store.posts_waiting(feed.id, datetime.now(timezone.utc))
         seen: set[str] = set()
+        taken = 0
         for entry in entries:
             if entry.url in seen:
                 continue  # one post listed twice: its first (newest) entry counts
             seen.add(entry.url)
             if known.get(entry.guid) == entry.entry_hash:
                 continue  # checked before and unchanged (the common case: no transaction)
+            if entry.guid in waiting:
+                failures += 1  # failed before, tried later: the feed is read again meanwhile
+                continue
+            if taken >= MAX_NEW_ENTRIES:
+                # The rest at the feed's next check, soon (poll_feed): one feed listing thousands
+                # of new posts does not hold a cycle, nor the CPU, for long.
+                self._deferred.add(feed.id)
+                break
+            taken += 1
             claim = self.store.claim_post(feed.id, entry.guid, entry.url, entry.entry_hash,
                                           datetime.now(timezone.utc), POST_LEASE)
             if claim is None:
-                continue  # checked and unchanged, or another process has it
+                # Checked and unchanged, or another process has it: should that process die,
+                # its claim expires and the post is claimed at a later read of this feed,
+                # which must then be parsed again (as after a failure), not skipped as unchanged.
+                if self.store.claimed_elsewhere(feed.id, entry.guid, entry.url, datetime.now(timezone.utc)):
+                    failures += 1
+                continue
             scope = logs.bind(post=claim.id)
             try:
                 post = await self.post_from_entry(fetcher, entry, feed.url)
@@ -512,7 +585,7 @@ class Monitor:
                     continue
                 if not post.text:
                     log.info("post %s has no text; kept, not compared", post.url)
-                report.matches += self.check_post(post, feed.id, post_id=claim.id, entry_hash=entry.entry_hash)
+                report.matches += await self.off_loop(self._check_claimed, post, feed.id, claim.id, entry.entry_hash)
                 report.posts_checked += 1
             except asyncio.CancelledError:
                 self.store.release_post(claim.id)
@@ -520,8 +593,9 @@ class Monitor:
             except Exception as e:  # noqa: BLE001 - one broken post never stops the feed
                 if not isinstance(e, (FetchError, ValueError)):
                     log.exception("unexpected error on post %s", entry.url)
-                # Released, so it is tried again when the feed is next read.
-                self.store.release_post(claim.id)
+                # Released, so it is tried again when the feed is next read, later each time
+                # it fails again (a post over the size cap is not downloaded at every check).
+                self.store.release_post(claim.id, wait=post_retry_wait)
                 log.error("post %s skipped: %s", entry.url, e)
                 report.errors.append(_naming("post", entry.url, e))
                 failures += 1
@@ -559,8 +633,8 @@ class Monitor:
                 if post.text:
                     if registered is not None:
                         log.info("source post %s changed in its feed: read again", entry.url)
-                    self.register_source(Source(post.url, post.text, post.title), "feed", feed.id,
-                                         entry_hash=entry.entry_hash)
+                    await self.off_loop(self.register_source, Source(post.url, post.text, post.title), "feed",
+                                         feed.id, entry_hash=entry.entry_hash)
                 elif registered is not None:
                     log.warning("source post %s has no text now; its earlier text is kept", entry.url)
             except Exception as e:  # noqa: BLE001 - one unreadable post never stops the others
@@ -639,6 +713,17 @@ class Monitor:
         if checks:
             self.store.feeds_checked(checks)
 
+    async def _wait_for_own_feeds(self, stop: asyncio.Event | None) -> None:
+        """Wait while another process reads the user's own feeds (until its claims end or
+        expire): the sources it registers must be in the index before posts are checked, as
+        in one process, where the user's own feeds are read first."""
+        logged = False
+        while self.store.source_feeds_busy(datetime.now(timezone.utc)) and not (stop and stop.is_set()):
+            if not logged:
+                log.info("another process is reading your own feed(s): posts are checked once it is done")
+                logged = True
+            await asyncio.sleep(OWN_FEEDS_POLL)
+
     async def run_cycle(self, only_urls: Iterable[str] | None = None,
                         stop: asyncio.Event | None = None, deliver: bool = True) -> CycleReport:
         """Sync the config, poll every due feed (or the given ones), deliver due alerts
@@ -648,18 +733,24 @@ class Monitor:
         When `stop` is set no more feeds are claimed and the checks under way finish.
         """
         report, started = CycleReport(), datetime.now(timezone.utc)
-        self._load_index(since=self._index_loaded_at)  # sources other processes registered
+        # Sources other processes registered or removed. Every change to the index happens on
+        # the worker thread, one at a time (the desk's changes too: see monitor/web/actions.py).
+        await self.off_loop(self._refresh_index)
         only = list(only_urls) if only_urls is not None else None
         limit = max(50, 4 * self.fetch_settings.concurrency)
         running: set[asyncio.Task[None]] = set()
         async with self.fetcher() as fetcher:
             report.errors += await self.sync_config(fetcher)
-            report.matches += self.rescan_due()  # sources new since: compared with stored posts
+            # A source sync_config found registered by another process is in the index now.
+            await self.off_loop(self._refresh_index)
+            # Sources new since their last rescan: compared with the posts stored before them.
+            report.matches += await self.off_loop(self.rescan_due)
             more = True
             try:
                 while True:
                     if more and not (stop and stop.is_set()) and len(running) <= limit // 2:
                         self.flush_checks()
+                        await self._wait_for_own_feeds(stop)
                         wanted = len(only) if only is not None else limit - len(running)
                         feeds = self.store.claim_due_feeds(datetime.now(timezone.utc), FEED_LEASE,
                                                            limit=wanted, urls=only)
@@ -668,8 +759,15 @@ class Monitor:
                         own = [f for f in feeds if f.role == "source"]
                         if own:
                             await asyncio.gather(*(self.poll_feed(fetcher, f, report) for f in own))
-                        running |= {asyncio.create_task(self.poll_feed(fetcher, f, report))
-                                    for f in feeds if f.role != "source"}
+                            self.flush_checks()  # their claims end
+                        watched = [f for f in feeds if f.role != "source"]
+                        if watched and self.store.source_feeds_busy(datetime.now(timezone.utc)):
+                            # Another process began reading the user's own feeds since the wait:
+                            # give these back and wait for it (see _wait_for_own_feeds).
+                            self.store.release_feeds([f.id for f in watched])
+                            more = True
+                            continue
+                        running |= {asyncio.create_task(self.poll_feed(fetcher, f, report)) for f in watched}
                     if len(self._checked) >= CHECK_BATCH:
                         self.flush_checks()
                     if not running:

@@ -136,8 +136,9 @@ async def run_forever(monitor: Monitor, tick_seconds: int, grace_seconds: float 
     # Every job: max_instances=1 (never overlaps itself) and coalesce (runs missed while the
     # process was busy or suspended are run once, not once each). misfire_grace_time: how late
     # a run may still start; later than that it is skipped until the next one.
+    # The poll tick only looks for work: a late one (a busy machine) still runs, silently.
     scheduler.add_job(tick, "interval", id="poll", seconds=tick_seconds, next_run_time=now,
-                      max_instances=1, coalesce=True, misfire_grace_time=tick_seconds)
+                      max_instances=1, coalesce=True, misfire_grace_time=None)
     # Due alerts and their retries (back-off starts at a minute), at the polling pace.
     scheduler.add_job(deliver, "interval", id="deliver", seconds=tick_seconds, next_run_time=now,
                       max_instances=1, coalesce=True, misfire_grace_time=tick_seconds)

@@ -118,6 +118,13 @@ class FaultServer(LoopbackServer):
                 elif path == "/healthy":
                     self.send(200, rss(base, [("h1", article(4) + server.edit), ("h2", article(5))]),
                               {"Content-Type": "application/rss+xml", "Cache-Control": "max-age=5400"})
+                elif path == "/summary":  # one summary-only entry whose page is over the size cap
+                    body = (f'<rss version="2.0"><channel><title>S</title><item><title>big</title>'
+                            f"<link>{base}/bigpost</link><description>short</description></item></channel></rss>")
+                    self.send(200, body.encode(), {"Content-Type": "application/rss+xml"})
+                elif path == "/bigpost":
+                    self.send(200, b"<html><body>" + b"<p>word word</p>" * 20000 + b"</body></html>",
+                              {"Content-Type": "text/html"})
                 else:
                     self.send(404, b"no")
 
@@ -213,5 +220,77 @@ def test_sigterm_releases_the_feed_being_checked(sqlite_url, tmp_path, caplog):
             [feed] = m.store.list_feeds()
             assert feed.last_status is None and feed.error_count == 0  # not checked, not failed …
             assert m.store.claim_due_feeds(datetime.now(timezone.utc), timedelta(minutes=1))  # … and free
+        finally:
+            m.close()
+
+
+def test_a_long_cycle_brings_no_warning_at_every_tick(caplog):
+    """A cycle longer than several ticks: the ticks in between neither overlap it nor warn."""
+    import logging
+
+    from monitor.pipeline import CycleReport
+    from monitor.scheduler import run_forever
+
+    class SlowMonitor:
+        cycles = 0
+
+        async def run_cycle(self, stop: asyncio.Event | None = None) -> CycleReport:
+            SlowMonitor.cycles += 1
+            await asyncio.sleep(3.2)
+            return CycleReport(feeds_checked=1)
+
+    async def main() -> None:
+        asyncio.get_running_loop().call_later(4.5, os.kill, os.getpid(), signal.SIGTERM)
+        await run_forever(SlowMonitor(), tick_seconds=1, grace_seconds=5)  # type: ignore[arg-type]
+
+    caplog.set_level(logging.INFO)
+    asyncio.run(main())
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warnings == []
+    assert SlowMonitor.cycles == 2  # the second began at the first tick after the first ended
+    assert any("1 feed(s) checked" in r.getMessage() for r in caplog.records)
+
+
+def test_a_post_over_the_size_cap_is_not_downloaded_at_every_check(sqlite_url, tmp_path):
+    """Tried again at the next read of its feed, then only after a wait that grows."""
+    from monitor.pipeline import post_retry_wait
+
+    with FaultServer() as srv:
+        m = open_monitor(sqlite_url, tmp_path, [srv.url + "/summary"], max_bytes=100_000)
+        try:
+            for _ in range(4):
+                report = asyncio.run(m.run_cycle(only_urls=[srv.url + "/summary"]))
+                assert report.feeds_checked == 1 and report.feeds_failed == 0  # the feed itself is fine
+            assert srv.hits["/summary"] == 4  # read again each time: its post is still owed a check
+            assert srv.hits["/bigpost"] == 2  # failed, retried once, then waits
+            [(state, _)] = posts(m).values()
+            assert state == "failed"
+        finally:
+            m.close()
+    assert [post_retry_wait(n).total_seconds() for n in (1, 2, 3)] == [0, 1800, 3600]
+    assert post_retry_wait(50) == timedelta(days=1)
+
+
+def test_a_post_claimed_by_a_process_that_died_is_checked_later(sqlite_url, tmp_path):
+    """Another process claimed a post and was killed: once its lease runs out the post is
+    checked at the next read of its feed, though the feed's bytes did not change meanwhile."""
+    from sqlalchemy import text
+
+    with FaultServer() as srv:
+        m = open_monitor(sqlite_url, tmp_path, [srv.url + "/healthy"])
+        try:
+            m.store.sync_feeds([(srv.url + "/healthy", "watch", 60)])
+            [feed] = m.store.list_feeds()
+            gone = m.store.claim_post(feed.id, "h1", srv.url + "/h1", "x", datetime.now(timezone.utc),
+                                      timedelta(minutes=15))  # the process that dies
+            assert gone is not None
+            first = asyncio.run(m.run_cycle(only_urls=[srv.url + "/healthy"]))
+            assert first.posts_checked == 1  # h2; h1 is another process's
+            with m.db.engine.begin() as c:  # its lease runs out
+                c.execute(text("update posts set lease_until = :t where id = :i"),
+                          {"t": datetime.now(timezone.utc) - timedelta(seconds=1), "i": gone.id})
+            second = asyncio.run(m.run_cycle(only_urls=[srv.url + "/healthy"]))
+            assert second.posts_checked == 1
+            assert {u.rsplit("/", 1)[1]: st for u, (st, _) in posts(m).items()} == {"h1": "checked", "h2": "checked"}
         finally:
             m.close()

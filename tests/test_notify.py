@@ -232,3 +232,21 @@ async def test_webhook_503_retry_after_delays_the_retry(queued):
             # Back-off alone would retry within minutes; the receiver asked for an hour.
             assert (await deliver_due(store, {sender.name: sender}, 5, now=later(30))).sent == 0
             assert (await deliver_due(store, {sender.name: sender}, 5, now=later(61))).sent == 1
+
+
+async def test_every_due_alert_is_sent_in_one_call_in_batches(sqlite_url):
+    """More alerts due than one claim takes (100): all go out, none twice."""
+    db = Database(sqlite_url)
+    db.migrate()
+    store = Store(db)
+    with WebhookReceiver() as hook:
+        sender = WebhookSender(WebhookNotifier(url=hook.url, timeout=5), httpx.AsyncClient())
+        now = datetime.now(timezone.utc)
+        sid, _ = store.upsert_source(Source("https://publisher.example/a", "The original text.", "A"), b"s", "url")
+        for i in range(230):
+            pid = store.save_post(Post(f"https://copy.example/{i}", "The original text."), None)
+            store.record_match(sid, pid, "copy", 0.9, 1.0, 0.0, {"passages": []}, [(sender.name, now)])
+        report = await deliver_due(store, {sender.name: sender}, 5, batch=100)
+        received = len(hook.received)
+    db.close()
+    assert (report.sent, received) == (230, 230)

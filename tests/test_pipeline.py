@@ -302,11 +302,11 @@ def test_an_edited_source_post_is_fingerprinted_again(db_url, tmp_path):
             own.posts[1] = (BlogPost("garden", "Repair café", cafe), own.posts[1][1])
             copier.posts.append((BlogPost("2018/09/cafe", "Repair café, again", cafe.split("\n", 2)[2]),
                                  datetime.now(timezone.utc)))
-            before = datetime.now(timezone.utc)
+            before = m.store.source_version()
             second = asyncio.run(m.run_cycle(only_urls=[feed, copier.url + "/"]))
             assert own.requests.count("/garden.html") == 2 and own.requests.count("/russia-japan.html") == 1
             gid = ids["/garden.html"]
-            assert [sid for sid, _ in m.store.signatures(updated_after=before)] == [gid]
+            assert [sid for sid, _, _ in m.store.signatures(above_version=before)] == [gid]
             assert "Repair" in m.store.sources_by_id([gid])[gid].text
             assert gid in m.detector.candidates(cafe) and gid not in m.detector.candidates(garden)
             # The new copy meets the new text; the copy of the old text was not checked again.
@@ -315,18 +315,18 @@ def test_an_edited_source_post_is_fingerprinted_again(db_url, tmp_path):
             assert m.store.match_with_texts(old_match)[1] == old_text  # its evidence, as found
             assert len(m.store.list_matches()) == 3
             # The other process's next reload replaces the garden's keys too.
-            other._load_index(since=other._index_loaded_at)
+            other._refresh_index()
             assert gid in other.detector.candidates(cafe) and gid not in other.detector.candidates(garden)
 
             # Another post published: only it is read; unchanged entries cost nothing.
             own.posts.insert(0, (BlogPost("news", "News", seed("original.txt").replace("Japan", "Nippon")),
                                  datetime.now(timezone.utc)))
-            before = datetime.now(timezone.utc)
+            before = m.store.source_version()
             asyncio.run(m.run_cycle(only_urls=[feed]))
             assert own.requests.count("/news.html") == 1
             assert own.requests.count("/garden.html") == 2 and own.requests.count("/russia-japan.html") == 1
             news = next(x.id for x in m.store.list_sources() if x.url.endswith("/news.html"))
-            assert [sid for sid, _ in m.store.signatures(updated_after=before)] == [news]
+            assert [sid for sid, _, _ in m.store.signatures(above_version=before)] == [news]
         finally:
             m.close()
             if other is not None:

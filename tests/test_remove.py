@@ -82,7 +82,7 @@ def test_sources_taken_out_of_the_config_are_retired_and_come_back(tmp_path, mon
         m = open_monitor(cfg)
         try:
             assert asyncio.run(m.sync_config(None)) == []
-            m._load_index(since=datetime.now(timezone.utc) - timedelta(minutes=1))
+            m._refresh_index()
             assert [s.url for s in m.store.list_sources()] == expect
             assert len(m.detector) == len(expect)
         finally:

@@ -23,7 +23,7 @@ def test_source_upsert_is_idempotent(store: Store):
     assert (again, changed) == (sid, False)
     _, changed = store.upsert_source(Source("https://p.example/a", "one two four", "A"), b"sig2", "url")
     assert changed
-    assert list(store.signatures()) == [(sid, b"sig2")]
+    assert [(i, sig) for i, sig, _ in store.signatures()] == [(sid, b"sig2")]
     assert store.sources_by_id([sid])[sid].text == "one two four"
 
 
@@ -213,7 +213,7 @@ def test_recording_the_entry_of_an_unchanged_source_is_no_signature_change(store
     url = "https://p.example/a"
     sid, _ = store.upsert_source(Source(url, "same text", "A"), b"sig", "feed", entry_hash="e1")
     assert store.source_entries([url, "https://p.example/other"]) == {url: SourceEntry("feed", "e1")}
-    after = datetime.now(timezone.utc)
+    after = store.source_version()
     assert store.source_unchanged(Source(url, "other text", "A"), "e2") is None
     assert store.source_unchanged(Source(url, "same text", "A, retitled"), "e2") == sid
     assert store.source_entries([url])[url].entry_hash == "e2"
@@ -221,9 +221,9 @@ def test_recording_the_entry_of_an_unchanged_source_is_no_signature_change(store
     assert store.upsert_source(Source(url, "same text", "A"), b"sig", "feed", entry_hash="e3") == (sid, False)
     assert store.source_entries([url])[url].entry_hash == "e3"
     # Other processes reload the signatures changed since their last look: none changed.
-    assert list(store.signatures(updated_after=after)) == []
+    assert list(store.signatures(above_version=after)) == []
     store.upsert_source(Source(url, "new text", "A"), b"sig2", "feed", entry_hash="e4")
-    assert list(store.signatures(updated_after=after)) == [(sid, b"sig2")]
+    assert [(i, sig) for i, sig, _ in store.signatures(above_version=after)] == [(sid, b"sig2")]
 
 
 def test_which_post_a_feed_entry_is_when_guids_and_urls_move(store: Store):
@@ -291,3 +291,13 @@ def test_a_match_keeps_the_copy_as_found_when_the_copier_edits_it(store: Store):
     store.record_match(sid, pid, "copy", 0.9, 0.9, 0.0, evidence, [])
     record, _, copy_text = store.match_with_texts(mid)
     assert copy_text == "the copied text again" and not record.copy_changed
+
+
+def test_matches_source_filter_takes_percent_and_underscore_literally(store: Store):
+    pid = store.save_post(Post("https://copy.example/1", "copied text"), None)
+    for url in ("https://p.example/100%_sure", "https://p.example/100xxsure", "https://p.example/a_b"):
+        sid, _ = store.upsert_source(Source(url, f"text of {url}", "A"), b"s", "url")
+        store.record_match(sid, pid, "copy", 0.9, 1.0, 0.0, {"passages": []}, [])
+    assert [m.source_url for m in store.list_matches(source="100%_")] == ["https://p.example/100%_sure"]
+    assert [m.source_url for m in store.list_matches(source="a_b")] == ["https://p.example/a_b"]
+    assert len(store.list_matches(source="p.example")) == 3

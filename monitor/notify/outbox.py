@@ -52,13 +52,25 @@ class DeliveryReport:
 
 
 async def deliver_due(store: Store, senders: dict[str, Sender], max_attempts: int,
-                      now: datetime | None = None) -> DeliveryReport:
-    """Send every due outbox row; one dead destination never delays the others."""
+                      now: datetime | None = None, batch: int = 100) -> DeliveryReport:
+    """Send every due outbox row, a batch at a time; one dead destination never delays the others.
+
+    Each batch is claimed with a lease just before it is sent (a claim of thousands at once
+    would run out before the last were sent). A claimed row is never due again at `now`
+    (sent, retried later or given up), so the batches end."""
     now = now or datetime.now(timezone.utc)
     timeout = max((s.config.timeout for s in senders.values()), default=30.0)
-    jobs = store.due_deliveries(now, lease=timedelta(seconds=timeout + LEASE_MARGIN))
-    if not jobs:
-        return DeliveryReport()
+    total = DeliveryReport()
+    while True:
+        jobs = store.due_deliveries(now, lease=timedelta(seconds=timeout + LEASE_MARGIN), limit=batch)
+        if not jobs:
+            return total
+        done = await _deliver_batch(store, senders, jobs, max_attempts, now)
+        total = DeliveryReport(total.sent + done.sent, total.failed + done.failed, total.unknown + done.unknown)
+
+
+async def _deliver_batch(store: Store, senders: dict[str, Sender], jobs: list[DeliveryJob],
+                         max_attempts: int, now: datetime) -> DeliveryReport:
     disabled = store.disabled_destinations()
     by_destination: dict[str, list[DeliveryJob]] = defaultdict(list)
     for job in jobs:

@@ -82,6 +82,11 @@ class SourceRow(Base):
     in_config: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # When the source was last compared with the posts already stored (a rescan); None = due.
     rescanned_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Raised to the highest + 1 (under a lock, so versions commit in order) by each change of
+    # the text or signature: processes reload the sources above the version their index holds.
+    version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+    __table_args__ = (Index("ix_sources_version", "version"),)
 
 
 class FeedRow(Base):
@@ -144,6 +149,8 @@ class PostRow(Base):
     # The post's candidate keys (monitor/detect/reverse.py), so a source registered later is
     # compared with the posts stored before it without re-reading their texts.
     signature: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # Failed reads in a row (state "failed"): the next try waits until lease_until, longer each time.
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     # An entry's identity is its GUID within its feed; the row is inserted before the post is
     # fetched, so of two processes that see the entry, only the one whose insert wins checks it.

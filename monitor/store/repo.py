@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +26,9 @@ from monitor.store.models import (
     SourceRow,
     utcnow,
 )
+
+
+SOURCE_VERSION_LOCK = 0x5EC7_0001  # PostgreSQL advisory lock serialising source versions
 
 
 def content_hash(text: str) -> str:
@@ -276,6 +279,7 @@ class Store:
             if entry_hash is not None:
                 row.entry_hash = entry_hash
             s.flush()
+            self._raise_version(s, row.id)
             return row.id, True
 
     @staticmethod
@@ -334,6 +338,21 @@ class Store:
     def set_signature(self, source_id: int, signature: bytes) -> None:
         with self.db.session() as s:
             s.execute(update(SourceRow).where(SourceRow.id == source_id).values(signature=signature))
+            self._raise_version(s, source_id)
+
+    def _raise_version(self, s: Any, source_id: int) -> None:
+        """Give a source just changed the highest version + 1, as the transaction's last write.
+
+        Versions must become visible in their order, or a process that read version 7 would
+        never look below it for a 6 committed later: on PostgreSQL a transaction-scoped lock
+        makes the next writer wait for this commit (a sequence would not: its numbers commit
+        out of order); on SQLite the write lock already does."""
+        if self.db.is_postgres:
+            s.execute(select(func.pg_advisory_xact_lock(SOURCE_VERSION_LOCK)))
+        highest = select(func.coalesce(func.max(SourceRow.version), 0) + 1).scalar_subquery()
+        s.execute(update(SourceRow).where(SourceRow.id == source_id).values(
+                  version=highest, updated_at=SourceRow.updated_at),
+                  execution_options={"synchronize_session": False})
 
     def mark_source_error(self, url: str, origin: str, error: str) -> None:
         """Remember a source that could not be read, so the user sees why in `sources list`."""
@@ -367,17 +386,13 @@ class Store:
                                                      r.status, r.last_error, r.created_at, r.retired_at)
 
     def retire_source(self, source_id: int) -> None:
-        """Remove a source: out of the index (other processes drop it at their next cycle: its
-        updated_at moves) and the lists; its row and matches stay."""
+        """Remove a source: out of the index (every process drops it at its next refresh: its
+        version moves) and the lists; its row and matches stay."""
         with self.db.session() as s:
-            s.execute(update(SourceRow).where(SourceRow.id == source_id, SourceRow.retired_at.is_(None))
-                      .values(retired_at=utcnow(), updated_at=utcnow()))
-
-    def retired_sources(self, since: datetime) -> list[int]:
-        """Sources removed since a time (to drop from an index loaded before)."""
-        with self.db.engine.connect() as conn:
-            return list(conn.execute(select(SourceRow.id).where(
-                SourceRow.retired_at.is_not(None), SourceRow.updated_at > since)).scalars())
+            done = s.execute(update(SourceRow).where(SourceRow.id == source_id, SourceRow.retired_at.is_(None))
+                             .values(retired_at=utcnow(), updated_at=utcnow()))
+            if getattr(done, "rowcount", 0):
+                self._raise_version(s, source_id)  # every process's index drops it at its next refresh
 
     def sync_config_sources(self, listed: Iterable[str]) -> set[str]:
         """Mark the sources the config lists (by URL); retire those it listed before and no
@@ -389,17 +404,23 @@ class Store:
         with self.db.session() as s:
             rows = s.scalars(select(SourceRow).where(or_(SourceRow.in_config.is_(True),
                                                          SourceRow.url.in_(listed))))
+            moved = []  # retired or back: every process's index follows (their versions move)
             for row in rows:
                 if row.url not in listed:
                     row.in_config = False
                     if row.retired_at is None:
                         row.retired_at, row.updated_at = now, now
+                        moved.append(row.id)
                 elif not row.in_config:
                     row.in_config = True
                     if row.retired_at is not None:  # listed again: back, and compared again
                         row.retired_at, row.rescanned_at, row.updated_at = None, None, now
+                        moved.append(row.id)
                 elif row.retired_at is not None:
                     stay.add(row.url)
+            s.flush()
+            for source_id in moved:
+                self._raise_version(s, source_id)
         return stay
 
     def sources_by_id(self, ids: Iterable[int]) -> dict[int, Source]:
@@ -410,20 +431,34 @@ class Store:
             rows = s.scalars(select(SourceRow).where(SourceRow.id.in_(ids)))
             return {r.id: Source(r.url, r.text, r.title, r.id) for r in rows}
 
-    def signatures(self, updated_after: datetime | None = None,
-                   batch: int = 5000, ids: Iterable[int] | None = None) -> Iterator[tuple[int, bytes]]:
-        """Active sources' stored signatures (all, or those changed since a time, or these ids)
-        for the index."""
-        q = select(SourceRow.id, SourceRow.signature).where(
-            SourceRow.status == "ready", SourceRow.signature.is_not(None), SourceRow.retired_at.is_(None))
+    def signatures(self, above_version: int = 0, batch: int = 5000,
+                   ids: Iterable[int] | None = None) -> Iterator[tuple[int, bytes | None, int]]:
+        """(id, signature, version) of the sources for the index: every active one, or (with
+        `above_version`) those changed after that version, where a removed one comes with the
+        signature None, to leave the index; or just these ids."""
+        q = select(SourceRow.id, SourceRow.signature, SourceRow.version, SourceRow.retired_at).where(
+            SourceRow.status == "ready", SourceRow.signature.is_not(None))
         if ids is not None:
             q = q.where(SourceRow.id.in_(list(ids)))
-        if updated_after is not None:
-            q = q.where(SourceRow.updated_at > updated_after)
+        if above_version:
+            q = q.where(SourceRow.version > above_version)
+        else:
+            q = q.where(SourceRow.retired_at.is_(None))
         with self.db.engine.connect() as conn:
             result = conn.execution_options(yield_per=batch).execute(q)
-            for sid, sig in result:
-                yield sid, bytes(sig)
+            for sid, sig, version, retired_at in result:
+                yield sid, None if retired_at is not None else bytes(sig), version
+
+    def source_version(self) -> int:
+        """The highest committed source version (0: no source yet)."""
+        with self.db.engine.connect() as conn:
+            return conn.scalar(select(func.coalesce(func.max(SourceRow.version), 0))) or 0
+
+    def source_feeds_busy(self, now: datetime) -> int:
+        """How many of the user's own feeds a process is reading now (a live claim)."""
+        with self.db.engine.connect() as conn:
+            return conn.scalar(select(func.count()).select_from(FeedRow).where(
+                FeedRow.role == "source", FeedRow.lease_until > now)) or 0
 
     # --- feeds ---------------------------------------------------------------------------
     def sync_feeds(self, wanted: Iterable[tuple[str, str, int]]) -> None:
@@ -464,18 +499,21 @@ class Store:
                         row.retired_at, row.next_check_at = now, far
                         self._retire_feed_sources(s, row, now)
 
-    @staticmethod
-    def _retire_feed_sources(s: Any, row: FeedRow, when: datetime | None) -> None:
+    def _retire_feed_sources(self, s: Any, row: FeedRow, when: datetime | None) -> None:
         """Your own feed removed (`when`) or back (None): the posts it registered go with it;
         those you removed one by one before stay removed."""
         if row.role != "source":
             return
-        q = update(SourceRow).where(SourceRow.feed_id == row.id, SourceRow.origin == "feed")
+        mine = and_(SourceRow.feed_id == row.id, SourceRow.origin == "feed")
         if when is not None:
-            s.execute(q.where(SourceRow.retired_at.is_(None)).values(retired_at=when, updated_at=when))
+            q = update(SourceRow).where(mine, SourceRow.retired_at.is_(None)).values(retired_at=when, updated_at=when)
         elif row.retired_at is not None:
-            s.execute(q.where(SourceRow.retired_at == row.retired_at)
-                      .values(retired_at=None, rescanned_at=None, updated_at=utcnow()))
+            q = (update(SourceRow).where(mine, SourceRow.retired_at == row.retired_at)
+                 .values(retired_at=None, rescanned_at=None, updated_at=utcnow()))
+        else:
+            return
+        for (source_id,) in s.execute(q.returning(SourceRow.id)).all():
+            self._raise_version(s, source_id)  # every process's index drops (or takes back) it
 
     def find_feed(self, ref: str) -> FeedState | None:
         """A feed by id (digits) or URL (as configured, or found by discovery), retired or not."""
@@ -678,11 +716,30 @@ class Store:
             return dict(conn.execute(select(PostRow.guid, PostRow.entry_hash).where(
                 PostRow.feed_id == feed_id, PostRow.state == "checked")).all())
 
-    def release_post(self, post_id: int) -> None:
-        """A claimed post could not be read: retried when its feed is next read."""
+    def release_post(self, post_id: int, wait: Callable[[int], timedelta] | None = None) -> None:
+        """A claimed post was not read: retried when its feed is next read. With `wait` it
+        failed: one more failure in a row, and no retry before wait(failures in a row)."""
         with self.db.session() as s:
-            s.execute(update(PostRow).where(PostRow.id == post_id, PostRow.state == "claimed")
-                      .values(state="failed", lease_until=None))
+            row = s.get(PostRow, post_id)
+            if row is None or row.state != "claimed":
+                return
+            row.state, row.lease_until = "failed", None
+            if wait is not None:
+                row.failures += 1
+                row.lease_until = utcnow() + wait(row.failures)
+
+    def claimed_elsewhere(self, feed_id: int, guid: str, url: str, now: datetime) -> bool:
+        """Whether another process holds a live claim on this entry's post."""
+        with self.db.engine.connect() as conn:
+            return conn.scalar(select(func.count()).select_from(PostRow).where(
+                or_(and_(PostRow.feed_id == feed_id, PostRow.guid == guid), PostRow.url == url),
+                PostRow.state == "claimed", PostRow.lease_until > now)) != 0
+
+    def posts_waiting(self, feed_id: int, now: datetime) -> set[str]:
+        """GUIDs of the feed's posts that failed and wait before their next try."""
+        with self.db.engine.connect() as conn:
+            return set(conn.scalars(select(PostRow.guid).where(
+                PostRow.feed_id == feed_id, PostRow.state == "failed", PostRow.lease_until > now)))
 
     def post_unchanged(self, post_id: int, entry_hash: str, moved_to: Post | None = None) -> None:
         """The entry changed in the feed but the post's text did not: nothing to re-check.
@@ -691,7 +748,7 @@ class Store:
         row follows it, with the page read there as its evidence (the text, and so the offsets
         of its matches' evidence, did not change)."""
         values: dict[str, Any] = {"state": "checked", "lease_until": None, "entry_hash": entry_hash,
-                                  "checked_at": utcnow()}
+                                  "checked_at": utcnow(), "failures": 0}
         if moved_to is not None:
             values.update(url=moved_to.url, title=moved_to.title, **_page_evidence(moved_to))
         with self.db.session() as s:
@@ -720,6 +777,7 @@ class Store:
             row.content_hash, row.published_at, row.checked_at = digest, post.published, utcnow()
             row.state, row.lease_until, row.entry_hash = "checked", None, entry_hash or row.entry_hash
             row.signature = signature  # the post's candidate keys for rescans (None: made then)
+            row.failures = 0
             # The raw page is evidence; it is kept for every post so a later match can cite it.
             for name, value in _page_evidence(post).items():
                 setattr(row, name, value)
@@ -885,7 +943,7 @@ class Store:
             if since is not None:
                 q = q.where(MatchRow.detected_at >= since)
             if source is not None:
-                q = q.where(or_(SourceRow.url == source, SourceRow.url.contains(source)))
+                q = q.where(SourceRow.url.contains(source, autoescape=True))  # % and _ are literal
             if min_score is not None:
                 q = q.where(MatchRow.score >= min_score)
             if limit:
@@ -917,9 +975,21 @@ class Store:
                  .order_by(DeliveryRow.next_attempt_at, DeliveryRow.id).limit(limit))
             if self.db.is_postgres:
                 q = q.with_for_update(of=DeliveryRow, skip_locked=True)
+            rows = s.execute(q).all()
+            if not rows:
+                return []
+            # The UPDATE checks the row is still due and says which rows it took: on SQLite the
+            # SELECT ran before the write lock, so another process may have claimed some since.
+            taken = set(s.execute(
+                update(DeliveryRow)
+                .where(DeliveryRow.id.in_([r[0].id for r in rows]), DeliveryRow.status == "pending",
+                       DeliveryRow.next_attempt_at <= now)
+                .values(next_attempt_at=now + lease)
+                .returning(DeliveryRow.id), execution_options={"synchronize_session": False}).scalars())
             jobs = []
-            for d, m, src, p in s.execute(q):
-                d.next_attempt_at = now + lease
+            for d, m, src, p in rows:
+                if d.id not in taken:
+                    continue
                 if m is not None:
                     jobs.append(DeliveryJob(d.id, d.destination, d.attempts, d.idempotency_key, d.event,
                                             _match_record(m, src, p), _source_text(m, src), _copy_text(m, p),

@@ -17,8 +17,8 @@ class ActionError(ValueError):
 
 
 async def add_source(monitor: Monitor, url: str, title: str | None = None, text: str | None = None) -> int:
-    """Register an article: its text as given, or read from its URL. Runs on the event loop
-    (the detector index is not shared across threads)."""
+    """Register an article: its text as given, or read from its URL. The index changes on the
+    monitor's worker thread, where every change to it happens (one at a time)."""
     url = url.strip()
     if not re.match(r"https?://\S+$", url):
         raise ActionError(f"{url!r} is not an http(s) URL")
@@ -31,7 +31,7 @@ async def add_source(monitor: Monitor, url: str, title: str | None = None, text:
         except (FetchError, ValueError) as e:
             raise ActionError(str(e)) from None
     try:
-        return monitor.register_source(source, "url")
+        return await monitor.off_loop(monitor.register_source, source, "url")
     except ValueError as e:
         raise ActionError(str(e)) from None
 
@@ -43,7 +43,7 @@ def remove_source(monitor: Monitor, source_id: int) -> str:
         url = desk.remove_source(monitor.db, source_id)
     except LookupError as e:
         raise ActionError(str(e)) from None
-    monitor.detector.remove(source_id)
+    # Every process's index (this one's too) drops it at its next refresh: its version moved.
     return url
 
 
