@@ -6,9 +6,9 @@ import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, case, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -447,7 +447,7 @@ class Store:
         with self.db.engine.connect() as conn:
             result = conn.execution_options(yield_per=batch).execute(q)
             for sid, sig, version, retired_at in result:
-                yield sid, None if retired_at is not None else bytes(sig), version
+                yield sid, None if retired_at is not None or sig is None else bytes(sig), version
 
     def source_version(self) -> int:
         """The highest committed source version (0: no source yet)."""
@@ -467,11 +467,11 @@ class Store:
         Feeds no longer configured are kept (their history matters) but not polled: their
         next check is pushed far out. A re-added feed is due at once.
         """
-        wanted = {url: (role, interval) for url, role, interval in wanted}
+        by_url = {url: (role, interval) for url, role, interval in wanted}
         try:
-            self._sync_feeds(wanted)
+            self._sync_feeds(by_url)
         except IntegrityError:  # another process added the same feeds at the same moment
-            self._sync_feeds(wanted)
+            self._sync_feeds(by_url)
 
     def _sync_feeds(self, wanted: dict[str, tuple[str, int]]) -> None:
         now = utcnow()
@@ -547,7 +547,7 @@ class Store:
         On PostgreSQL `FOR UPDATE SKIP LOCKED` makes the claim safe between processes; on
         SQLite the claiming UPDATE re-checks the lease under the write lock.
         """
-        feeds = FeedRow.__table__
+        feeds = cast(Table, FeedRow.__table__)
         # Core, not the ORM: this reads thousands of rows a cycle.
         with self.db.engine.begin() as conn:
             q = select(feeds).where(or_(feeds.c.lease_until.is_(None), feeds.c.lease_until < now),
@@ -602,7 +602,7 @@ class Store:
             groups.setdefault(tuple(values), []).append({"feed_id": c.feed_id, **values})
         if not groups:
             return
-        feeds = FeedRow.__table__
+        feeds = cast(Table, FeedRow.__table__)
         # The SET clause comes from the parameters' keys (the same within a group).
         stmt = update(feeds).where(feeds.c.id == bindparam("feed_id"))
         with self.db.engine.begin() as conn:
@@ -759,13 +759,12 @@ class Store:
         """Keep a checked post: the claimed row `post_id` (which takes the post's URL, should
         its feed now link elsewhere), or the row with the post's URL."""
         with self.db.session() as s:
-            if post_id is not None:
-                row = s.get_one(PostRow, post_id)
-            else:
-                row = s.scalar(select(PostRow).where(PostRow.url == post.url))
-            if row is None:
-                row = PostRow(url=post.url, guid=post.guid or post.url)
-                s.add(row)
+            found = (s.get_one(PostRow, post_id) if post_id is not None
+                     else s.scalar(select(PostRow).where(PostRow.url == post.url)))
+            if found is None:
+                found = PostRow(url=post.url, guid=post.guid or post.url)
+                s.add(found)
+            row = found
             digest = content_hash(post.text)
             if row.id is not None and row.content_hash and row.content_hash != digest:
                 # The copier edited (or emptied) the post: matches keep the copy as they found it.
@@ -852,6 +851,7 @@ class Store:
         destinations = list(destinations)
         with self.db.session() as s:
             post_hash = s.scalar(select(PostRow.content_hash).where(PostRow.id == post_id)) or ""
+            event: str | None
             row = s.scalar(select(MatchRow).where(
                 MatchRow.source_id == source_id, MatchRow.post_id == post_id))
             if row is None:
@@ -1017,14 +1017,14 @@ class Store:
     def deliveries(self) -> list[tuple[int, int | None, str, str, int, str | None]]:
         """(id, match_id, destination, status, attempts, last_error) of every delivery."""
         with self.db.session() as s:
-            return [tuple(r) for r in s.execute(select(
+            return [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in s.execute(select(
                 DeliveryRow.id, DeliveryRow.match_id, DeliveryRow.destination, DeliveryRow.status,
                 DeliveryRow.attempts, DeliveryRow.last_error).order_by(DeliveryRow.id))]
 
     def delivery_events(self) -> list[tuple[str, str, str]]:
         """(event, destination, status) of every delivery, oldest first."""
         with self.db.session() as s:
-            return [tuple(r) for r in s.execute(select(
+            return [(r[0], r[1], r[2]) for r in s.execute(select(
                 DeliveryRow.event, DeliveryRow.destination, DeliveryRow.status).order_by(DeliveryRow.id))]
 
     def disabled_destinations(self) -> dict[str, str]:
