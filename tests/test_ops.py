@@ -227,7 +227,9 @@ def test_a_long_cycle_does_not_hold_alerts_back(sqlite_url, tmp_path, monkeypatc
 
     assert set(jobs) == {"poll", "deliver", "digests", "robots", "heartbeat"}
     for job in jobs.values():
-        assert job.max_instances == 1 and job.coalesce and job.misfire_grace_time
+        assert job.max_instances == 1 and job.coalesce
+        # a late poll tick still runs (it only looks for work); the others may be skipped when late
+        assert job.misfire_grace_time is None if job.id == "poll" else job.misfire_grace_time
     hourly = jobs["digests"].trigger
     assert hourly.get_next_fire_time(None, datetime(2026, 11, 28, 10, 59, 30, tzinfo=timezone.utc)) == \
         datetime(2026, 11, 28, 11, 0, tzinfo=timezone.utc)
