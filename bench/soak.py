@@ -346,7 +346,9 @@ def phase(name: str, processes: int, db_url: str, seconds: float, kill_every: fl
                            for s in range(FILE_SOURCES)] + [{"feed": f"{sites.own}/own.xml"}],
                "fetch": {"allow_private_networks": True, "timeout": 5, "total_timeout": 10, "respect_robots": False,
                          "concurrency": 32, "per_host": 16},
-               "notify": {"webhooks": [{"url": hook.url, "timeout": 10}], "feed_failures": 0}}
+               "notify": {"webhooks": [{"secret_env": "SOAK_WEBHOOK_SECRET", "url": hook.url, "timeout": 10}],
+                          "feed_failures": 0}}
+        os.environ["SOAK_WEBHOOK_SECRET"] = "soak passphrase"  # webhooks are always signed; the processes inherit it
         config = workdir / "monitor.yaml"
         config.write_text(yaml.safe_dump(cfg), encoding="utf-8")
         print(f"[{name}] {processes} processes, {len(watch)} feeds, {seconds / 60:.1f} min, "

@@ -90,12 +90,16 @@ class EmailNotifier(DestinationRules):
 
 class WebhookNotifier(DestinationRules):
     url: str
-    secret_env: str | None = None  # env var holding the signing secret (`whsec_…` or raw)
+    # The env var holding the signing secret (`whsec_…` or a passphrase). Required: a webhook
+    # is never sent unsigned (a receiver could not tell ours from a forger's).
+    secret_env: str = Field(min_length=1)
     github_signature: bool = False  # also send X-Hub-Signature-256
     timeout: float = 30.0
 
-    def secret(self) -> str | None:
-        return _secret(self.secret_env)
+    def secret(self) -> str:
+        value = _secret(self.secret_env)
+        assert value is not None  # secret_env is required
+        return value
 
     @property
     def name(self) -> str:
@@ -248,19 +252,17 @@ def check_destinations(settings: Settings) -> list[str]:
     """Check that every secret the alert destinations name is there, before anything is sent.
 
     Raises ConfigError naming each destination and variable at fault (a variable not set, or
-    set to nothing: a webhook is never sent unsigned by accident). Returns notes worth a
-    warning: webhooks configured without `secret_env`, which are sent unsigned by choice.
+    set to nothing: a webhook is never sent unsigned). Returns notes worth a warning (none
+    today: kept for the callers).
     `run`, `serve` and `notify test` call this when the config is loaded.
     """
-    problems, notes = [], []
+    problems: list[str] = []
+    notes: list[str] = []
     for i, d in enumerate(settings.notify.email):
         if d.password_env:
             problems += _missing(f"notify.email.{i}.password_env", d.name, d.password_env)
     for i, w in enumerate(settings.notify.webhooks):
-        if w.secret_env:
-            problems += _missing(f"notify.webhooks.{i}.secret_env", w.name, w.secret_env)
-        else:
-            notes.append(f"{w.name}: no secret_env, so its webhooks are not signed")
+        problems += _missing(f"notify.webhooks.{i}.secret_env", w.name, w.secret_env)
     if problems:
         raise ConfigError(f"{len(problems)} alert destination(s) cannot be used:\n" + "\n".join(problems))
     return notes
@@ -315,5 +317,8 @@ def _explain(e: ValidationError, path: Path | None) -> str:
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             msg = "unknown key (a typo?)"
+        elif err["type"] == "missing" and key.endswith(".secret_env"):
+            msg = ("required: webhooks are always signed; name the environment variable that holds "
+                   "the signing secret")
         lines.append(f"  {key}: {msg}")
     return f"{where} has {len(lines)} problem(s):\n" + "\n".join(lines)

@@ -53,6 +53,14 @@ def empty_sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'monitor.db'}"
 
 
+@pytest.fixture(autouse=True)
+def webhook_secret(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The signing secret the tests' webhook destinations name (secret_env: TEST_WEBHOOK_SECRET):
+    webhooks are always signed. Subprocesses inherit it."""
+    monkeypatch.setenv("TEST_WEBHOOK_SECRET", "a test passphrase")
+    return "a test passphrase"
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
     """A SQLite file with the schema at head."""

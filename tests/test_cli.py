@@ -163,7 +163,7 @@ def test_notify_test_reports_each_destination(cli, tmp_path):
     from monitor.demo.servers import WebhookReceiver, free_port
 
     with WebhookReceiver() as hook:
-        cfg = {"notify": {"webhooks": [{"url": hook.url}],
+        cfg = {"notify": {"webhooks": [{"secret_env": "TEST_WEBHOOK_SECRET", "url": hook.url}],
                           "email": [{"host": "127.0.0.1", "port": free_port(), "security": "none",
                                      "from": "m@localhost", "to": "e@localhost", "timeout": 3}]}}
         (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))

@@ -44,6 +44,7 @@ notify:
       to: editor@publisher.example
   webhooks:
     - url: https://hooks.example/reuse
+      secret_env: TEST_WEBHOOK_SECRET
 """)
     s = config.load(p)
     assert s.db_url == "postgresql://monitor@db/monitor"

@@ -50,8 +50,9 @@ def test_check_destinations_is_reusable(tmp_path, monkeypatch):
     monkeypatch.setenv("T_HOOK_SECRET", "a passphrase")
     s = config.load(settings(tmp_path, NOTIFY))
     assert config.check_destinations(s) == []
-    s = config.load(settings(tmp_path, {"webhooks": [{"url": "https://hooks.example/"}]}))
-    assert config.check_destinations(s) == ["webhook:https://hooks.example/: no secret_env, so its webhooks are not signed"]
+    # a webhook without secret_env is a config error: webhooks are always signed
+    with pytest.raises(ConfigError, match="notify.webhooks.0.secret_env: required: webhooks are always signed"):
+        config.load(settings(tmp_path, {"webhooks": [{"url": "https://hooks.example/"}]}))
     monkeypatch.setenv("T_HOOK_SECRET", "  ")
     with pytest.raises(ConfigError, match="T_HOOK_SECRET is empty"):
         config.check_destinations(config.load(settings(tmp_path, NOTIFY)))
@@ -152,7 +153,7 @@ async def test_alerts_queued_under_a_webhooks_old_name_are_still_sent(sqlite_url
     db.migrate()
     with WebhookReceiver() as hook:
         url = hook.url + "?token=s3cret"
-        s = config.load(settings(tmp_path, {"webhooks": [{"url": url}]}), database_url=sqlite_url)
+        s = config.load(settings(tmp_path, {"webhooks": [{"secret_env": "TEST_WEBHOOK_SECRET", "url": url}]}), database_url=sqlite_url)
         monitor = Monitor(s, db)
         [hook_config] = s.notify.webhooks
         assert hook_config.legacy_name == f"webhook:{url}" != hook_config.name

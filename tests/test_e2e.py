@@ -83,7 +83,7 @@ def test_run_polls_until_sigterm_and_stops_cleanly(tmp_path):
     (tmp_path / "original.txt").write_text(seed("original.txt"), encoding="utf-8")
     with Blog("Autoblog", [BlogPost("copy", "Copy", spun)]) as blog, WebhookReceiver() as hook:
         cfg = {"sources": [{"file": "original.txt"}], "watch": [{"url": blog.url + "/"}],
-               "notify": {"webhooks": [{"url": hook.url}]}, "tick_seconds": 1,
+               "notify": {"webhooks": [{"secret_env": "TEST_WEBHOOK_SECRET", "url": hook.url}]}, "tick_seconds": 1,
                "fetch": {"allow_private_networks": True}}
         (tmp_path / "monitor.yaml").write_text(yaml.safe_dump(cfg), encoding="utf-8")
         env = {**os.environ, "MONITOR_CONFIG": str(tmp_path / "monitor.yaml"),
@@ -133,7 +133,7 @@ def test_kill_9_between_match_and_delivery_still_delivers_once(tmp_path):
 
         handler.do_POST = slow_first
         cfg = {"sources": [{"file": "original.txt"}], "watch": [{"url": blog.url + "/"}],
-               "notify": {"webhooks": [{"url": hook.url, "timeout": 5}]}, "tick_seconds": 1,
+               "notify": {"webhooks": [{"secret_env": "TEST_WEBHOOK_SECRET", "url": hook.url, "timeout": 5}]}, "tick_seconds": 1,
                "fetch": {"allow_private_networks": True}}
         (tmp_path / "monitor.yaml").write_text(yaml.safe_dump(cfg), encoding="utf-8")
         env = {**os.environ, "MONITOR_CONFIG": str(tmp_path / "monitor.yaml"),

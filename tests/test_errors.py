@@ -137,14 +137,14 @@ def test_webhook_tokens_stay_out_of_names_outbox_logs_and_notify_test(tmp_path, 
     from monitor.config import WebhookNotifier
     from monitor.demo.servers import WebhookReceiver
 
-    a = WebhookNotifier(url="https://h.example/hook?token=s3cret1")
-    b = WebhookNotifier(url="https://h.example/hook?token=s3cret2")
+    a = WebhookNotifier(secret_env="TEST_WEBHOOK_SECRET", url="https://h.example/hook?token=s3cret1")
+    b = WebhookNotifier(secret_env="TEST_WEBHOOK_SECRET", url="https://h.example/hook?token=s3cret2")
     assert "s3cret" not in a.name and a.name != b.name
 
     monkeypatch.chdir(tmp_path)
     with WebhookReceiver(statuses=[500]) as hook:
         url = hook.url + "?token=s3cret9"
-        cfg = {"notify": {"webhooks": [{"url": url, "timeout": 3}]}, "fetch": {"allow_private_networks": True}}
+        cfg = {"notify": {"webhooks": [{"secret_env": "TEST_WEBHOOK_SECRET", "url": url, "timeout": 3}]}, "fetch": {"allow_private_networks": True}}
         (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
         r = runner.invoke(app, ["--config", str(tmp_path / "c.yaml"), "--database-url",
                                 f"sqlite:///{tmp_path / 'm.db'}", "notify", "test"])

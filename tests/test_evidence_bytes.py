@@ -50,7 +50,7 @@ def test_stored_page_and_sha256_are_the_served_bytes(db_url, tmp_path):
         site.routes["/feed.xml"] = ("application/rss+xml", feed(site.url), {})
         s = config.load(None, database_url=db_url, data_dir=str(tmp_path), fetch={"allow_private_networks": True},
                         sources=[{"file": str(tmp_path / name)} for name in ARTICLES],
-                        watch=[{"url": site.url + "/feed.xml"}], notify={"webhooks": [{"url": hook.url}]})
+                        watch=[{"url": site.url + "/feed.xml"}], notify={"webhooks": [{"secret_env": "TEST_WEBHOOK_SECRET", "url": hook.url}]})
         db = Database(s.db_url)
         db.migrate()
         m = Monitor(s, db)

@@ -48,7 +48,7 @@ def test_four_processes_send_each_alert_exactly_once(db_url, tmp_path):
         for i in range(150):
             pid = store.save_post(Post(f"https://copy.example/{i}", "The original text."), None)
             store.record_match(sid, pid, "copy", 0.9, 1.0, 0.0, {"passages": []}, [(name, now)])
-        run_processes(4, {"database_url": db_url, "notify": {"webhooks": [{"url": hook.url, "timeout": 10}]}},
+        run_processes(4, {"database_url": db_url, "notify": {"webhooks": [{"secret_env": "TEST_WEBHOOK_SECRET", "url": hook.url, "timeout": 10}]}},
                       tmp_path)
         posts = Counter(r["headers"]["webhook-id"] for r in hook.received)
     deliveries = Counter(d[3] for d in store.deliveries())

@@ -105,7 +105,7 @@ async def test_webhook_410_disables_the_destination(queued):
     store, queue = queued
     with WebhookReceiver(statuses=[410]) as hook:
         async with httpx.AsyncClient() as client:
-            sender = WebhookSender(WebhookNotifier(url=hook.url), client)
+            sender = WebhookSender(WebhookNotifier(secret_env="TEST_WEBHOOK_SECRET", url=hook.url), client)
             queue([sender.name])
             await deliver_due(store, {sender.name: sender}, 5)
             assert (await deliver_due(store, {sender.name: sender}, 5, now=later(600))).sent == 0
@@ -118,7 +118,7 @@ async def test_dead_destination_does_not_delay_the_other(queued):
     store, queue = queued
     with WebhookReceiver() as hook:
         async with httpx.AsyncClient() as client:
-            good = WebhookSender(WebhookNotifier(url=hook.url), client)
+            good = WebhookSender(WebhookNotifier(secret_env="TEST_WEBHOOK_SECRET", url=hook.url), client)
             dead = EmailSender(email_config(free_port()))
             queue([good.name, dead.name])
             report = await deliver_due(store, {good.name: good, dead.name: dead}, 5)
@@ -137,15 +137,15 @@ def test_backoff_grows_and_honours_retry_after():
 def test_destination_rules_and_digest_times():
     from monitor.notify.outbox import first_attempt
 
-    hook = WebhookNotifier(url="https://h", min_score=0.8, sources=["publisher.example/news/"], digest="hourly")
+    hook = WebhookNotifier(secret_env="TEST_WEBHOOK_SECRET", url="https://h", min_score=0.8, sources=["publisher.example/news/"], digest="hourly")
     assert hook.wants("https://publisher.example/news/a", 0.9)
     assert not hook.wants("https://publisher.example/blog/a", 0.9)
     assert not hook.wants("https://publisher.example/news/a", 0.7)
     now = datetime(2026, 11, 22, 10, 37, tzinfo=timezone.utc)
     assert first_attempt(hook, now) == datetime(2026, 11, 22, 11, 0, tzinfo=timezone.utc)
-    daily = WebhookNotifier(url="https://h", digest="daily")
+    daily = WebhookNotifier(secret_env="TEST_WEBHOOK_SECRET", url="https://h", digest="daily")
     assert first_attempt(daily, now) == datetime(2026, 11, 23, 0, 0, tzinfo=timezone.utc)
-    assert first_attempt(WebhookNotifier(url="https://h"), now) == now
+    assert first_attempt(WebhookNotifier(secret_env="TEST_WEBHOOK_SECRET", url="https://h"), now) == now
 
 
 async def test_digest_sends_one_message_for_many_matches(sqlite_url):
@@ -175,7 +175,7 @@ async def test_a_disabled_destination_is_skipped_until_a_test_passes(queued):
     store, queue = queued
     with WebhookReceiver(statuses=[410]) as hook:
         async with httpx.AsyncClient() as client:
-            sender = WebhookSender(WebhookNotifier(url=hook.url), client)
+            sender = WebhookSender(WebhookNotifier(secret_env="TEST_WEBHOOK_SECRET", url=hook.url), client)
             queue([sender.name])
             await deliver_due(store, {sender.name: sender}, 5)
             assert sender.name in store.disabled_destinations()
@@ -226,7 +226,7 @@ async def test_webhook_503_retry_after_delays_the_retry(queued):
     with WebhookReceiver(statuses=[503]) as hook:
         hook_url = hook.url
         async with httpx.AsyncClient() as client:
-            sender = WebhookSender(WebhookNotifier(url=hook_url), client)
+            sender = WebhookSender(WebhookNotifier(secret_env="TEST_WEBHOOK_SECRET", url=hook_url), client)
             queue([sender.name])
             await deliver_due(store, {sender.name: sender}, 5)
             # Back-off alone would retry within minutes; the receiver asked for an hour.
@@ -240,7 +240,7 @@ async def test_every_due_alert_is_sent_in_one_call_in_batches(sqlite_url):
     db.migrate()
     store = Store(db)
     with WebhookReceiver() as hook:
-        sender = WebhookSender(WebhookNotifier(url=hook.url, timeout=5), httpx.AsyncClient())
+        sender = WebhookSender(WebhookNotifier(secret_env="TEST_WEBHOOK_SECRET", url=hook.url, timeout=5), httpx.AsyncClient())
         now = datetime.now(timezone.utc)
         sid, _ = store.upsert_source(Source("https://publisher.example/a", "The original text.", "A"), b"s", "url")
         for i in range(230):

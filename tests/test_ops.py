@@ -193,7 +193,7 @@ def test_a_long_cycle_does_not_hold_alerts_back(sqlite_url, tmp_path, monkeypatc
 
         handler.do_POST = post_then_release
         s = config.load(None, database_url=sqlite_url, data_dir=str(tmp_path), watch=[{"url": feed.url + "/hang"}],
-                        notify={"webhooks": [{"url": hook.url}]},
+                        notify={"webhooks": [{"secret_env": "TEST_WEBHOOK_SECRET", "url": hook.url}]},
                         fetch={"allow_private_networks": True, "timeout": 15, "total_timeout": 15})
         m = Monitor(s, Database(s.db_url))
         try:

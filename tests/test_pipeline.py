@@ -67,7 +67,7 @@ class Faulty(LoopbackServer):
 
 def test_cycle_finds_the_spun_copy_once(db_url, tmp_path):
     with demo_blog() as blog, WebhookReceiver() as hook:
-        s = settings_for(db_url, tmp_path, [blog.url + "/"], notify={"webhooks": [{"url": hook.url}]})
+        s = settings_for(db_url, tmp_path, [blog.url + "/"], notify={"webhooks": [{"secret_env": "TEST_WEBHOOK_SECRET", "url": hook.url}]})
         m = open_monitor(s)
         try:
             report = asyncio.run(m.run_cycle())
@@ -210,7 +210,7 @@ def test_a_feed_failing_n_times_alerts_once_then_recovers(sqlite_url, tmp_path):
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     with WebhookReceiver() as hook:
-        s = settings_for(sqlite_url, tmp_path, [url], notify={"webhooks": [{"url": hook.url}], "feed_failures": 2})
+        s = settings_for(sqlite_url, tmp_path, [url], notify={"webhooks": [{"secret_env": "TEST_WEBHOOK_SECRET", "url": hook.url}], "feed_failures": 2})
         m = open_monitor(s)
         try:
             for _ in range(3):  # three failures in a row: one "failing" alert, after the second
@@ -372,7 +372,7 @@ def test_a_guid_at_a_new_url_moves_the_post_or_names_another(db_url, tmp_path):
     other = seed("unrelated-1.txt") + "\n" + seed("unrelated-2.txt")
     with MovingFeed([("p1", "/copy.html", spun)]) as srv, WebhookReceiver() as hook:
         m = open_monitor(settings_for(db_url, tmp_path, [srv.url + "/feed.xml"],
-                                      notify={"webhooks": [{"url": hook.url}]}))
+                                      notify={"webhooks": [{"secret_env": "TEST_WEBHOOK_SECRET", "url": hook.url}]}))
         try:
             first = asyncio.run(m.run_cycle())
             [found] = first.matches

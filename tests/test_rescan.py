@@ -49,7 +49,7 @@ def test_reverse_candidates_find_what_the_forward_index_finds(seed_pair):
 
 def test_a_source_added_later_finds_the_copy_stored_before(db_url, tmp_path):
     with demo_blog() as blog, WebhookReceiver() as hook:
-        m = open_monitor(db_url, tmp_path, watch=[blog.url + "/"], notify={"webhooks": [{"url": hook.url}]})
+        m = open_monitor(db_url, tmp_path, watch=[blog.url + "/"], notify={"webhooks": [{"secret_env": "TEST_WEBHOOK_SECRET", "url": hook.url}]})
         try:
             first = asyncio.run(m.run_cycle())  # no source yet: three posts stored, no match
             assert first.posts_checked == 3 and first.matches == []
@@ -141,7 +141,7 @@ def test_a_rescan_keeps_the_allow_list(db_url, tmp_path):
 
     with demo_blog() as blog, WebhookReceiver() as hook:
         s = config.load(None, database_url=db_url, data_dir=str(tmp_path), fetch={"allow_private_networks": True},
-                        watch=[{"url": blog.url + "/"}], notify={"webhooks": [{"url": hook.url}]},
+                        watch=[{"url": blog.url + "/"}], notify={"webhooks": [{"secret_env": "TEST_WEBHOOK_SECRET", "url": hook.url}]},
                         allow={"sites": [site_of(blog.url + "/")]})
         db = Database(s.db_url)
         db.migrate()

@@ -123,15 +123,16 @@ class WebhookSender:
 
 
 
-def sign(msg_id: str, body: str, secret: str | None, github: bool = False) -> dict[str, str]:
+def sign(msg_id: str, body: str, secret: str, github: bool = False) -> dict[str, str]:
     """Standard Webhooks headers (webhook-id, -timestamp, -signature), and optionally GitHub's."""
+    if not secret:
+        raise ValueError("a webhook is never sent unsigned: no secret")
     now = datetime.now(timezone.utc)
-    headers = {"webhook-id": msg_id, "webhook-timestamp": str(int(now.timestamp()))}
-    if secret:
-        headers["webhook-signature"] = Webhook(_standard_secret(secret)).sign(msg_id, now, body)
-        if github:
-            raw = _raw_secret(secret)
-            headers["x-hub-signature-256"] = "sha256=" + hmac.new(raw, body.encode(), hashlib.sha256).hexdigest()
+    headers = {"webhook-id": msg_id, "webhook-timestamp": str(int(now.timestamp())),
+               "webhook-signature": Webhook(_standard_secret(secret)).sign(msg_id, now, body)}
+    if github:
+        raw = _raw_secret(secret)
+        headers["x-hub-signature-256"] = "sha256=" + hmac.new(raw, body.encode(), hashlib.sha256).hexdigest()
     return headers
 
 

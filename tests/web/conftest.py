@@ -46,6 +46,6 @@ class Desk:
 
 @pytest.fixture
 def desk(db_url, tmp_path):  # noqa: ANN001, ANN201
-    d = Desk(db_url, tmp_path, notify={"webhooks": [{"url": "http://127.0.0.1:9/hook"}]})
+    d = Desk(db_url, tmp_path, notify={"webhooks": [{"secret_env": "TEST_WEBHOOK_SECRET", "url": "http://127.0.0.1:9/hook"}]})
     yield d
     d.close()

@@ -63,7 +63,7 @@ def test_rules_of_triage(desk):
 
 def test_a_config_allowed_site_is_licensed_and_not_alerted(db_url, tmp_path):
     d = Desk(db_url, tmp_path, allow=["www.partner.example"],
-             notify={"webhooks": [{"url": "http://127.0.0.1:9/hook"}]})
+             notify={"webhooks": [{"secret_env": "TEST_WEBHOOK_SECRET", "url": "http://127.0.0.1:9/hook"}]})
     try:
         mid = d.copy("https://news.partner.example/syndicated")
         st = store.match_state(d.db, mid)
@@ -77,7 +77,7 @@ def test_a_config_allowed_site_is_licensed_and_not_alerted(db_url, tmp_path):
 
 def test_a_per_source_allowance_covers_only_that_source(db_url, tmp_path):
     d = Desk(db_url, tmp_path, allow={"sites": [{"site": "partner.example", "source": "https://publisher.example/other"}]},
-             notify={"webhooks": [{"url": "http://127.0.0.1:9/hook"}]})
+             notify={"webhooks": [{"secret_env": "TEST_WEBHOOK_SECRET", "url": "http://127.0.0.1:9/hook"}]})
     try:
         mid = d.copy("https://partner.example/x")
         assert store.match_state(d.db, mid).state == "new" and deliveries(d) == 1
