@@ -3,6 +3,7 @@ no match lost (tests/test_two_processes.py shows the feed and post claims)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections import Counter
@@ -22,7 +23,8 @@ from .conftest import ROOT
 def run_processes(n: int, config: dict, tmp_path: Path, timeout: float = 120) -> list[str]:
     """Start `n` `monitor run --once` at the same moment; returns their stderr (all must succeed)."""
     (tmp_path / "monitor.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "HOME": str(tmp_path)}
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "HOME": str(tmp_path),
+           "TEST_WEBHOOK_SECRET": os.environ["TEST_WEBHOOK_SECRET"]}
     cmd = [sys.executable, "-m", "monitor", "--config", str(tmp_path / "monitor.yaml"), "run", "--once"]
     procs = [subprocess.Popen(cmd, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True) for _ in range(n)]
