@@ -152,7 +152,7 @@ class Monitor:
 
     def _refresh_index(self) -> None:
         """Add the sources registered or edited (by any process) after the highest version the
-        index holds, and drop those removed since. Versions commit in their order (Store._raise_version), so afterwards every
+        index holds, and drop those removed since. Versions commit in their order (store.sources.raise_version), so afterwards every
         source committed before this call is in the index: called after each post's claim, a
         post is never checked against an index missing a source committed before its claim."""
         stale = []
