@@ -566,7 +566,7 @@ def notify_test() -> None:
 
     settings = state.settings
     if not settings.notify.destinations():
-        fail("no destinations configured (notify.email, notify.webhooks)")
+        fail("no destinations configured (notify.email, notify.webhooks, notify.apprise)")
     for note in check_destinations(settings):
         log.warning(note)
     monitor = open_monitor()

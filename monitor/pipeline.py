@@ -40,7 +40,7 @@ from monitor.fetch.tls import default_ssl_context
 from monitor.fetch.policy import next_check
 from monitor.licence import after_record, licence_for
 from monitor.notify.outbox import DeliveryReport, deliver_due, first_attempt, send_test
-from monitor.notify.senders import EmailSender, Sender, WebhookSender
+from monitor.notify.senders import AppriseSender, EmailSender, Sender, WebhookSender
 from monitor.sources import HTML_SUFFIXES, SourceError, read_source
 from monitor.store import Database, FeedCheck, FeedState, Store, check_migrated
 from monitor.store.repo import content_hash
@@ -617,6 +617,7 @@ class Monitor:
         desk = self.settings.web.base_url
         out: dict[str, Sender] = {e.name: EmailSender(e, desk) for e in n.email}
         out.update({w.name: WebhookSender(w, client, desk) for w in n.webhooks})
+        out.update({a.name: AppriseSender(a, desk) for a in n.apprise})
         return out
 
     async def deliver_alerts(self) -> DeliveryReport:

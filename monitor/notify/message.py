@@ -200,6 +200,43 @@ def digest_email(jobs: list[DeliveryJob], sender: str, to: list[str], key: str,
     return msg
 
 
+# --- chat and push (Apprise) ------------------------------------------------------------
+CHAT_VERBS = {"match.created": "Copy found", "match.updated": "Copy changed", "match.reinstated": "Copy back online"}
+
+
+def _chat_match(job: DeliveryJob, desk: str | None) -> list[str]:
+    m = job.match
+    assert m is not None
+    lines = [f"{m.kind.replace('_', ' ')}, score {m.score:.2f} ({_reused(m.coverage)})",
+             f"Yours: {m.source_url}", f"Copy: {m.copy_url}"]
+    if desk:
+        lines.append(f"Desk: {match_page(desk, m.id)}")
+    return lines
+
+
+def chat(job: DeliveryJob, desk: str | None = None) -> tuple[str, str]:
+    """(title, body) of a short plain-text message for a chat or push channel."""
+    m = job.match
+    if m is not None:
+        verb = CHAT_VERBS.get(job.event or "", "Copy found")
+        return (_one_line(f"{verb}: {m.source_title or m.source_url}"), "\n".join(_chat_match(job, desk)))
+    p = job.payload or {}
+    if job.event == "feed.failing":
+        return (_one_line(f"Feed failing: {p.get('url')}"),
+                f"{p.get('error_count')} failures in a row; last error: {p.get('last_error')}")
+    if job.event == "feed.recovered":
+        return _one_line(f"Feed recovered: {p.get('url')}"), f"The watched feed {p.get('url')} is readable again."
+    return "Reuse Monitor test message", f"This is a test of the destination {job.destination}."
+
+
+def chat_digest(jobs: list[DeliveryJob], desk: str | None = None) -> tuple[str, str]:
+    parts = []
+    for i, job in enumerate(jobs, 1):
+        title, body = chat(job, desk)
+        parts.append(f"{i}. {title}\n{body}")
+    return f"{len(jobs)} new cop{'y' if len(jobs) == 1 else 'ies'} of your articles", "\n\n".join(parts)
+
+
 def probe_job(destination: str) -> DeliveryJob:
     now = datetime.now(timezone.utc)
     return DeliveryJob(0, destination, 0, f"msg_test_{int(now.timestamp())}", "test",
