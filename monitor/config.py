@@ -217,6 +217,13 @@ class WebConfig(_Strict):
         return v.rstrip("/")
 
 
+class NoticeConfig(_Strict):
+    """From a confirmed match to a removed copy (monitor/takedown)."""
+
+    # Confirmed and noticed copies are read again this often: gone, or back.
+    recheck_hours: float = Field(24.0, gt=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="MONITOR_", env_nested_delimiter="__", extra="forbid", frozen=True
@@ -233,6 +240,7 @@ class Settings(BaseSettings):
     fetch: FetchConfig = FetchConfig()
     allow: AllowConfig = AllowConfig()
     web: WebConfig = WebConfig.model_validate({})  # (not WebConfig(): mypy without the pydantic plugin)
+    notice: NoticeConfig = NoticeConfig.model_validate({})
 
     @property
     def db_url(self) -> str:

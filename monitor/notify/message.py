@@ -71,7 +71,8 @@ def payload(job: DeliveryJob, desk: str | None = None) -> dict[str, Any]:
     return {
         **base,
         "match_id": m.id,
-        "revision": job.revision,
+        # a match.reinstated row's own revision is the negative of its triage event's id (one alert per return)
+        "revision": m.revision if job.event == "match.reinstated" else job.revision,
         "detected_at": m.detected_at.isoformat(),
         "source": {"url": m.source_url, "title": m.source_title},
         "copy": {"url": m.copy_url, "title": m.copy_title, "http_status": m.http_status,
@@ -160,11 +161,12 @@ def email(job: DeliveryJob, sender: str, to: list[str], desk: str | None = None)
     m = job.match
     if m is not None:
         what = m.kind.replace("_", " ")
-        verb = "Copy changed" if job.event == "match.updated" else "Copy found"
+        verb = CHAT_VERBS.get(job.event, "Copy found")
         msg = _envelope(f"{verb} ({what}, {_reused(m.coverage)}): {m.source_title or m.source_url}",
                         sender, to, job.idempotency_key)
-        intro = (f"A copy of your article changed materially ({what})." if job.event == "match.updated"
-                 else f"A post appears to copy your article ({what}).")
+        intro = {"match.updated": f"A copy of your article changed materially ({what}).",
+                 "match.reinstated": f"A copy of your article that had been removed is back online ({what})."
+                 }.get(job.event, f"A post appears to copy your article ({what}).")
         msg.set_content("\n".join([intro, "", *_match_text(job, desk)]))
         msg.add_alternative(_html_doc(f"<p>{e(intro)}</p>" + _match_html(job, desk)), subtype="html")
         return msg

@@ -364,3 +364,21 @@ class ServiceStateRow(Base):
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CopyCheckRow(Base):
+    """One re-reading of a copy under watch for removal (`monitor recheck`): what the copy's
+    URL served then, so a removal (or a return) is shown with its evidence. Append-only."""
+
+    __tablename__ = "copy_checks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    match_id: Mapped[int] = mapped_column(ForeignKey("matches.id", ondelete="CASCADE"))
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # present (still matches) | removed (404/410, empty, no longer matches) | error (unreadable: no change)
+    outcome: Mapped[str] = mapped_column(String(16))
+    http_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    raw_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)  # of the bytes served
+    detail: Mapped[str] = mapped_column(Text, default="")  # why, in words ("HTTP 404", "no longer matches (score 0.12)")
+
+    __table_args__ = (Index("ix_copy_checks_match", "match_id", "id"),)

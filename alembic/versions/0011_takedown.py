@@ -1,0 +1,40 @@
+"""takedown: re-readings of copies under watch for removal
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-11-28
+
+copy_checks: each re-reading of a confirmed (or noticed, removed, reinstated) copy: when, the
+outcome (present, removed, error), the HTTP status and the sha256 of the bytes served, and why.
+A new table: nothing is rebuilt.
+"""
+from typing import Sequence, Union
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0011"
+down_revision: Union[str, Sequence[str], None] = "0010"
+branch_labels: Union[str, Sequence[str], None] = None
+depends_on: Union[str, Sequence[str], None] = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "copy_checks",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("match_id", sa.Integer(), nullable=False),
+        sa.Column("checked_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("outcome", sa.String(length=16), nullable=False),
+        sa.Column("http_status", sa.Integer(), nullable=True),
+        sa.Column("raw_sha256", sa.String(length=64), nullable=True),
+        sa.Column("detail", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(["match_id"], ["matches.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_copy_checks_match", "copy_checks", ["match_id", "id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_copy_checks_match", table_name="copy_checks")
+    op.drop_table("copy_checks")
