@@ -1,4 +1,4 @@
-"""takedown: re-readings of copies under watch for removal
+"""takedown: re-readings of copies under watch for removal; response headers of copy fetches
 
 Revision ID: 0011
 Revises: 0010
@@ -6,12 +6,17 @@ Create Date: 2026-11-28
 
 copy_checks: each re-reading of a confirmed (or noticed, removed, reinstated) copy: when, the
 outcome (present, removed, error), the HTTP status and the sha256 of the bytes served, and why.
-A new table: nothing is rebuilt.
+posts.headers and matches.copy_headers: the response headers of the page fetch the evidence
+points into (for the evidence package's WARC record); empty for rows fetched before.
+A new table and two nullable columns: nothing is rebuilt.
 """
 from typing import Sequence, Union
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
+
+JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 
 revision: str = "0011"
 down_revision: Union[str, Sequence[str], None] = "0010"
@@ -33,8 +38,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_copy_checks_match", "copy_checks", ["match_id", "id"])
+    op.add_column("posts", sa.Column("headers", JSON, nullable=True))
+    op.add_column("matches", sa.Column("copy_headers", JSON, nullable=True))
 
 
 def downgrade() -> None:
+    # ALTER TABLE … DROP COLUMN in place (SQLite 3.35+), as 0009: a batch rebuild would trip
+    # over the match_history view, which names neither column.
+    op.drop_column("matches", "copy_headers")
+    op.drop_column("posts", "headers")
     op.drop_index("ix_copy_checks_match", table_name="copy_checks")
     op.drop_table("copy_checks")

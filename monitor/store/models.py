@@ -133,6 +133,7 @@ class PostRow(Base):
     raw_page: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     raw_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     http_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    headers: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)  # of the page fetch
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     checked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -175,6 +176,7 @@ class MatchRow(Base):
     copy_raw_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     copy_http_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     copy_fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    copy_headers: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
     # Bumped when a re-checked copy changed materially; each revision alerts once.
     revision: Mapped[int] = mapped_column(Integer, default=0)
     detected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -227,7 +227,7 @@ def _page_evidence(post: Post) -> dict[str, Any]:
     # Bytes as served are kept and hashed as they are; HTML carried in a feed entry as UTF-8.
     raw = post.html.encode("utf-8") if isinstance(post.html, str) else post.html
     return {"raw_page": raw, "raw_sha256": hashlib.sha256(raw).hexdigest() if raw is not None else None,
-            "http_status": post.http_status, "fetched_at": post.fetched_at}
+            "http_status": post.http_status, "fetched_at": post.fetched_at, "headers": post.headers}
 
 
 def _source_text(m: MatchRow, s: SourceRow) -> str:
@@ -714,7 +714,8 @@ class Store:
                 # The copier edited (or emptied) the post: matches keep the copy as they found it.
                 s.execute(update(MatchRow).where(MatchRow.post_id == row.id, MatchRow.copy_text.is_(None))
                           .values(copy_text=row.text, copy_raw_page=row.raw_page, copy_raw_sha256=row.raw_sha256,
-                                  copy_http_status=row.http_status, copy_fetched_at=row.fetched_at))
+                                  copy_http_status=row.http_status, copy_fetched_at=row.fetched_at,
+                                  copy_headers=row.headers))
             row.url, row.feed_id, row.title, row.text = post.url, feed_id, post.title, post.text
             row.guid = post.guid or row.guid or post.url
             row.content_hash, row.published_at, row.checked_at = digest, post.published, utcnow()
@@ -809,7 +810,7 @@ class Store:
             # the evidence now points into the source's and the copy's current texts
             row.evidence, row.post_content_hash, row.source_text = evidence, post_hash, None
             row.copy_text = row.copy_raw_page = row.copy_raw_sha256 = None
-            row.copy_http_status = row.copy_fetched_at = None
+            row.copy_http_status = row.copy_fetched_at = row.copy_headers = None
             try:
                 with s.begin_nested():
                     s.flush()

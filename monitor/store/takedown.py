@@ -103,3 +103,29 @@ def queue_reinstated(db: Database, match_id: int, event_id: int, destinations: I
         except IntegrityError:
             pass
     return queued
+
+
+@dataclass(frozen=True, slots=True)
+class CopyFetch:
+    """The copy's page the match's evidence points into, with the facts of its fetch."""
+
+    url: str
+    raw_page: bytes | None
+    raw_sha256: str | None
+    http_status: int | None  # None: the text came from the feed entry, no page was fetched
+    fetched_at: datetime | None
+    headers: dict[str, str]  # lower-case names; empty for pages fetched before they were kept
+
+
+def copy_fetch(db: Database, match_id: int) -> CopyFetch | None:
+    with db.engine.connect() as c:
+        row = c.execute(select(MatchRow.copy_text.is_not(None), MatchRow.copy_raw_page, MatchRow.copy_raw_sha256,
+                               MatchRow.copy_http_status, MatchRow.copy_fetched_at, MatchRow.copy_headers,
+                               PostRow.url, PostRow.raw_page, PostRow.raw_sha256, PostRow.http_status,
+                               PostRow.fetched_at, PostRow.headers)
+                        .join(PostRow, MatchRow.post_id == PostRow.id).where(MatchRow.id == match_id)).first()
+    if row is None:
+        return None
+    as_found, *kept, url = row[:7]
+    page, sha, status, at, headers = kept if as_found else row[7:]
+    return CopyFetch(url, bytes(page) if page is not None else None, sha, status, at, dict(headers or {}))

@@ -1,10 +1,11 @@
-"""The takedown commands: `monitor recheck` (and later notices and evidence packages).
+"""The takedown commands: `monitor recheck`, `monitor evidence`.
 
 Registered on the main `monitor` app by monitor/cli.py (`register`)."""
 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -45,5 +46,29 @@ def recheck(
         cli.say("no copies due for a re-check", to=cli.err)
 
 
+def evidence(
+    match_id: Annotated[int, typer.Argument(help="A match id, from `monitor matches`")],
+    out: Annotated[Path, typer.Option("--out", help="The zip file to write")],
+) -> None:
+    """The evidence package: report, raw page, response headers, a WARC record and a manifest
+    of sha256s, checkable without the monitor (see the README's verification script)."""
+    from monitor.takedown.evidence import EvidenceError, package
+
+    cli = _cli()
+    store = cli.open_store()
+    try:
+        data = package(store.db, match_id)
+    except EvidenceError as e:
+        cli.fail(str(e))
+    finally:
+        store.db.close()
+    try:
+        out.write_bytes(data)
+    except OSError as e:
+        cli.fail(f"--out {out}: cannot write the package ({e.strerror})")
+    cli.say(cli.web(f"evidence package written to {out}"), to=cli.err)
+
+
 def register(app: typer.Typer) -> None:
     app.command("recheck")(recheck)
+    app.command("evidence")(evidence)
