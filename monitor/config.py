@@ -217,11 +217,29 @@ class WebConfig(_Strict):
         return v.rstrip("/")
 
 
+class NoticeContact(_Strict):
+    """The complainant: who the notice is from (the rights holder or their agent)."""
+
+    name: str
+    email: str
+    organisation: str | None = None
+    address: str | None = None  # postal address, one string (lines may be separated by newlines)
+    phone: str | None = None
+    title: str | None = None  # e.g. "Managing editor, authorised to act for the rights holder"
+
+
 class NoticeConfig(_Strict):
     """From a confirmed match to a removed copy (monitor/takedown)."""
 
     # Confirmed and noticed copies are read again this often: gone, or back.
     recheck_hours: float = Field(24.0, gt=0)
+    contact: NoticeContact | None = None  # needed to write a notice
+    templates_dir: Path | None = None  # your own notice templates (same names as monitor/takedown/templates)
+    # RDAP (the registries' WHOIS in JSON): where to ask about an IP network and a domain. The
+    # defaults are rdap.org's redirects to the registry that holds the answer.
+    rdap_ip_url: str = "https://rdap.org/ip/"
+    rdap_domain_url: str = "https://rdap.org/domain/"
+    rdap_timeout: float = Field(10.0, gt=0)
 
 
 class Settings(BaseSettings):

@@ -384,3 +384,31 @@ class CopyCheckRow(Base):
     detail: Mapped[str] = mapped_column(Text, default="")  # why, in words ("HTTP 404", "no longer matches (score 0.12)")
 
     __table_args__ = (Index("ix_copy_checks_match", "match_id", "id"),)
+
+
+class RDAPAnswerRow(Base):
+    """An RDAP answer (a registry's JSON about an IP network or a domain), kept a day so that a
+    notice does not ask the registry again for every copy on one host."""
+
+    __tablename__ = "rdap_answers"
+
+    url: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[int] = mapped_column(Integer)  # 200, or 404 (the registry knows nothing of it)
+    answer: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+
+
+class NoticeRow(Base):
+    """A takedown notice sent for a match: to whom, when, by whom, and the message itself."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    match_id: Mapped[int] = mapped_column(ForeignKey("matches.id", ondelete="CASCADE"))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(255))
+    recipient: Mapped[str] = mapped_column(Text)
+    variant: Mapped[str] = mapped_column(String(16))  # dmca | plain
+    message: Mapped[bytes] = mapped_column(LargeBinary)  # the email as sent (RFC 5322)
+
+    __table_args__ = (Index("ix_notices_match", "match_id", "id"),)

@@ -129,3 +129,25 @@ def copy_fetch(db: Database, match_id: int) -> CopyFetch | None:
     as_found, *kept, url = row[:7]
     page, sha, status, at, headers = kept if as_found else row[7:]
     return CopyFetch(url, bytes(page) if page is not None else None, sha, status, at, dict(headers or {}))
+
+
+def keep_notice(db: Database, match_id: int, actor: str, recipients: Iterable[str], variant: str,
+                message: bytes) -> int:
+    from monitor.store.models import NoticeRow
+
+    with db.session() as s:
+        row = NoticeRow(match_id=match_id, sent_at=utcnow(), actor=actor, recipient=", ".join(recipients),
+                        variant=variant, message=message)
+        s.add(row)
+        s.flush()
+        return row.id
+
+
+def sent_notices(db: Database, match_id: int) -> list[tuple[int, datetime, str, str, str, bytes]]:
+    """(id, sent_at, actor, recipient, variant, message) of each notice sent for the match."""
+    from monitor.store.models import NoticeRow
+
+    with db.engine.connect() as c:
+        return [tuple(r) for r in c.execute(  # type: ignore[misc]
+            select(NoticeRow.id, NoticeRow.sent_at, NoticeRow.actor, NoticeRow.recipient, NoticeRow.variant,
+                   NoticeRow.message).where(NoticeRow.match_id == match_id).order_by(NoticeRow.id))]
