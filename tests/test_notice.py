@@ -8,7 +8,6 @@ from datetime import datetime, timedelta, timezone
 from email import message_from_bytes
 from typing import Any
 
-import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -22,8 +21,7 @@ from monitor.takedown.notices import compose
 from monitor.takedown.platforms import platform_of
 from monitor.takedown.rdap import RDAP, abuse_emails, registrable_domain
 from monitor.takedown.recheck import recheck
-from monitor.triage import triage_match
-from tests.test_recheck import watched  # noqa: F401 - the fixture
+from tests.test_recheck import watched as _watched  # noqa: F401 - the fixture `watched`
 
 # An IP network as a regional registry answers (abuse desk inside the registrant, as ARIN nests it).
 NETWORK = {
