@@ -15,7 +15,7 @@ from monitor.cli import app
 from monitor.demo.servers import Blog, BlogPost
 from monitor.domain import Source
 from monitor.takedown.evidence import package
-from tests.test_recheck import ARTICLE
+from tests.takedown_fixtures import ARTICLE
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 

@@ -21,7 +21,7 @@ from monitor.takedown.notices import compose
 from monitor.takedown.platforms import platform_of
 from monitor.takedown.rdap import RDAP, abuse_emails, registrable_domain
 from monitor.takedown.recheck import recheck
-from tests.test_recheck import watched as _watched  # noqa: F401 - the fixture `watched`
+
 
 # An IP network as a regional registry answers (abuse desk inside the registrant, as ARIN nests it).
 NETWORK = {
