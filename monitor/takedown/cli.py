@@ -4,7 +4,6 @@ Registered on the main `monitor` app by monitor/cli.py (`register`)."""
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -23,6 +22,8 @@ def recheck(
 ) -> None:
     """Read again the copies of confirmed and noticed matches: gone (404/410, empty, no longer
     matching) → removed; a removed copy that is back → reinstated, with an alert."""
+    import asyncio
+
     from monitor.store.triage import MatchNotFound, match_state
     from monitor.takedown.recheck import WATCHED, recheck as run
 
@@ -98,6 +99,7 @@ def notice(
     actor: Annotated[Optional[str], typer.Option("--as", help="Who sends it (default: cli:<login name>)")] = None,
 ) -> None:
     """A takedown notice for a match, addressed to the copy's host; `--send` sends it."""
+    import asyncio
     import getpass
 
     from monitor.errors import ConfigError

@@ -37,8 +37,8 @@ class EvidenceError(LookupError):
 
 def warc_record(fetch: CopyFetch) -> bytes:
     """One gzipped WARC response record of the copy's fetch."""
-    from warcio.statusandheaders import StatusAndHeaders
-    from warcio.warcwriter import WARCWriter
+    from warcio.statusandheaders import StatusAndHeaders  # type: ignore[import-untyped]
+    from warcio.warcwriter import WARCWriter  # type: ignore[import-untyped]
 
     assert fetch.raw_page is not None and fetch.http_status is not None
     out = io.BytesIO()
