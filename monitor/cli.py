@@ -566,7 +566,7 @@ def notify_test() -> None:
 
     settings = state.settings
     if not settings.notify.destinations():
-        fail("no destinations configured (notify.email, notify.webhooks)")
+        fail("no destinations configured (notify.email, notify.webhooks, notify.apprise)")
     for note in check_destinations(settings):
         log.warning(note)
     monitor = open_monitor()
@@ -716,10 +716,12 @@ def report(
 ) -> None:
     """The evidence for one match: side by side, passages highlighted, fetch facts and hashes."""
     from monitor.notify.report import render
+    from monitor.takedown.timeline import timeline
 
     store = open_store()
     try:
         found = store.match_with_texts(match_id)
+        steps = timeline(store.db, match_id, found[0].detected_at) if found is not None else []
         earlier = store.match_revisions(match_id) if found is not None else []
         if found is not None and revision is not None and revision != found[0].revision:
             found = store.revision_with_texts(match_id, revision)
@@ -734,12 +736,14 @@ def report(
     others = [r for r in earlier if r.revision != record.revision]
     if html_file is not None:
         try:
-            html_file.write_text(render(record, source_text, copy_text, others), encoding="utf-8")
+            html_file.write_text(render(record, source_text, copy_text, others, [s.line() for s in steps]),
+                                 encoding="utf-8")
         except OSError as e:
             raise InputError(f"--html {html_file}: cannot write the report ({e.strerror})") from None
         say(web(f"report written to {html_file}"), to=err)
         return
-    data = record.to_dict() | {"earlier_revisions": [r.to_dict() for r in earlier if r.revision < record.revision]}
+    data = record.to_dict() | {"earlier_revisions": [r.to_dict() for r in earlier if r.revision < record.revision],
+                               "timeline": [s.to_dict() for s in steps]}
     print_json(data, indent=2)
 
 
@@ -889,3 +893,8 @@ def _since(value: str) -> datetime:
 from monitor.web.cli import register as _register_desk  # noqa: E402
 
 _register_desk(app, matches_app)
+
+# From match to takedown (recheck, …): monitor/takedown/cli.py.
+from monitor.takedown.cli import register as _register_takedown  # noqa: E402
+
+_register_takedown(app)

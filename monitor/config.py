@@ -116,14 +116,34 @@ class WebhookNotifier(DestinationRules):
         return f"webhook:{self.url}"
 
 
+class AppriseNotifier(DestinationRules):
+    """A chat or push channel through Apprise (Slack, Discord, Teams, Telegram, Matrix, ntfy, …).
+
+    The Apprise URL carries the channel's token, so the config names the environment variable
+    that holds it, never the URL itself."""
+
+    url_env: str
+    timeout: float = 30.0  # connect, and each read
+
+    def url(self) -> str:
+        value = _secret(self.url_env)
+        assert value is not None
+        return value.strip()
+
+    @property
+    def name(self) -> str:
+        return f"apprise:{self.url_env}"
+
+
 class NotifyConfig(_Strict):
     email: list[EmailNotifier] = []
     webhooks: list[WebhookNotifier] = []
+    apprise: list[AppriseNotifier] = []
     max_attempts: int = Field(20, ge=1)  # retries spread by back-off over about three days
     feed_failures: int = Field(5, ge=0)  # alert when a watched feed fails this many times in a row (0: never)
 
-    def destinations(self) -> list[EmailNotifier | WebhookNotifier]:
-        return [*self.email, *self.webhooks]
+    def destinations(self) -> list[EmailNotifier | WebhookNotifier | AppriseNotifier]:
+        return [*self.email, *self.webhooks, *self.apprise]
 
 
 class DetectionConfig(_Strict):
@@ -201,6 +221,31 @@ class WebConfig(_Strict):
         return v.rstrip("/")
 
 
+class NoticeContact(_Strict):
+    """The complainant: who the notice is from (the rights holder or their agent)."""
+
+    name: str
+    email: str
+    organisation: str | None = None
+    address: str | None = None  # postal address, one string (lines may be separated by newlines)
+    phone: str | None = None
+    title: str | None = None  # e.g. "Managing editor, authorised to act for the rights holder"
+
+
+class NoticeConfig(_Strict):
+    """From a confirmed match to a removed copy (monitor/takedown)."""
+
+    # Confirmed and noticed copies are read again this often: gone, or back.
+    recheck_hours: float = Field(24.0, gt=0)
+    contact: NoticeContact | None = None  # needed to write a notice
+    templates_dir: Path | None = None  # your own notice templates (same names as monitor/takedown/templates)
+    # RDAP (the registries' WHOIS in JSON): where to ask about an IP network and a domain. The
+    # defaults are rdap.org's redirects to the registry that holds the answer.
+    rdap_ip_url: str = "https://rdap.org/ip/"
+    rdap_domain_url: str = "https://rdap.org/domain/"
+    rdap_timeout: float = Field(10.0, gt=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="MONITOR_", env_nested_delimiter="__", extra="forbid", frozen=True
@@ -217,6 +262,7 @@ class Settings(BaseSettings):
     fetch: FetchConfig = FetchConfig()
     allow: AllowConfig = AllowConfig()
     web: WebConfig = WebConfig.model_validate({})  # (not WebConfig(): mypy without the pydantic plugin)
+    notice: NoticeConfig = NoticeConfig.model_validate({})
 
     @property
     def db_url(self) -> str:
@@ -263,9 +309,24 @@ def check_destinations(settings: Settings) -> list[str]:
             problems += _missing(f"notify.email.{i}.password_env", d.name, d.password_env)
     for i, w in enumerate(settings.notify.webhooks):
         problems += _missing(f"notify.webhooks.{i}.secret_env", w.name, w.secret_env)
+    for i, a in enumerate(settings.notify.apprise):
+        key = f"notify.apprise.{i}.url_env"
+        missing = _missing(key, a.name, a.url_env)
+        if missing:
+            problems += missing
+        elif not apprise_url_ok(a.url()):
+            problems.append(f"  {key}: {a.name}: environment variable {a.url_env} does not hold an Apprise URL "
+                            "it knows (e.g. ntfys://ntfy.sh/topic, slack://…, json://host/path)")
     if problems:
         raise ConfigError(f"{len(problems)} alert destination(s) cannot be used:\n" + "\n".join(problems))
     return notes
+
+
+def apprise_url_ok(url: str) -> bool:
+    """Whether Apprise knows the URL's scheme and can read it (nothing is sent)."""
+    import apprise  # loaded only when an Apprise destination is configured
+
+    return apprise.Apprise.instantiate(url) is not None
 
 
 def _missing(key: str, destination: str, env_name: str) -> list[str]:

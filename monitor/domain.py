@@ -35,6 +35,7 @@ class Post:
     html: bytes | str | None = None
     http_status: int | None = None
     fetched_at: datetime | None = None
+    headers: dict[str, str] | None = None  # the page's response headers (lower-case names), as evidence
 
 
 @dataclass(frozen=True, slots=True)

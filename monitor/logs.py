@@ -9,6 +9,7 @@ A call may also pass them itself: `log.info(..., extra={"match": 12})`.
 from __future__ import annotations
 
 import json
+import os
 import logging
 import re
 import sys
@@ -91,6 +92,9 @@ def add_settings_secrets(settings: Settings) -> None:
         if secret and secret.startswith("whsec_"):
             add_secret(secret.removeprefix("whsec_"))
         add_secret(hook.url, redacted_url(hook.url))
+    for channel in settings.notify.apprise:
+        if os.environ.get(channel.url_env, "").strip():  # checked at start-up; `notify test` names it
+            add_secret(channel.url(), f"[{channel.name}]")
 
 
 def redact(text: str) -> str:

@@ -43,7 +43,7 @@ from monitor.fetch.tls import default_ssl_context
 from monitor.fetch.policy import next_check
 from monitor.licence import after_record, licence_for
 from monitor.notify.outbox import DeliveryReport, deliver_due, first_attempt, send_test
-from monitor.notify.senders import EmailSender, Sender, WebhookSender
+from monitor.notify.senders import AppriseSender, EmailSender, Sender, WebhookSender
 from monitor.sources import HTML_SUFFIXES, SourceError, read_source
 from monitor.store import Database, FeedCheck, FeedState, Store, check_migrated
 from monitor.store.repo import content_hash
@@ -408,7 +408,7 @@ class Monitor:
 
     async def post_from_entry(self, fetcher: Fetcher, entry: Entry, feed_url: str) -> Post:
         """The post's text: from the feed when it carries the full post, else from its page."""
-        status, fetched_at = None, datetime.now(timezone.utc)
+        status, fetched_at, headers = None, datetime.now(timezone.utc), None
         page_html: bytes | str | None
         # Many RSS 2.0 feeds carry the whole post in <description> (feedparser's summary).
         carried = entry.content_html or entry.summary_html
@@ -417,7 +417,7 @@ class Monitor:
             page_html, text, title = carried, in_feed, entry.title
         else:  # a summary-only feed: the post's own page has the text
             fetched = await fetcher.get(entry.url, accept="text/html,*/*;q=0.5")
-            status, fetched_at = fetched.status, fetched.fetched_at
+            status, fetched_at, headers = fetched.status, fetched.fetched_at, dict(fetched.headers)
             if not is_page(fetched.content_type):
                 # Kept with no text, so it is not fetched again; nothing to compare.
                 log.info("post %s is not an HTML page (%s); not compared", entry.url, fetched.content_type)
@@ -430,7 +430,7 @@ class Monitor:
         text = await self.off_loop(self.strip_site_boilerplate, entry.url, text)
         return Post(url=entry.url, text=text, title=title,
                     guid=entry.guid, feed_url=feed_url, published=entry.published, html=page_html,
-                    http_status=status, fetched_at=fetched_at)
+                    http_status=status, fetched_at=fetched_at, headers=headers)
 
     def strip_site_boilerplate(self, url: str, text: str) -> str:
         """Learn what recurs across this site's posts (kept per host) and remove it."""
@@ -691,6 +691,7 @@ class Monitor:
         desk = self.settings.web.base_url
         out: dict[str, Sender] = {e.name: EmailSender(e, desk) for e in n.email}
         out.update({w.name: WebhookSender(w, client, desk) for w in n.webhooks})
+        out.update({a.name: AppriseSender(a, desk) for a in n.apprise})
         return out
 
     async def deliver_alerts(self) -> DeliveryReport:

@@ -34,6 +34,7 @@ SHUTDOWN_GRACE = 20.0  # seconds the checks under way get after SIGTERM (systemd
 HEARTBEAT = 30.0  # seconds between heartbeats of a running process
 STALE_AFTER = timedelta(seconds=4 * HEARTBEAT)  # `monitor status`: no heartbeat for this long → stale
 FORGET_NODES = timedelta(days=7)  # rows of processes that died without saying so are dropped after this
+RECHECK_LOOK = 3600.0  # seconds between looks for copies due for a removal re-check
 ROBOTS_REFRESH = 3600.0  # robots.txt rules about to expire are read again this often, off the polling path
 
 
@@ -131,6 +132,19 @@ async def run_forever(monitor: Monitor, tick_seconds: int, grace_seconds: float 
     async def heartbeat() -> None:
         beat()
 
+    async def rechecks() -> None:
+        from monitor.takedown.recheck import recheck
+
+        if stop.is_set():
+            return
+        try:
+            moved = [r for r in await recheck(monitor) if r.changed]
+        except Exception:  # noqa: BLE001 - the copies stay due; the next run reads them again
+            log.exception("re-check of copies failed")
+            return
+        if moved:
+            log.info("%d cop(ies) removed or back since the last re-check", len(moved))
+
     now = datetime.now(timezone.utc)
     scheduler = AsyncIOScheduler(timezone=timezone.utc)
     # Every job: max_instances=1 (never overlaps itself) and coalesce (runs missed while the
@@ -150,6 +164,11 @@ async def run_forever(monitor: Monitor, tick_seconds: int, grace_seconds: float 
                       max_instances=1, coalesce=True, misfire_grace_time=int(ROBOTS_REFRESH))
     scheduler.add_job(heartbeat, "interval", id="heartbeat", seconds=HEARTBEAT,
                       max_instances=1, coalesce=True, misfire_grace_time=int(HEARTBEAT))
+    # Confirmed and noticed copies, read again every notice.recheck_hours (each match's own
+    # due time is in the database); the job looks for due ones hourly, or more often.
+    every = min(RECHECK_LOOK, monitor.settings.notice.recheck_hours * 3600)
+    scheduler.add_job(rechecks, "interval", id="recheck", seconds=every, next_run_time=now + timedelta(seconds=min(60.0, every)),
+                      max_instances=1, coalesce=True, misfire_grace_time=int(every))
     scheduler.start()
     log.info("monitor running: looking for due feeds every %d s; Ctrl-C or SIGTERM stops it", tick_seconds)
     stopped = False

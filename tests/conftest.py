@@ -203,3 +203,7 @@ def certificate(tmp_path_factory):
                     "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
                    check=True, capture_output=True)
     return d / "cert.pem", d / "key.pem"
+
+
+# The takedown tests' loopback blog and confirmed match (tests/takedown_fixtures.py).
+from tests.takedown_fixtures import watched  # noqa: E402, F401

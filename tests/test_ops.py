@@ -225,7 +225,7 @@ def test_a_long_cycle_does_not_hold_alerts_back(sqlite_url, tmp_path, monkeypatc
         finally:
             m.close()
 
-    assert set(jobs) == {"poll", "deliver", "digests", "robots", "heartbeat"}
+    assert set(jobs) == {"poll", "deliver", "digests", "robots", "heartbeat", "recheck"}
     for job in jobs.values():
         assert job.max_instances == 1 and job.coalesce
         # a late poll tick still runs (it only looks for work); the others may be skipped when late

@@ -100,6 +100,7 @@ class Blog(LoopbackServer):
         now = datetime.now(timezone.utc)
         self.posts = [(p, now - timedelta(hours=i)) for i, p in enumerate(posts)]
         self.requests: list[str] = []
+        self.taken_down: dict[str, int] = {}  # slug → the status its page answers instead (0: an empty page)
         blog = self
 
         class Handler(_Quiet):
@@ -114,6 +115,13 @@ class Blog(LoopbackServer):
 
         super().__init__(Handler)
 
+    def take_down(self, slug: str, status: int = 404) -> None:
+        """The blogger removes a post: its page answers `status` (0: an empty page) until put back."""
+        self.taken_down[slug] = status
+
+    def put_back(self, slug: str) -> None:
+        self.taken_down.pop(slug, None)
+
     def respond(self, path: str) -> tuple[bytes, str, int]:
         if path == "/robots.txt":
             return b"User-agent: *\nDisallow: /search\n", "text/plain", 200
@@ -127,6 +135,9 @@ class Blog(LoopbackServer):
                     f'<body><ul>{links}</ul></body></html>')
             return page.encode(), "text/html; charset=utf-8", 200
         for post, when in self.posts:
+            if path == f"/{post.slug}.html" and post.slug in self.taken_down:
+                status = self.taken_down[post.slug]
+                return (b"<html><body></body></html>", "text/html", 200) if not status else (b"gone", "text/plain", status)
             if path == f"/{post.slug}.html":
                 return blogger_page(self.title, post, when).encode(), "text/html; charset=utf-8", 200
         return b"not found", "text/plain", 404

@@ -71,7 +71,8 @@ def payload(job: DeliveryJob, desk: str | None = None) -> dict[str, Any]:
     return {
         **base,
         "match_id": m.id,
-        "revision": job.revision,
+        # a match.reinstated row's own revision is the negative of its triage event's id (one alert per return)
+        "revision": m.revision if job.event == "match.reinstated" else job.revision,
         "detected_at": m.detected_at.isoformat(),
         "source": {"url": m.source_url, "title": m.source_title},
         "copy": {"url": m.copy_url, "title": m.copy_title, "http_status": m.http_status,
@@ -160,11 +161,12 @@ def email(job: DeliveryJob, sender: str, to: list[str], desk: str | None = None)
     m = job.match
     if m is not None:
         what = m.kind.replace("_", " ")
-        verb = "Copy changed" if job.event == "match.updated" else "Copy found"
+        verb = CHAT_VERBS.get(job.event, "Copy found")
         msg = _envelope(f"{verb} ({what}, {_reused(m.coverage)}): {m.source_title or m.source_url}",
                         sender, to, job.idempotency_key)
-        intro = (f"A copy of your article changed materially ({what})." if job.event == "match.updated"
-                 else f"A post appears to copy your article ({what}).")
+        intro = {"match.updated": f"A copy of your article changed materially ({what}).",
+                 "match.reinstated": f"A copy of your article that had been removed is back online ({what})."
+                 }.get(job.event, f"A post appears to copy your article ({what}).")
         msg.set_content("\n".join([intro, "", *_match_text(job, desk)]))
         msg.add_alternative(_html_doc(f"<p>{e(intro)}</p>" + _match_html(job, desk)), subtype="html")
         return msg
@@ -198,6 +200,43 @@ def digest_email(jobs: list[DeliveryJob], sender: str, to: list[str], key: str,
     msg.set_content("\n".join(text))
     msg.add_alternative(_html_doc("".join(body)), subtype="html")
     return msg
+
+
+# --- chat and push (Apprise) ------------------------------------------------------------
+CHAT_VERBS = {"match.created": "Copy found", "match.updated": "Copy changed", "match.reinstated": "Copy back online"}
+
+
+def _chat_match(job: DeliveryJob, desk: str | None) -> list[str]:
+    m = job.match
+    assert m is not None
+    lines = [f"{m.kind.replace('_', ' ')}, score {m.score:.2f} ({_reused(m.coverage)})",
+             f"Yours: {m.source_url}", f"Copy: {m.copy_url}"]
+    if desk:
+        lines.append(f"Desk: {match_page(desk, m.id)}")
+    return lines
+
+
+def chat(job: DeliveryJob, desk: str | None = None) -> tuple[str, str]:
+    """(title, body) of a short plain-text message for a chat or push channel."""
+    m = job.match
+    if m is not None:
+        verb = CHAT_VERBS.get(job.event or "", "Copy found")
+        return (_one_line(f"{verb}: {m.source_title or m.source_url}"), "\n".join(_chat_match(job, desk)))
+    p = job.payload or {}
+    if job.event == "feed.failing":
+        return (_one_line(f"Feed failing: {p.get('url')}"),
+                f"{p.get('error_count')} failures in a row; last error: {p.get('last_error')}")
+    if job.event == "feed.recovered":
+        return _one_line(f"Feed recovered: {p.get('url')}"), f"The watched feed {p.get('url')} is readable again."
+    return "Reuse Monitor test message", f"This is a test of the destination {job.destination}."
+
+
+def chat_digest(jobs: list[DeliveryJob], desk: str | None = None) -> tuple[str, str]:
+    parts = []
+    for i, job in enumerate(jobs, 1):
+        title, body = chat(job, desk)
+        parts.append(f"{i}. {title}\n{body}")
+    return f"{len(jobs)} new cop{'y' if len(jobs) == 1 else 'ies'} of your articles", "\n\n".join(parts)
 
 
 def probe_job(destination: str) -> DeliveryJob:

@@ -128,10 +128,13 @@ Underlined: within each passage, the words that differ between original and copy
 
 
 def render(match: MatchRecord, source_text: str, copy_text: str,
-           revisions: Sequence[RevisionInfo] = ()) -> str:
-    """The evidence page; `revisions` are the match's other revisions, listed by number."""
+           revisions: Sequence[RevisionInfo] = (), timeline: Sequence[str] = ()) -> str:
+    """The evidence page; `revisions` are the match's other revisions, listed by number;
+    `timeline` the match's steps (found, notice sent, removed, …) as lines."""
     e = html.escape
     extra = []
+    if len(timeline) > 1:
+        extra.append(("Timeline", "<br>".join(e(line) for line in timeline)))
     if revisions or match.revision:
         others = "; ".join(
             f"{r.revision}: {e(r.kind.replace('_', ' '))}, {r.coverage:.0%} reused, found "

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.message import EmailMessage
@@ -15,7 +17,7 @@ import aiosmtplib
 import httpx
 from standardwebhooks.webhooks import Webhook
 
-from monitor.config import ConfigError, EmailNotifier, WebhookNotifier
+from monitor.config import AppriseNotifier, ConfigError, EmailNotifier, WebhookNotifier
 from monitor.errors import MonitorError
 from monitor.fetch.http import seconds_until
 from monitor.notify import message
@@ -39,7 +41,7 @@ class Sender(Protocol):
     def name(self) -> str: ...
 
     @property
-    def config(self) -> EmailNotifier | WebhookNotifier: ...
+    def config(self) -> EmailNotifier | WebhookNotifier | AppriseNotifier: ...
 
     async def send(self, job: DeliveryJob) -> None: ...
 
@@ -143,3 +145,48 @@ def _standard_secret(secret: str) -> str:
 
 def _raw_secret(secret: str) -> bytes:
     return base64.b64decode(secret.removeprefix("whsec_")) if secret.startswith("whsec_") else secret.encode()
+
+
+@dataclass
+class AppriseSender:
+    """A chat or push channel through Apprise: a short message (kind, score, both URLs, the
+    desk link). Apprise says only whether it got through; its own log lines give the reason."""
+
+    config: AppriseNotifier
+    desk_url: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    async def send(self, job: DeliveryJob) -> None:
+        title, body = message.chat(job, desk=self.desk_url)
+        await self._notify(title, body)
+
+    async def send_digest(self, jobs: list[DeliveryJob]) -> None:
+        title, body = message.chat_digest(jobs, desk=self.desk_url)
+        await self._notify(title, body)
+
+    async def _notify(self, title: str, body: str) -> None:
+        # Apprise's notify() blocks (requests): it runs in a thread, with the channel's socket
+        # timeouts set from the config so that a dead channel gives up on its own.
+        await asyncio.to_thread(self._notify_blocking, title, body)
+
+    def _notify_blocking(self, title: str, body: str) -> None:
+        import apprise  # loaded only when an Apprise destination is configured
+
+        try:
+            url = self.config.url()
+        except ConfigError as e:  # checked at start-up; the environment of this process lacks it
+            raise DeliveryError(self.name, str(e)) from None
+        channel = apprise.Apprise.instantiate(url)
+        if channel is None:
+            raise DeliveryError(self.name, f"{self.config.url_env} does not hold an Apprise URL it knows",
+                                permanent=True)
+        channel.socket_connect_timeout = self.config.timeout
+        channel.socket_read_timeout = self.config.timeout
+        with apprise.LogCapture(level=logging.WARNING) as said:
+            ok = channel.notify(body=body, title=title)
+        if not ok:
+            lines = [ln.strip() for ln in said.getvalue().splitlines() if ln.strip()]
+            raise DeliveryError(self.name, "; ".join(lines[-2:]) or "Apprise could not deliver it")

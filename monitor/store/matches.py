@@ -87,7 +87,7 @@ class MatchQueries(Queries):
             # the evidence now points into the source's and the copy's current texts
             row.evidence, row.post_content_hash, row.source_text = evidence, post_hash, None
             row.copy_text = row.copy_raw_page = row.copy_raw_sha256 = None
-            row.copy_http_status = row.copy_fetched_at = None
+            row.copy_http_status = row.copy_fetched_at = row.copy_headers = None
             try:
                 with s.begin_nested():
                     s.flush()

@@ -138,6 +138,7 @@ class PostRow(Base):
     raw_page: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     raw_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     http_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    headers: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)  # of the page fetch
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     checked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -182,6 +183,7 @@ class MatchRow(Base):
     copy_raw_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     copy_http_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     copy_fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    copy_headers: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
     # Bumped when a re-checked copy changed materially; each revision alerts once.
     revision: Mapped[int] = mapped_column(Integer, default=0)
     detected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -371,3 +373,49 @@ class ServiceStateRow(Base):
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CopyCheckRow(Base):
+    """One re-reading of a copy under watch for removal (`monitor recheck`): what the copy's
+    URL served then, so a removal (or a return) is shown with its evidence. Append-only."""
+
+    __tablename__ = "copy_checks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    match_id: Mapped[int] = mapped_column(ForeignKey("matches.id", ondelete="CASCADE"))
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # present (still matches) | removed (404/410, empty, no longer matches) | error (unreadable: no change)
+    outcome: Mapped[str] = mapped_column(String(16))
+    http_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    raw_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)  # of the bytes served
+    detail: Mapped[str] = mapped_column(Text, default="")  # why, in words ("HTTP 404", "no longer matches (score 0.12)")
+
+    __table_args__ = (Index("ix_copy_checks_match", "match_id", "id"),)
+
+
+class RDAPAnswerRow(Base):
+    """An RDAP answer (a registry's JSON about an IP network or a domain), kept a day so that a
+    notice does not ask the registry again for every copy on one host."""
+
+    __tablename__ = "rdap_answers"
+
+    url: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[int] = mapped_column(Integer)  # 200, or 404 (the registry knows nothing of it)
+    answer: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+
+
+class NoticeRow(Base):
+    """A takedown notice sent for a match: to whom, when, by whom, and the message itself."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    match_id: Mapped[int] = mapped_column(ForeignKey("matches.id", ondelete="CASCADE"))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(255))
+    recipient: Mapped[str] = mapped_column(Text)
+    variant: Mapped[str] = mapped_column(String(16))  # dmca | plain
+    message: Mapped[bytes] = mapped_column(LargeBinary)  # the email as sent (RFC 5322)
+
+    __table_args__ = (Index("ix_notices_match", "match_id", "id"),)

@@ -30,7 +30,7 @@ def _page_evidence(post: Post) -> dict[str, Any]:
     # Bytes as served are kept and hashed as they are; HTML carried in a feed entry as UTF-8.
     raw = post.html.encode("utf-8") if isinstance(post.html, str) else post.html
     return {"raw_page": raw, "raw_sha256": hashlib.sha256(raw).hexdigest() if raw is not None else None,
-            "http_status": post.http_status, "fetched_at": post.fetched_at}
+            "http_status": post.http_status, "fetched_at": post.fetched_at, "headers": post.headers}
 
 
 class PostQueries(Queries):
@@ -162,7 +162,8 @@ class PostQueries(Queries):
                 # The copier edited (or emptied) the post: matches keep the copy as they found it.
                 s.execute(update(MatchRow).where(MatchRow.post_id == row.id, MatchRow.copy_text.is_(None))
                           .values(copy_text=row.text, copy_raw_page=row.raw_page, copy_raw_sha256=row.raw_sha256,
-                                  copy_http_status=row.http_status, copy_fetched_at=row.fetched_at))
+                                  copy_http_status=row.http_status, copy_fetched_at=row.fetched_at,
+                                  copy_headers=row.headers))
             row.url, row.feed_id, row.title, row.text = post.url, feed_id, post.title, post.text
             row.guid = post.guid or row.guid or post.url
             row.content_hash, row.published_at, row.checked_at = digest, post.published, utcnow()

@@ -71,6 +71,7 @@ def templates() -> Jinja2Templates:
 
 def create_app(monitor: Monitor) -> FastAPI:
     from monitor.web import api, pages
+    from monitor.web import notice as notice_pages
 
     settings = monitor.settings
     app = FastAPI(title="Reuse Monitor desk", docs_url=None, redoc_url=None, openapi_url=None)
@@ -83,6 +84,7 @@ def create_app(monitor: Monitor) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=package_dir("static")), name="static")
     app.include_router(pages.router)
+    app.include_router(notice_pages.router)  # the takedown notice (monitor/web/notice.py)
     app.mount("/api/v1", api.create_api(monitor))
 
     @app.exception_handler(LoginRequired)

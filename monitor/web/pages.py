@@ -194,7 +194,10 @@ def _match_context(request: Request, match_id: int, revision: int | None) -> dic
     return {"m": record, "current": current, "st": st, "revisions": revisions, "revision": revision,
             "evidence": evidence_html(record, source_text, copy_text), "choices": choices,
             "events": triage_store.events(db, match_id), "notes": triage_store.notes(db, match_id),
-            "allowed": allowlist.find(db, st.site, record.source_id)}
+            "allowed": allowlist.find(db, st.site, record.source_id), "checks": copy_checks(db, match_id)}
+
+
+from monitor.store.takedown import copy_checks  # noqa: E402 - the copy's re-readings (monitor/takedown)
 
 
 @router.get("/matches/{match_id}", response_class=HTMLResponse)
