@@ -101,6 +101,8 @@ def main() -> None:
                     help="sources in the datasketch baseline index (its query cost hardly depends on it)")
     ap.add_argument("--dev", default=str(DEV))
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--profile", action="store_true",
+                    help="also print where scan() with all tiers spends its time (cProfile, top 25)")
     args = ap.parse_args()
     if not (Path(args.dev) / "sources.jsonl").exists():
         sys.exit(f"needs the dev set for real sentences: {args.dev}")
@@ -176,8 +178,12 @@ def main() -> None:
     # loaded, and wall time then measures the neighbours.
     tiers = [("alignment only (rewrites off)", replace(det.settings, rewrites=False)),
              ("alignment + rewrite check (all tiers)", det.settings)]
+    tiers[1:1] = [("alignment + rewrite check, no pre-filter, no cache",
+                   replace(det.settings, rewrite_prefilter=False, rewrite_cache=0)),
+                  ("alignment + rewrite check, no cache", replace(det.settings, rewrite_cache=0))]
     for name, settings in tiers:
         det.settings = settings
+        det._split = type(det._split)(settings.rewrite_cache)  # each tier starts cold
         scan_wall, scan_cpu = [], []
         found = fps = 0
         for text, sid in zip(post_texts, truth):
@@ -193,6 +199,19 @@ def main() -> None:
               f"{1 / statistics.mean(scan_wall):.0f} posts/s (p50 {pct(scan_wall, 50) * 1e3:.2f} ms, "
               f"p99 {pct(scan_wall, 99) * 1e3:.2f} ms); copies found {found}/{n_copies}, "
               f"false-positive matches {fps}")
+        if settings.rewrites and settings.rewrite_cache:
+            c = det._split
+            print(f"    sentence cache: {c.hits} hits, {c.misses} misses ({settings.rewrite_cache} sources kept)")
+    if args.profile:
+        import cProfile
+        import pstats
+
+        prof = cProfile.Profile()
+        prof.enable()
+        for text in post_texts:
+            det.scan(text, lambda ids: {i: texts[i] for i in ids})
+        prof.disable()
+        pstats.Stats(prof).sort_stats("tottime").print_stats(25)
 
     base = Baseline()
     for i in range(min(n, args.baseline_sources)):
