@@ -59,8 +59,8 @@ class DetectSettings:
     # --- rewrites (sentences.py; README "Rewrites"): candidates alignment does not confirm
     rewrites: bool = True  # also look for a sentence-by-sentence re-telling of the source
     rewrite_prefilter: bool = True  # skip sources too few of whose sentences could pair (exact)
-    rewrite_cache: int = 1024  # sources whose sentences are kept (LRU): a source of the post's topic
-    # is a chance candidate of many posts; ≈ 20 KB each for a 700-word source (README "Speed")
+    rewrite_cache: int = 256  # sources whose sentences are kept (LRU): a source of the post's topic
+    # is a chance candidate of many posts; ≈ 30 KB each for a 700-word source (README 5b)
     rewrite_min_dice: float = 0.5  # terms kept by a rewriter who changes up to half of them
     rewrite_min_shared: int = 4  # terms shared: fewer is a short sentence or a stock phrase
     rewrite_max_skip: int = 1  # sentences dropped or added between two re-told ones
