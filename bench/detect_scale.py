@@ -101,6 +101,8 @@ def main() -> None:
                     help="sources in the datasketch baseline index (its query cost hardly depends on it)")
     ap.add_argument("--dev", default=str(DEV))
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--profile", action="store_true",
+                    help="also print where scan() with all tiers spends its time (cProfile, top 25)")
     args = ap.parse_args()
     if not (Path(args.dev) / "sources.jsonl").exists():
         sys.exit(f"needs the dev set for real sentences: {args.dev}")
@@ -171,28 +173,50 @@ def main() -> None:
           f"p99 {pct(cand_wall, 99) * 1e3:.2f} ms, CPU {statistics.median(cand_cpu) * 1e3:.2f} ms median "
           f"({1 / statistics.mean(cand_cpu):.0f} posts/s of one core's CPU); "
           f"{statistics.mean(n_cands):.2f} candidates per post (max {max(n_cands)})")
-    # scan() with each verification tier: alignment only, then alignment + the rewrite check.
-    # Throughput is also given in CPU time of this process (one core): the shared machines are
-    # loaded, and wall time then measures the neighbours.
+    # scan() with each verification tier: alignment only, then alignment + the rewrite check
+    # (without and with its pre-filter and sentence cache). The tiers take turns post by post,
+    # in a rotating order, so that a change in the machine's load falls on all of them alike;
+    # throughput is given in CPU time of this process (one core) and in wall time.
     tiers = [("alignment only (rewrites off)", replace(det.settings, rewrites=False)),
-             ("alignment + rewrite check (all tiers)", det.settings)]
-    for name, settings in tiers:
-        det.settings = settings
-        scan_wall, scan_cpu = [], []
-        found = fps = 0
-        for text, sid in zip(post_texts, truth):
+             ("+ rewrite check, no pre-filter, no cache",
+              replace(det.settings, rewrite_prefilter=False, rewrite_cache=0)),
+             ("+ rewrite check, pre-filter, no cache", replace(det.settings, rewrite_cache=0)),
+             ("all tiers (as shipped)", det.settings)]
+    caches = [type(det._split)(st.rewrite_cache) for _, st in tiers]  # each tier its own, cold
+    scan_wall: list[list[float]] = [[] for _ in tiers]
+    scan_cpu: list[list[float]] = [[] for _ in tiers]
+    found = [0] * len(tiers)
+    fps = [0] * len(tiers)
+    for k, (text, sid) in enumerate(zip(post_texts, truth)):
+        for t in [(k + r) % len(tiers) for r in range(len(tiers))]:
+            det.settings, det._split = tiers[t][1], caches[t]
             w0, c0 = time.perf_counter(), time.process_time()
             matches = det.scan(text, lambda ids: {i: texts[i] for i in ids})
-            scan_wall.append(time.perf_counter() - w0)  # scan() includes candidates()
-            scan_cpu.append(time.process_time() - c0)
+            scan_wall[t].append(time.perf_counter() - w0)  # scan() includes candidates()
+            scan_cpu[t].append(time.process_time() - c0)
             got = {i for i, _ in matches}
-            found += sid in got
-            fps += len(got - {sid})
-        print(f"  scan(), {name}: {1 / statistics.mean(scan_cpu):.0f} posts/s of CPU "
-              f"(p50 {pct(scan_cpu, 50) * 1e3:.2f} ms, p99 {pct(scan_cpu, 99) * 1e3:.2f} ms); wall "
-              f"{1 / statistics.mean(scan_wall):.0f} posts/s (p50 {pct(scan_wall, 50) * 1e3:.2f} ms, "
-              f"p99 {pct(scan_wall, 99) * 1e3:.2f} ms); copies found {found}/{n_copies}, "
-              f"false-positive matches {fps}")
+            found[t] += sid in got
+            fps[t] += len(got - {sid})
+    for t, (name, settings) in enumerate(tiers):
+        cpu, wall = scan_cpu[t], scan_wall[t]
+        print(f"  scan(), {name}: {1 / statistics.mean(cpu):.0f} posts/s of CPU "
+              f"(p50 {pct(cpu, 50) * 1e3:.2f} ms, p99 {pct(cpu, 99) * 1e3:.2f} ms); wall "
+              f"{1 / statistics.mean(wall):.0f} posts/s (p50 {pct(wall, 50) * 1e3:.2f} ms, "
+              f"p99 {pct(wall, 99) * 1e3:.2f} ms); copies found {found[t]}/{n_copies}, "
+              f"false-positive matches {fps[t]}; CPU / alignment only {sum(cpu) / sum(scan_cpu[0]):.2f}x")
+        if settings.rewrites and settings.rewrite_cache:
+            c = caches[t]
+            print(f"    sentence cache: {c.hits} hits, {c.misses} misses ({settings.rewrite_cache} sources kept)")
+    if args.profile:
+        import cProfile
+        import pstats
+
+        prof = cProfile.Profile()
+        prof.enable()
+        for text in post_texts:
+            det.scan(text, lambda ids: {i: texts[i] for i in ids})
+        prof.disable()
+        pstats.Stats(prof).sort_stats("tottime").print_stats(25)
 
     base = Baseline()
     for i in range(min(n, args.baseline_sources)):

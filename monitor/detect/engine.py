@@ -6,7 +6,8 @@ give the one-line reason.
 
 from __future__ import annotations
 
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import TypeVar
 from dataclasses import dataclass, field
@@ -57,6 +58,9 @@ class DetectSettings:
     max_candidates: int = 50  # per 1,000 words of the post (a long post has more chance hits)
     # --- rewrites (sentences.py; README "Rewrites"): candidates alignment does not confirm
     rewrites: bool = True  # also look for a sentence-by-sentence re-telling of the source
+    rewrite_prefilter: bool = True  # skip sources too few of whose sentences could pair (exact)
+    rewrite_cache: int = 256  # sources whose sentences are kept (LRU): a source of the post's topic
+    # is a chance candidate of many posts; ≈ 30 KB each for a 700-word source (README 5b)
     rewrite_min_dice: float = 0.5  # terms kept by a rewriter who changes up to half of them
     rewrite_min_shared: int = 4  # terms shared: fewer is a short sentence or a stock phrase
     rewrite_max_skip: int = 1  # sentences dropped or added between two re-told ones
@@ -123,12 +127,19 @@ class _Post:
     """A post's tokens and, made once when first needed, its sentences (scan compares one
     post with several sources)."""
 
-    __slots__ = ("text", "tokens", "_sentences", "_where")
+    __slots__ = ("text", "tokens", "_sentences", "_where", "_terms")
 
     def __init__(self, text: str, tokens: Tokens) -> None:
         self.text, self.tokens = text, tokens
         self._sentences: list | None = None
         self._where: dict[str, list[int]] | None = None
+        self._terms: frozenset[str] | None = None
+
+    def terms(self) -> frozenset[str]:
+        """All the post's terms (the rewrite check's pre-filter; no sentence split needed)."""
+        if self._terms is None:
+            self._terms = _sentences.terms_of(self.tokens)
+        return self._terms
 
     def sentences(self) -> list:
         if self._sentences is None:
@@ -142,6 +153,35 @@ class _Post:
         return self._where
 
 
+class _SentenceCache:
+    """A source's sentences by its text, least recently used dropped first: the same sources
+    come back as candidates of post after post (a publisher's articles on one subject), and
+    splitting them is most of the rewrite check's cost. Keyed by the text itself (a str keeps
+    its hash), so an edited source is simply a new entry. Safe to share between threads."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._lru: OrderedDict[str, list[_sentences.Sentence]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, text: str, tokens: Tokens) -> list[_sentences.Sentence]:
+        with self._lock:
+            found = self._lru.get(text)
+            if found is not None:
+                self._lru.move_to_end(text)
+                self.hits += 1
+                return found
+            self.misses += 1
+        ss = _sentences.sentences(text, tokens)
+        if self.size > 0:
+            with self._lock:
+                self._lru[text] = ss
+                if len(self._lru) > self.size:
+                    self._lru.popitem(last=False)
+        return ss
+
+
 @dataclass
 class Detector:
     settings: DetectSettings = field(default_factory=DetectSettings)
@@ -151,6 +191,7 @@ class Detector:
         self._hasher = WindowHasher(s.window, s.bands, s.rows, s.post_step)
         self._index = BandIndex(s.max_postings)
         self._table = WordTable(self._hasher, is_feature)
+        self._split = _SentenceCache(self.settings.rewrite_cache)
 
     # --- fingerprints and index ---------------------------------------------------------
     def _content(self, text: str) -> tuple[np.ndarray, int]:
@@ -220,7 +261,11 @@ class Detector:
         """A sentence-by-sentence re-telling of the source (sentences.py), for a candidate the
         alignment did not confirm."""
         s = self.settings
-        ss = _sentences.sentences(source_text, src)
+        ss = self._split.get(source_text, src)
+        if s.rewrite_prefilter and not _sentences.may_retell(ss, post.terms(), s.rewrite_min_shared,
+                                                             s.rewrite_min_dice, s.rewrite_min_run):
+            return Verdict(False, None, reason=f"no run of {s.rewrite_min_run} source sentences re-told in order",
+                           method="sentences")
         ps = post.sentences()
         runs = _sentences.retold(ss, ps, s.rewrite_min_shared, s.rewrite_min_dice, s.rewrite_max_skip,
                                  s.rewrite_min_run, s.rewrite_min_local, post.where())

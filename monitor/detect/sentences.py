@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from functools import lru_cache
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from monitor.detect.lexicon import is_immutable
 from monitor.detect.normalise import Tokens, is_content
@@ -42,8 +42,7 @@ _ABBREV = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Sentence:
+class Sentence(NamedTuple):  # a tuple: a long source has hundreds, made on every check
     start: int  # character offsets [start, end) in the text
     w0: int  # word positions [w0, w1) in the Tokens
     w1: int
@@ -55,7 +54,6 @@ class Sentence:
         return self.w1 - self.w0
 
 
-@lru_cache(maxsize=200_000)
 def _term(word: str) -> str:
     """The term of a word: "" for a stopword, the word itself for a name or number, else its
     first 6 letters. Words in a script with syllable or word signs (Hangul, CJK, kana) keep
@@ -71,27 +69,54 @@ def _term(word: str) -> str:
     return word if is_immutable(word) else word[:6]
 
 
-def sentences(text: str, tok: Tokens) -> list[Sentence]:
-    """The sentences of `text` (already tokenised as `tok`) that have any content words."""
+class _TermTable(dict):
+    """word → term, worked out once per distinct word: a text's terms are then one C-level
+    `map` over its words (no Python call per word). Starts again empty when full."""
+
+    max_words = 200_000
+
+    def __missing__(self, word: str) -> str:
+        if len(self) >= self.max_words:
+            self.clear()
+        t = self[word] = _term(word)
+        return t
+
+
+_TERMS = _TermTable()
+
+
+def _cuts(text: str) -> list[int]:
+    """Character offsets where sentences end (see _END and _ABBREV), then one past the text."""
     cuts = []
     for m in _END.finditer(text):
-        if m.group() != "\n":
-            before = text[max(0, m.start() - 5): m.start()].rsplit(None, 1)
+        at = m.start()
+        if text[at] != "\n":
+            before = text[max(0, at - 5): at].rsplit(None, 1)
             last = before[-1].lower().lstrip("(\"'“‘") if before else ""
             if len(last) == 1 and last.isalpha() or last in _ABBREV:
                 continue
         cuts.append(m.end())
     cuts.append(len(text) + 1)
+    return cuts
+
+
+def sentences(text: str, tok: Tokens) -> list[Sentence]:
+    """The sentences of `text` (already tokenised as `tok`) that have any content words."""
+    terms_of = list(map(_TERMS.__getitem__, tok.words))
+    starts, ends = tok.starts, tok.ends
     out: list[Sentence] = []
-    i, n = 0, len(tok.words)
-    for cut in cuts:
-        j = bisect_left(tok.starts, cut, i, n)
+    i, n = 0, len(terms_of)
+    for cut in _cuts(text):
+        j = bisect_left(starts, cut, i, n)
         if j > i:
-            terms = frozenset(map(_term, tok.words[i:j]))
-            terms -= _NONE
+            terms = frozenset(terms_of[i:j])
+            if "" in terms:
+                terms = terms - _NONE
             if terms:
-                out.append(Sentence(tok.starts[i], i, j, tok.ends[j - 1], terms))
+                out.append(Sentence(starts[i], i, j, ends[j - 1], terms))
         i = j
+        if i >= n:
+            break
     return out
 
 
@@ -104,6 +129,29 @@ class Pair:
     j: int  # post sentence
     shared: int  # terms shared
     dice: float  # 2 × shared / (terms of both)
+
+
+def terms_of(tok: Tokens) -> frozenset[str]:
+    """Every term of a text (the union of its sentences' terms), without splitting it."""
+    return frozenset(map(_TERMS.__getitem__, tok.words)) - _NONE
+
+
+def may_retell(src: list[Sentence], post_terms: frozenset[str], min_shared: int, min_dice: float,
+               min_run: int) -> bool:
+    """Whether enough source sentences could pair with some post sentence for `retold` to find
+    anything, judged against the post's terms as a whole (no need to split the post). A pair
+    shares k terms with k ≥ min_shared and 2k / (|S| + |P|) ≥ min_dice; as k ≤ |P| that means
+    k ≥ min_dice × |S| / (2 − min_dice) (a third of |S| at 0.5), and a sentence shares no more
+    with one post sentence than with the whole post. Exact: it never rejects what would pair."""
+    need = min_dice / (2 - min_dice)
+    enough = 0
+    for s in src:
+        k = len(s.terms & post_terms)
+        if k >= min_shared and k >= need * len(s.terms) - 1e-9:
+            enough += 1
+            if enough >= min_run:
+                return True
+    return False
 
 
 def term_index(cpy: list[Sentence]) -> dict[str, list[int]]:

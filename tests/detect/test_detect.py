@@ -389,3 +389,57 @@ def test_rewrite_dev_set() -> None:
     it = next(i for i in items if i["id"] == "morales-heavy")
     v = det.compare(sources[it["source"]], it["text"])
     assert v.is_match and v.method == "sentences" and v.kind == "rewrite" and len(v.passages) >= 4
+
+
+# --- rewrite check speed-ups: they must change no verdict --------------------------------
+
+def _rewrite_pairs() -> list[tuple[str, str]]:
+    names = ["bridge", "bridge_rewrite", "bridge_other", "garden", "market_ko", "market_ko_rewrite"]
+    texts = [text(n) for n in names]
+    paras = paragraphs(text("bridge_rewrite"))
+    texts.append("\n\n".join([paras[0]] + list(reversed(paras[1:]))))  # paragraphs moved
+    return [(a, b) for a in texts for b in texts if a is not b]
+
+
+def test_rewrite_prefilter_and_cache_change_no_verdict() -> None:
+    fast, slow = Detector(), Detector(DetectSettings(rewrite_prefilter=False, rewrite_cache=0))
+    matched = rejected = 0
+    for src, post in _rewrite_pairs():
+        a, b = fast.compare_sentences(src, post), slow.compare_sentences(src, post)
+        assert a == b
+        matched += a.is_match
+        rejected += not a.is_match
+    assert matched >= 4 and rejected >= 10  # both outcomes are exercised
+    assert fast._split.hits > 0  # the same sources came back
+
+
+def test_prefilter_rejects_an_unrelated_post_without_splitting_it() -> None:
+    from monitor.detect import sentences as S
+    from monitor.detect.normalise import tokenize
+
+    src = text("bridge")
+    ss = S.sentences(src, tokenize(src, 20_000))
+    garden = text("garden")
+    assert not S.may_retell(ss, S.terms_of(tokenize(garden, 20_000)), 4, 0.5, 4)
+    rw = text("bridge_rewrite")
+    assert S.may_retell(ss, S.terms_of(tokenize(rw, 20_000)), 4, 0.5, 4)
+    # the bound is exact: a sentence paired by `pairs` always passes it
+    post_ss = S.sentences(rw, tokenize(rw, 20_000))
+    paired = {p.i for p in S.pairs(ss, post_ss, 4, 0.5)}
+    terms = S.terms_of(tokenize(rw, 20_000))
+    assert paired and all(len(ss[i].terms & terms) >= max(4, len(ss[i].terms) / 3) for i in paired)
+    assert terms == frozenset().union(*(s.terms for s in post_ss))
+
+
+def test_sentence_cache_is_bounded_and_keyed_by_text() -> None:
+    det = Detector(DetectSettings(rewrite_cache=2))
+    a, b, c = text("bridge"), text("garden"), text("bridge_other")
+    post = text("bridge_rewrite")
+    for src in (a, b, c, a):
+        det.compare_sentences(src, post)
+    assert len(det._split._lru) == 2 and det._split.hits == 0  # a was dropped before it came back
+    det.compare_sentences(a, post)
+    assert det._split.hits == 1
+    edited = a.replace("Kestrel", "Falcon")  # an edited source is a new entry, not a stale one
+    v = det.compare_sentences(edited, post)
+    assert det._split.hits == 1 and v == Detector(DetectSettings(rewrite_cache=0)).compare_sentences(edited, post)
