@@ -233,9 +233,12 @@ def test_a_long_cycle_brings_no_warning_at_every_tick(caplog, sqlite_url):
     from monitor.scheduler import run_forever
     from monitor.store import Database
 
+    from monitor import config
+
     class SlowMonitor:  # the parts of Monitor the scheduler's jobs use
         cycles = 0
         db = Database(sqlite_url)  # heartbeats
+        settings = config.load(None, database_url=sqlite_url)  # the jobs' intervals
 
         async def run_cycle(self, stop: asyncio.Event | None = None, deliver: bool = True) -> CycleReport:
             SlowMonitor.cycles += 1
