@@ -110,7 +110,15 @@ _STRONG_SEL = (
     "[class*=articleBody], [class*=story-body], [class*=post-content], [class*=article-content], "
     "[id*=post-body], [id*=article-body], p"
 )
-_TAXONOMY = re.compile(r"(?<!\S)(?:category|tag|tags|status|format|has|type|post|postid|label|author|comments?)-\S*", re.I)
+# post-<digits>/post-template-x/post-type-x are WordPress's; "post-author", "post-footer"
+# are boxes and keep their chrome words.
+_TAXONOMY = re.compile(
+    r"(?<!\S)(?:(?:category|tag|tags|status|format|has|type|postid|label|comments?)-\S*|post-(?:\d|template|type|format)\S*)", re.I
+)
+# "author-<name>" is a taxonomy class only beside the other classes of WordPress's
+# post_class()/body_class(); elsewhere "author-box", "author-bio" are the author box.
+_AUTHOR_TAXONOMY = re.compile(r"(?<!\S)author-\S*", re.I)
+_POST_CLASS = re.compile(r"(?<!\S)(?:hentry|status-\w+|type-\w+|postid-\d+|post-\d+)(?!\S)", re.I)
 _WORD_SPLIT = re.compile(r"[\s_\-:]+")
 
 # Short lines that are widgets or comment/share chrome, in the languages we meet.
@@ -524,6 +532,8 @@ def _hint_uncached(tag: str, attrs: dict) -> int:
         cls = " ".join(p[0] for p in parts)
         mods = " ".join(p[2] for p in parts if p[2])
     names = " ".join(v for v in (cls, attrs.get("id")) if v)
+    if names and "author-" in names.lower() and _POST_CLASS.search(names):
+        names = _AUTHOR_TAXONOMY.sub(" ", names)
     if names and _TAXONOMY.search(names):
         # WordPress/Blogger post_class() adds category-x tag-y has-z: not chrome words.
         names = _TAXONOMY.sub(" ", names)

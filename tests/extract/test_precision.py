@@ -1,0 +1,51 @@
+"""Precision rules that generalise across sites and languages: author boxes, credits,
+paywall/newsletter prompts. Each fixture is self-made after a kind of page of the
+multilingual benchmark's dev half that kept the box."""
+
+from monitor.extract import extract_page
+
+POST = [
+    "Am Montag begann die Saison mit einem Spiel, das lange niemand vergessen wird, so knapp war es.",
+    "Im zweiten Teil des Beitrags geht es um die Frage, wie die Mannschaft den Winter überstanden hat.",
+    "Zum Schluss noch ein Blick auf die Tabelle, die nach dem dritten Spieltag schon recht eindeutig ist.",
+]
+
+
+def _post(cls: str = "entry-content") -> str:
+    return f"<div class='{cls}'>" + "".join(f"<p>{p}</p>" for p in POST) + "</div>"
+
+
+def _assert_post(text: str) -> None:
+    missing = [p for p in POST if p not in text]
+    assert not missing, f"main text lost: {missing}"
+
+
+def test_author_box_beside_a_wordpress_post_is_dropped():
+    # "author-box" looked like WordPress's "author-<name>" taxonomy class and lost its chrome word.
+    bio = "Matthias Weber ist Experte für Warenwirtschaft mit langjähriger Berufserfahrung in der Beratung."
+    html = ("<html><body><div id='primary'>"
+            "<article class='post-12 post type-post status-publish hentry category-news author-mweber'>"
+            f"{_post()}</article>"
+            f"<div class='author-box'><p class='author-description'>{bio}</p></div>"
+            "</div></body></html>")
+    page = extract_page(html)
+    _assert_post(page.text)
+    assert bio not in page.text
+
+
+def test_bem_post_author_bio_is_dropped():
+    # "post-author__bio" is a box of the post, not a WordPress "post-<id>" class.
+    bio = "Alle Blogbeiträge zu unseren Themenbereichen werden vom Redaktionsteam und externen Autoren verfasst."
+    html = ("<html><body><article class='single-post'>" + _post("post-text") +
+            f"<div class='post-author'><div class='post-author__bio'><p>{bio}</p></div></div>"
+            "</article></body></html>")
+    page = extract_page(html)
+    _assert_post(page.text)
+    assert bio not in page.text
+
+
+def test_wordpress_author_taxonomy_class_does_not_hide_the_post():
+    html = ("<html><body><article class='post-7 post type-post status-publish hentry author-admin'>"
+            f"{_post('text')}</article><footer>© 2024</footer></body></html>")
+    page = extract_page(html)
+    _assert_post(page.text)
