@@ -36,6 +36,7 @@ FALLBACK_SHARE = 0.3
 FALLBACK_MIN = 400
 SIBLINGS_AT_BODY = False  # the body's other children are not siblings of the post (sidebars, footers)
 SIBLING_PROSE = 80  # chars: a paragraph of a sibling box this long (and link-poor) joins the container
+CREDIT_MAX = 160  # chars: a line this short with "©" or "Foto:" is a credit, not the post's text
 WEAK_PROSE = 160  # chars of prose that make a weak-chrome box (widget, meta) content
 NOSCRIPT_PAGE = 1000  # chars: a <noscript> holding this much text is a page, not a notice
 CARD_MAX = 600  # chars: a linked heading plus up to this much text is a teaser card
@@ -190,6 +191,18 @@ _BOILER_INTL = re.compile(
     r"todos los derechos reservados|tutti i diritti riservati|todos os direitos reservados|"
     r"hak cipta|materiał chroniony prawem"
     r")",
+    re.I,
+)
+# Photo credits, sources and copyright lines: who owns a picture or the page, never the
+# post's text. A short line holding "©", starting with a credit label, or with one after
+# a caption ("Roman Prymula, photo: ...").
+_CREDIT_LABEL = (
+    r"(?:(?:titel|beitrags|vorschau|header|cover)?bild(?:er)?(?:quelle|nachweis)?|fotos?(?:nachweis|quelle)?|"
+    r"photos?|images?|imagen|immagine|imagem|gambar|zdjęcie|fot\.|quelle|source|sources|źródło|fonte|fuente|"
+    r"sumber|cr[ée]dits?(?: photos?| images?)?|(?:photo|image|picture|foto)\s+(?:credit|courtesy)s?)"
+)
+_CREDIT_LINE = re.compile(
+    rf"©|^\(?{_CREDIT_LABEL}\s*:|[,|/–-]\s*(?:photo|foto|bild|image)\s*:",
     re.I,
 )
 _URL_LINE = re.compile(r"^(?:https?://|www\.)\S+$")
@@ -856,6 +869,8 @@ def _output_blocks(cands: list[tuple[_Block, bool]], title: str) -> list[_Block]
         elif ld > 0.6 and (L < 200 or b.tag == "li") and not _URL_LINE.match(t):
             ok = False  # a link list item, unless it is a URL the author pasted
         elif L < 120 and (_BOILER_LINE.match(t) or _BOILER_INTL.match(t)):
+            ok = False
+        elif L < CREDIT_MAX and _CREDIT_LINE.search(t):
             ok = False
         elif title and b.tag in _HEADINGS and t == title:
             ok = False

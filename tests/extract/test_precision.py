@@ -2,6 +2,8 @@
 paywall/newsletter prompts. Each fixture is self-made after a kind of page of the
 multilingual benchmark's dev half that kept the box."""
 
+import pytest
+
 from monitor.extract import extract_page
 
 POST = [
@@ -11,8 +13,8 @@ POST = [
 ]
 
 
-def _post(cls: str = "entry-content") -> str:
-    return f"<div class='{cls}'>" + "".join(f"<p>{p}</p>" for p in POST) + "</div>"
+def _post(cls: str = "entry-content", extra: str = "") -> str:
+    return f"<div class='{cls}'>" + "".join(f"<p>{p}</p>" for p in POST) + extra + "</div>"
 
 
 def _assert_post(text: str) -> None:
@@ -49,3 +51,26 @@ def test_wordpress_author_taxonomy_class_does_not_hide_the_post():
             f"{_post('text')}</article><footer>© 2024</footer></body></html>")
     page = extract_page(html)
     _assert_post(page.text)
+
+
+@pytest.mark.parametrize("credit", [
+    "Titelbild: Christophe Geyres/picture-alliance", "Foto: Ingo Pertramer", "Bild: Werk/Christian Houdek",
+    "Crédits photos : Bestimage", "Photo credit: Jane Doe", "Quelle: jorisvo / Fotolia.com", "Źródło: ISBnews",
+    "Der Läufer will für Furore sorgen. © AFP / Marco Bertorello", "Roman Prymula, photo: Archives du Gouvernement",
+    "Copyright © 2020 Piratenpartei", "Fuente: Agencia EFE",
+])
+def test_credit_and_copyright_lines_are_dropped(credit):
+    html = f"<html><body><article>{_post(extra=f'<p><em>{credit}</em></p>')}</article></body></html>"
+    page = extract_page(html)
+    _assert_post(page.text)
+    assert credit not in page.text
+
+
+@pytest.mark.parametrize("sentence", [
+    "Die Fotos zeigen, wie voll es am Samstag auf dem Marktplatz war.",
+    "Source code for the plugin is on the author's page, together with a short manual.",
+    "Image quality matters less than you think when the light is right.",
+])
+def test_sentences_about_photos_and_sources_stay(sentence):
+    page = extract_page(f"<html><body><article>{_post(extra=f'<p>{sentence}</p>')}</article></body></html>")
+    assert sentence in page.text
