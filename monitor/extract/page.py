@@ -37,6 +37,7 @@ FALLBACK_MIN = 400
 SIBLINGS_AT_BODY = False  # the body's other children are not siblings of the post (sidebars, footers)
 SIBLING_PROSE = 80  # chars: a paragraph of a sibling box this long (and link-poor) joins the container
 CREDIT_MAX = 160  # chars: a line this short with "©" or "Foto:" is a credit, not the post's text
+PROMPT_MAX = 300  # chars: a follow/subscribe/support/disclosure prompt is one short paragraph
 WEAK_PROSE = 160  # chars of prose that make a weak-chrome box (widget, meta) content
 NOSCRIPT_PAGE = 1000  # chars: a <noscript> holding this much text is a page, not a notice
 CARD_MAX = 600  # chars: a linked heading plus up to this much text is a teaser card
@@ -203,6 +204,27 @@ _CREDIT_LABEL = (
 )
 _CREDIT_LINE = re.compile(
     rf"©|^\(?{_CREDIT_LABEL}\s*:|[,|/–-]\s*(?:photo|foto|bild|image)\s*:",
+    re.I,
+)
+# Prompts the publisher adds to every post: follow us, subscribe, support us, consent
+# placeholders of embeds, affiliate/ad disclosures, reprint rights. Matched anywhere in a
+# line under PROMPT_MAX chars; each alternative needs the publisher's voice ("our",
+# "please", "uns", an imperative), so a sentence about subscriptions in a post stays.
+_PROMPT_LINE = re.compile(
+    r"^(?:follow|folge|folgt|folgen sie|suivez|síguenos|siguenos|seguici|siga-nos|sigam|ikuti)\b.{0,80}"
+    r"\b(?:twitter|facebook|instagram|telegram|linkedin|youtube|tiktok|whatsapp)|"
+    r"\b(?:please subscribe|subscribe (?:now|today|to (?:our|the))|subscribers? (?:also )?(?:get|receive)|"
+    r"jetzt abonnieren|abonnieren sie|abonnez-vous|suscríbete|abbonati|assine (?:já|agora))\b|"
+    r"support (?:our|us|independent) (?:work|journalism)|consider supporting|unterstütze(?:n sie)? (?:uns|unsere)\b|"
+    r"jede (?:kleine )?spende|soutenez[- ]nous|apoya (?:nuestro|el periodismo)|hazte (?:miembro|socio)|"
+    r"sostienici|sostieni (?:il nostro|la nostra)|apoie (?:o nosso|nosso|a nossa)|"
+    r"empfohlener redaktioneller inhalt|einen externen inhalt von|ich bin damit einverstanden, dass mir externe|"
+    r"(?:dieser|der) (?:beitrag|artikel|post) enthält (?:werbung|affiliate)|"
+    r"(?:enthält|contains?|sind|are|handelt es sich um|sogenannte|sog\.)\s+[„\"]?affiliate[- ]links?|"
+    r"all rights reserved|alle rechte vorbehalten|tous droits réservés|todos los derechos reservados|"
+    r"tutti i diritti riservati|wszelkie prawa zastrzeżone|materiał chroniony prawem|copyrighted (?:property|material)|"
+    r"(?:without|with) (?:the )?(?:prior )?written permission|"
+    r"straight to your (?:phone|inbox)|download (?:our|the) app|in (?:deinen|ihren) posteingang",
     re.I,
 )
 _URL_LINE = re.compile(r"^(?:https?://|www\.)\S+$")
@@ -871,6 +893,8 @@ def _output_blocks(cands: list[tuple[_Block, bool]], title: str) -> list[_Block]
         elif L < 120 and (_BOILER_LINE.match(t) or _BOILER_INTL.match(t)):
             ok = False
         elif L < CREDIT_MAX and _CREDIT_LINE.search(t):
+            ok = False
+        elif L < PROMPT_MAX and _PROMPT_LINE.search(t):
             ok = False
         elif title and b.tag in _HEADINGS and t == title:
             ok = False

@@ -74,3 +74,34 @@ def test_credit_and_copyright_lines_are_dropped(credit):
 def test_sentences_about_photos_and_sources_stay(sentence):
     page = extract_page(f"<html><body><article>{_post(extra=f'<p>{sentence}</p>')}</article></body></html>")
     assert sentence in page.text
+
+
+@pytest.mark.parametrize("prompt", [
+    "Follow The Daily Example on Twitter and Instagram @example and on Facebook.",
+    "Síguenos en Telegram, Instagram, Facebook y Twitter para recibir todas nuestras actualizaciones",
+    "To view the full story, please subscribe to The Example Times.",
+    "If you enjoyed reading this post – would you consider supporting our work? Just click here.",
+    "KATAPULT ist unabhängig. Unterstütze unsere Arbeit und abonniere das Magazin.",
+    "Empfohlener redaktioneller Inhalt",
+    "Ich bin damit einverstanden, dass mir externe Inhalte angezeigt werden.",
+    "*Werbung. Dieser Beitrag enthält Werbung für eine Modemarke.",
+    "Bei den Verlinkungen handelt es sich um Affiliate Links.",
+    "This article is the copyrighted property of Example News. Written permission must be obtained before reprint.",
+    "Materiał chroniony prawem autorskim - wszelkie prawa zastrzeżone.",
+    "Get the latest news straight to your phone with the Example app.",
+    "Lust auf mehr? Lass dir die besten Storys jede Woche in deinen Posteingang liefern.",
+])
+def test_publisher_prompts_in_many_languages_are_dropped(prompt):
+    page = extract_page(f"<html><body><article>{_post(extra=f'<p>{prompt}</p>')}</article></body></html>")
+    _assert_post(page.text)
+    assert prompt not in page.text
+
+
+@pytest.mark.parametrize("sentence", [
+    "Wer Netflix abonniert, zahlt seit Januar zwei Euro mehr im Monat als zuvor.",
+    "Many readers follow the debate on Twitter, where the minister answered within the hour.",
+    "Affiliate links are how many small blogs pay their hosting bills, the study found.",
+])
+def test_sentences_about_subscriptions_and_links_stay(sentence):
+    page = extract_page(f"<html><body><article>{_post(extra=f'<p>{sentence}</p>')}</article></body></html>")
+    assert sentence in page.text
