@@ -77,7 +77,8 @@ _NEG_WORDS = frozenset(
     teilen kommentare kommentar werbung anzeige verwandte aehnliche partage partager
     commentaires publicite compartir comentarios relacionados relacionadas condividi
     commenti correlati partilhar comentarios kongsi bagikan komentar berkaitan terkait
-    iklan reklama autor autorin auteur autore penulis copyright credits""".split()
+    iklan reklama autor autorin auteur autore penulis copyright credits
+    paywall disclaimer disclosure postmetadata didascalia dida bildunterschrift bildtext legende""".split()
 )
 # Weak chrome words: often chrome, but page builders and themes also put them on the
 # boxes that hold the text ("elementor-widget", Drupal's "field-label-above"). An element
@@ -90,7 +91,7 @@ _WEAK_WORDS = frozenset(
 _NEG_SUB = re.compile(
     r"share|social|comment|related|sidebar|cookie|newsletter|breadcrumb|advert|sponsor|"
     r"outbrain|taboola|addtoany|disqus|subscri|recirc|popular|footer|"
-    r"navigation|navbar|banner",
+    r"navigation|navbar|banner|kommentar|comentari|komentar|paywall|caption",
     re.I,
 )
 # Whole class tokens that hide an element. Compound ones ("field-label-hidden": the label
@@ -121,6 +122,7 @@ _TAXONOMY = re.compile(
 # post_class()/body_class(); elsewhere "author-box", "author-bio" are the author box.
 _AUTHOR_TAXONOMY = re.compile(r"(?<!\S)author-\S*", re.I)
 _POST_CLASS = re.compile(r"(?<!\S)(?:hentry|status-\w+|type-\w+|postid-\d+|post-\d+)(?!\S)", re.I)
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _WORD_SPLIT = re.compile(r"[\s_\-:]+")
 
 # Short lines that are widgets or comment/share chrome, in the languages we meet.
@@ -579,7 +581,8 @@ def _hint_uncached(tag: str, attrs: dict) -> int:
         return -1 if tag in _CHROME_TAGS else (1 if tag in ("article", "main") else 0)
     if _POS_STRONG.search(names):
         return 2
-    words = [w.lower() for w in _WORD_SPLIT.split(names) if w]
+    # camelCase names are words too ("AuthorBox", "shareButtons").
+    words = [w.lower() for w in _WORD_SPLIT.split(_CAMEL.sub(" ", names)) if w]
     neg = -1 if any(w in _NEG_WORDS for w in words) or _NEG_SUB.search(names) else 0
     if not neg and (any(w in _WEAK_WORDS for w in words) or "widget" in names.lower()):
         neg = -2

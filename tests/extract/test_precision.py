@@ -105,3 +105,20 @@ def test_publisher_prompts_in_many_languages_are_dropped(prompt):
 def test_sentences_about_subscriptions_and_links_stay(sentence):
     page = extract_page(f"<html><body><article>{_post(extra=f'<p>{sentence}</p>')}</article></body></html>")
     assert sentence in page.text
+
+
+@pytest.mark.parametrize("box", [
+    "<div class='TestReport__AuthorBox'><blockquote>{t}</blockquote></div>",  # camelCase words
+    "<div id='kommentarModul'><p>{t}</p></div>",  # German compound
+    "<div class='content-form-account-paywall'><h2>{t}</h2></div>",
+    "<p class='aawp-disclaimer'>{t}</p>",
+    "<p class='disclosure-text'>{t}</p>",
+    "<div class='dida'>{t}</div>",  # Italian caption (didascalia)
+    "<p class='postmetadata alt'>{t}</p>",  # WordPress classic themes' filed-under line
+    "<div class='imageCaption'>{t}</div>",
+])
+def test_boxes_named_as_chrome_in_any_language_are_dropped(box):
+    t = "Ein Satz in einem Kasten, der nicht zum Beitrag gehört, aber lang genug ist, um Prosa zu sein."
+    page = extract_page(f"<html><body><article>{_post(extra=box.format(t=t))}</article></body></html>")
+    _assert_post(page.text)
+    assert t not in page.text
