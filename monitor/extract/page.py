@@ -38,6 +38,9 @@ SIBLINGS_AT_BODY = False  # the body's other children are not siblings of the po
 SIBLING_PROSE = 80  # chars: a paragraph of a sibling box this long (and link-poor) joins the container
 CREDIT_MAX = 160  # chars: a line this short with "©" or "Foto:" is a credit, not the post's text
 PROMPT_MAX = 300  # chars: a follow/subscribe/support/disclosure prompt is one short paragraph
+# Hint of a header (the <header> tag, or "header" the only chrome word of a class): chrome,
+# except the lead paragraph an article's header holds (see _is_lead).
+HEADER = -3
 WEAK_PROSE = 160  # chars of prose that make a weak-chrome box (widget, meta) content
 NOSCRIPT_PAGE = 1000  # chars: a <noscript> holding this much text is a page, not a notice
 CARD_MAX = 600  # chars: a linked heading plus up to this much text is a teaser card
@@ -489,7 +492,7 @@ class _Walker:
                 if self.buf:
                     self.flush(elem)
                 hint = _hint(tag, child.attributes)
-                if hint == -1 and self.skip_max:
+                if (hint == -1 or hint == HEADER) and self.skip_max:
                     # Chrome (sidebar, comments, footer): its blocks are never output, so
                     # read it in C as one chrome block instead of walking it in Python —
                     # unless it is big enough to be a mislabelled wrapper of the post, or
@@ -536,7 +539,7 @@ def _hint(tag: str, attrs: dict) -> int:
     """-9 hidden, -1 chrome, -2 weak chrome, 0 neutral, 1 content, 2 strong content. Memoised: class
     names repeat across elements and pages, and this is the hot path of the walk."""
     if not attrs:
-        return -1 if tag in _CHROME_TAGS else 0
+        return _chrome_tag(tag) if tag in _CHROME_TAGS else 0
     g = attrs.get
     # Only the attributes the hint reads: href, src, data-* vary per element and would
     # defeat the cache.
@@ -578,12 +581,15 @@ def _hint_uncached(tag: str, attrs: dict) -> int:
     if role in ("navigation", "complementary", "contentinfo", "banner", "search", "dialog", "menu"):
         return -1
     if not names:
-        return -1 if tag in _CHROME_TAGS else (1 if tag in ("article", "main") else 0)
+        return _chrome_tag(tag) if tag in _CHROME_TAGS else (1 if tag in ("article", "main") else 0)
     if _POS_STRONG.search(names):
         return 2
     # camelCase names are words too ("AuthorBox", "shareButtons").
     words = [w.lower() for w in _WORD_SPLIT.split(_CAMEL.sub(" ", names)) if w]
-    neg = -1 if any(w in _NEG_WORDS for w in words) or _NEG_SUB.search(names) else 0
+    negs = {w for w in words if w in _NEG_WORDS}
+    neg = -1 if negs or _NEG_SUB.search(names) else 0
+    if negs == {"header"} and not _NEG_SUB.search(names):
+        neg = HEADER
     if not neg and (any(w in _WEAK_WORDS for w in words) or "widget" in names.lower()):
         neg = -2
     if not neg and mods:
@@ -596,8 +602,12 @@ def _hint_uncached(tag: str, attrs: dict) -> int:
     if neg and not (pos and tag in ("article", "main")):
         return neg
     if tag in _CHROME_TAGS:
-        return -1
+        return _chrome_tag(tag)
     return 1 if pos else 0
+
+
+def _chrome_tag(tag: str) -> int:
+    return HEADER if tag == "header" else -1
 
 
 # --------------------------------------------------------------------------------------
@@ -780,7 +790,7 @@ def _inside(pg: _Page, root: int) -> list[tuple[_Block, bool]]:
                 ok = True
                 break
             h = hints[e]
-            if h < 0 and not safe:
+            if h < 0 and not safe and not (h == HEADER and _is_lead(b)):
                 bad = True
             elif h == 2 and not bad:
                 safe = True
@@ -788,6 +798,17 @@ def _inside(pg: _Page, root: int) -> list[tuple[_Block, bool]]:
         if ok:
             inside.append((b, bad))
     return inside
+
+
+def _is_lead(b: _Block) -> bool:
+    """A prose paragraph, as an article's lead (standfirst) in its header is: long,
+    link-poor, ending a sentence — not a byline, date or the site's tagline."""
+    return (
+        b.len >= SIBLING_PROSE
+        and b.link < b.len * 0.2
+        and b.tag not in _HEADINGS
+        and _SENT_END.search(b.text) is not None
+    )
 
 
 def _prose_len(blocks: list[_Block]) -> int:
@@ -869,7 +890,11 @@ def _with_siblings(pg: _Page, root: int) -> list[tuple[_Block, bool]]:
             ok = whole[c] = (
                 c < root and not pg.chrome[c] and pg.links[c] < 0.4 * chars[c] and chars[c] <= max(chars[root], 300)
             )
-        if (ok and b.tag in _SIBLING_TAGS) or (b.len >= SIBLING_PROSE and b.link < b.len * 0.2 and b.score > 0):
+        if (
+            (ok and b.tag in _SIBLING_TAGS)
+            or (b.len >= SIBLING_PROSE and b.link < b.len * 0.2 and b.score > 0)
+            or _is_lead(b)
+        ):
             out.append((b, False))
     return out
 

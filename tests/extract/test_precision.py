@@ -122,3 +122,21 @@ def test_boxes_named_as_chrome_in_any_language_are_dropped(box):
     page = extract_page(f"<html><body><article>{_post(extra=box.format(t=t))}</article></body></html>")
     _assert_post(page.text)
     assert t not in page.text
+
+
+@pytest.mark.parametrize("header", [
+    "<header class='entry-header'><h1>Der Titel</h1><p class='entry-excerpt'>{lead}</p></header>",
+    "<div class='article-header'><h1>Der Titel</h1><div class='summary'>{lead}</div></div>",
+])
+def test_the_lead_in_an_articles_header_is_kept_and_its_byline_is_not(header):
+    # The standfirst sits in the article's header, a chrome tag: it is the post's first paragraph.
+    lead = "Seit Dezember 2015 verschickt die Kanzlei Abmahnungen, und nun hat ein Gericht darüber entschieden."
+    byline = "Von Anna Beispiel, 12.01.2022"
+    html = (f"<html><body><header class='site-header'><p>Das Magazin für Recht</p></header><article>"
+            f"{header.format(lead=lead + '</p><p>' + byline if '<p' in header else lead)}"
+            f"{_post()}</article></body></html>")
+    page = extract_page(html)
+    _assert_post(page.text)
+    assert lead in page.text
+    assert byline not in page.text
+    assert "Das Magazin für Recht" not in page.text
