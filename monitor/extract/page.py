@@ -229,8 +229,19 @@ _PROMPT_LINE = re.compile(
     r"all rights reserved|alle rechte vorbehalten|tous droits réservés|todos los derechos reservados|"
     r"tutti i diritti riservati|wszelkie prawa zastrzeżone|materiał chroniony prawem|copyrighted (?:property|material)|"
     r"(?:without|with) (?:the )?(?:prior )?written permission|"
-    r"straight to your (?:phone|inbox)|download (?:our|the) app|in (?:deinen|ihren) posteingang",
+    r"straight to your (?:phone|inbox)|download (?:our|the)\b.{0,30}\bapps?\b|in (?:deinen|ihren) posteingang|"
+    r"already (?:a )?subscriber",
     re.I,
+)
+# A line that is only a date (and time), maybe labelled ("Veröffentlicht am", "Updated",
+# "Mis à jour le"): page metadata (Extracted.published), not the post's text; a copy
+# of the post carries its own date.
+_DATE_LINE = re.compile(
+    r"""^(?:(?:zuletzt\ )?(?:aktualisiert|geändert|veröffentlicht|erschienen|letzte\ änderung|stand|datum|last\ updated|updated|published|posted|publié|mis\ à\ jour|publicado|actualizado|pubblicato|aggiornato|diterbitkan|dikemaskini)(?:\ am|\ on|\ le|\ el|\ il|\ pada)?\s*:?\s*)?
+(?:(?:mo|di|mi|do|fr|sa|so|montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?
+(?:\d{1,2}\.\s?\d{1,2}\.\s?\d{2,4}|\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4}|\d{1,2}\.?\s+[^\W\d]{3,10}\.?,?\s+\d{4}|[^\W\d]{3,10}\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}|\d{1,2}:\d{2})
+(?:,?\s*(?:um\ |at\ |à\ |-\ |\|\ )?\d{1,2}[:.]\d{2}(?:\s*(?:uhr|h|am|pm|cet|cest|mez|utc))?)?\s*$""",
+    re.I | re.X,
 )
 _URL_LINE = re.compile(r"^(?:https?://|www\.)\S+$")
 _ELLIPSIS_END = re.compile(r"(?:\.\.\.|…|\[…\]|\[\.\.\.\])\s*$")
@@ -923,6 +934,8 @@ def _output_blocks(cands: list[tuple[_Block, bool]], title: str) -> list[_Block]
         elif L < CREDIT_MAX and _CREDIT_LINE.search(t):
             ok = False
         elif L < PROMPT_MAX and _PROMPT_LINE.search(t):
+            ok = False
+        elif L < 80 and _DATE_LINE.match(t):
             ok = False
         elif title and b.tag in _HEADINGS and t == title:
             ok = False

@@ -140,3 +140,21 @@ def test_the_lead_in_an_articles_header_is_kept_and_its_byline_is_not(header):
     assert lead in page.text
     assert byline not in page.text
     assert "Das Magazin für Recht" not in page.text
+
+
+@pytest.mark.parametrize("line", [
+    "11 Jan 2019", "Letzte Änderung 14.02.2019", "12.12.2022, 08:30 Uhr", "Veröffentlicht am 06.12.2022",
+    "Posted on April 29, 2022", "Dienstag, 2. November 2021", "Actualizado 27/04/2022 00:00", "Mis à jour le 3 mars 2021",
+    "2021-03-04", "19:49",
+])
+def test_date_lines_are_dropped(line):
+    page = extract_page(f"<html><body><article>{_post(extra=f'<p>{line}</p>')}</article></body></html>")
+    _assert_post(page.text)
+    assert line not in page.text
+
+
+@pytest.mark.parametrize("line", ["Preis: 12.99", "12.99", "Am 3. März 2021 begann der Umbau des Bahnhofs.",
+                                  "Kapitel 12"])
+def test_lines_with_dates_or_numbers_in_a_sentence_stay(line):
+    page = extract_page(f"<html><body><article>{_post(extra=f'<p>{line}</p>')}</article></body></html>")
+    assert line in page.text
