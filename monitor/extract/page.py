@@ -246,6 +246,7 @@ _DATE_LINE = re.compile(
 _URL_LINE = re.compile(r"^(?:https?://|www\.)\S+$")
 _ELLIPSIS_END = re.compile(r"(?:\.\.\.|…|\[…\]|\[\.\.\.\])\s*$")
 _WS = re.compile(r"[ \t\r\n\f\v\u00a0\u200b\u2009\u202f\ufeff]+")
+_SENT_IN = re.compile(r"[^\W\d]{2}[.!?] [^\W\d]")  # a sentence ends inside the text
 _SENT_END = re.compile(r"[.!?。！？…\"”»)]\s*$")
 
 
@@ -813,12 +814,12 @@ def _inside(pg: _Page, root: int) -> list[tuple[_Block, bool]]:
 
 def _is_lead(b: _Block) -> bool:
     """A prose paragraph, as an article's lead (standfirst) in its header is: long,
-    link-poor, ending a sentence — not a byline, date or the site's tagline."""
+    link-poor, made of sentences — not a byline, date or the site's tagline."""
     return (
         b.len >= SIBLING_PROSE
         and b.link < b.len * 0.2
         and b.tag not in _HEADINGS
-        and _SENT_END.search(b.text) is not None
+        and (_SENT_END.search(b.text) is not None or _SENT_IN.search(b.text) is not None)
     )
 
 

@@ -127,6 +127,8 @@ def test_boxes_named_as_chrome_in_any_language_are_dropped(box):
 @pytest.mark.parametrize("header", [
     "<header class='entry-header'><h1>Der Titel</h1><p class='entry-excerpt'>{lead}</p></header>",
     "<div class='article-header'><h1>Der Titel</h1><div class='summary'>{lead}</div></div>",
+    # a subtitle of sentences without a final full stop
+    "<header class='entry__header'><h2>Der Titel</h2><p class='entry__subtitle'>{lead} Der Rest folgt bald</p></header>",
 ])
 def test_the_lead_in_an_articles_header_is_kept_and_its_byline_is_not(header):
     # The standfirst sits in the article's header, a chrome tag: it is the post's first paragraph.
