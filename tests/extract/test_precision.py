@@ -127,8 +127,6 @@ def test_boxes_named_as_chrome_in_any_language_are_dropped(box):
 @pytest.mark.parametrize("header", [
     "<header class='entry-header'><h1>Der Titel</h1><p class='entry-excerpt'>{lead}</p></header>",
     "<div class='article-header'><h1>Der Titel</h1><div class='summary'>{lead}</div></div>",
-    # a subtitle of sentences without a final full stop
-    "<header class='entry__header'><h2>Der Titel</h2><p class='entry__subtitle'>{lead} Der Rest folgt bald</p></header>",
 ])
 def test_the_lead_in_an_articles_header_is_kept_and_its_byline_is_not(header):
     # The standfirst sits in the article's header, a chrome tag: it is the post's first paragraph.
@@ -160,3 +158,14 @@ def test_date_lines_are_dropped(line):
 def test_lines_with_dates_or_numbers_in_a_sentence_stay(line):
     page = extract_page(f"<html><body><article>{_post(extra=f'<p>{line}</p>')}</article></body></html>")
     assert line in page.text
+
+
+def test_a_subtitle_of_sentences_without_a_final_full_stop_is_a_lead():
+    sub = ("Piogge, temporali e nevicate previste per oggi nelle regioni centrali. "
+           "Neve sull'Appennino sopra i 1400 metri. Il bel tempo tornerà in poche ore")
+    html = ("<html><body><article><header class='entry__header'><h2>Il titolo</h2>"
+            f"<p class='entry__subtitle'>{sub}</p><p>di Mario Rossi</p></header>{_post()}</article></body></html>")
+    page = extract_page(html)
+    _assert_post(page.text)
+    assert sub in page.text
+    assert "Mario Rossi" not in page.text
