@@ -163,7 +163,7 @@ _BOILER_INTL = re.compile(
     r"sin comentarios|aucun commentaire|nessun commento|tiada komen|belum ada komentar|"
     # related, read on
     r"(?:ähnliche|verwandte|weitere|passende) (?:themen|artikel|beiträge|nachrichten|posts|rezepte)\b|"
-    r"das könnte (?:sie|dich) (?:auch )?interessieren|auch interessant|mehr zum thema|lesen sie (?:auch|mehr)|"
+    r"(?:das|dies)\w*(?: \w+)? könnte (?:sie|dich|euch) (?:auch |ebenfalls )?interessieren|auch interessant|mehr zum thema|lesen sie (?:auch|mehr)|"
     r"weiterführende (?:informationen|links|artikel)|empfehlungen (?:aus|der|für)\b|"
     r"(?:articles?|publications?) (?:similaires|liés|connexes|recommandés)|(?:à )?lire aussi|voir aussi|"
     r"sur le même sujet|(?:artículos|noticias|temas|entradas) relacionad[oa]s|lee también|te puede interesar|"
@@ -188,7 +188,7 @@ _BOILER_INTL = re.compile(
     # reading prompts, print, navigation
     r"(?:weiterlesen|mehr lesen|lire la suite|leer más|leggi (?:di più|tutto)|leia mais|baca (?:selengkapnya|lagi))\b|"
     r"(?:drucken|imprimer|imprimir|stampa|cetak|drukuj)$|"
-    r"(?:nächster|vorheriger) (?:artikel|beitrag)|article (?:précédent|suivant)|artículo (?:anterior|siguiente)|"
+    r"(?:vorschau auf )?(?:den )?(?:nächste[nr]?|vorherige[nr]?) (?:artikel|beitrag)|article (?:précédent|suivant)|artículo (?:anterior|siguiente)|"
     r"articolo (?:precedente|successivo)|artigo (?:anterior|seguinte)|(?:artikel|pos) (?:sebelumnya|selanjutnya)|"
     r"\d+\s*min(?:ute[ns]?)?\.?\s+(?:read|lesezeit|de lecture|de lectura|di lettura|de leitura)$|"
     r"lesezeit\s*:?\s*\d+|\(?noch keine bewertungen|kommentare? schreiben|"
