@@ -243,6 +243,13 @@ _DATE_LINE = re.compile(
 (?:,?\s*(?:um\ |at\ |à\ |-\ |\|\ )?\d{1,2}[:.]\d{2}(?:\s*(?:uhr|h|am|pm|cet|cest|mez|utc))?)?\s*$""",
     re.I | re.X,
 )
+# A short line ending with a picture or news agency after "|", "/" or "(" is a credit
+# ("Judy Eddy/WENN.com", "Natalie Naccache | Bloomberg | Getty Images", "(dpa)" after a
+# caption); a news lead naming its agency first ("Berlin (dpa) - ...") goes on and stays.
+_AGENCY_CREDIT = re.compile(
+    r"""(?:^|[|/]\s*|\(\s*)[^|/()]{0,40}?\b(?:getty\s?images|istock(?:photo)?(?:\.com)?|shutterstock(?:\.com)?|adobe\s?stock|stock\.adobe\.com|fotolia(?:\.com)?|unsplash(?:\.com)?|pixabay(?:\.com)?|pexels(?:\.com)?|dpa|picture[-\ ]alliance|imago(?:\ images)?|afp|reuters|ap\ photo|epa|keystone|wenn(?:\.com)?|depositphotos|123rf|alamy|freepik|bloomberg)\W*$""",
+    re.I | re.X,
+)
 _URL_LINE = re.compile(r"^(?:https?://|www\.)\S+$")
 _ELLIPSIS_END = re.compile(r"(?:\.\.\.|…|\[…\]|\[\.\.\.\])\s*$")
 _WS = re.compile(r"[ \t\r\n\f\v\u00a0\u200b\u2009\u202f\ufeff]+")
@@ -937,6 +944,8 @@ def _output_blocks(cands: list[tuple[_Block, bool]], title: str) -> list[_Block]
         elif L < PROMPT_MAX and _PROMPT_LINE.search(t):
             ok = False
         elif L < 80 and _DATE_LINE.match(t):
+            ok = False
+        elif L < 100 and _AGENCY_CREDIT.search(t):
             ok = False
         elif title and b.tag in _HEADINGS and t == title:
             ok = False

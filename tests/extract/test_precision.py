@@ -169,3 +169,19 @@ def test_a_subtitle_of_sentences_without_a_final_full_stop_is_a_lead():
     _assert_post(page.text)
     assert sub in page.text
     assert "Mario Rossi" not in page.text
+
+
+@pytest.mark.parametrize("credit", [
+    "Judy Eddy/WENN.com", "Natalie Naccache | Bloomberg | Getty Images",
+    "Das Hermelin ist im Winter gut getarnt. (mlharing / iStock.com)", "Von David Hutzler, dpa",
+])
+def test_agency_credits_are_dropped(credit):
+    page = extract_page(f"<html><body><article>{_post(extra=f'<p>{credit}</p>')}</article></body></html>")
+    _assert_post(page.text)
+    assert credit not in page.text
+
+
+def test_a_news_lead_naming_its_agency_stays():
+    lead = "Berlin (dpa) - Die Bundesregierung will das Gesetz noch vor der Sommerpause beschließen."
+    page = extract_page(f"<html><body><article>{_post(extra=f'<p>{lead}</p>')}</article></body></html>")
+    assert lead in page.text
