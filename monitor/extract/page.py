@@ -88,7 +88,7 @@ _NEG_WORDS = frozenset(
 # with one of these that is mostly prose is not chrome (see _analyse).
 _WEAK_WORDS = frozenset(
     # "hidden" here is a word of a compound class ("hidden-xs": hidden on phones only).
-    "widget widgets side meta postmeta toc promoted label print hidden".split()
+    "widget widgets side meta postmeta toc promoted label print hidden teaser teasers".split()
 )
 # Substrings that mark chrome even inside longer words (sharedaddy, relatedposts, ...).
 _NEG_SUB = re.compile(

@@ -185,3 +185,16 @@ def test_a_news_lead_naming_its_agency_stays():
     lead = "Berlin (dpa) - Die Bundesregierung will das Gesetz noch vor der Sommerpause beschließen."
     page = extract_page(f"<html><body><article>{_post(extra=f'<p>{lead}</p>')}</article></body></html>")
     assert lead in page.text
+
+
+def test_a_teaser_box_inside_the_post_is_dropped_unless_it_is_prose():
+    box = ("<div class='contact-teaser'><div class='media-body'><strong>Naher Osten, Nordafrika</strong>"
+           "<p>Referentin Anna Beispiel</p></div></div>")
+    prose = ("Der Vorspann dieses Beitrags steht in einem Kasten, den das Layout Teaser nennt, "
+             "und er ist doch ein langer Absatz aus ganzen Sätzen, der zum Beitrag gehört und den man lesen soll.")
+    html = (f"<html><body><article>{_post(extra=box)}"
+            f"<div class='article-teaser'><p>{prose}</p></div></article></body></html>")
+    page = extract_page(html)
+    _assert_post(page.text)
+    assert "Naher Osten" not in page.text
+    assert prose in page.text
