@@ -250,6 +250,25 @@ _AGENCY_CREDIT = re.compile(
     r"""(?:^|[|/]\s*|\(\s*)[^|/()]{0,40}?\b(?:getty\s?images|istock(?:photo)?(?:\.com)?|shutterstock(?:\.com)?|adobe\s?stock|stock\.adobe\.com|fotolia(?:\.com)?|unsplash(?:\.com)?|pixabay(?:\.com)?|pexels(?:\.com)?|dpa|picture[-\ ]alliance|imago(?:\ images)?|afp|reuters|ap\ photo|epa|keystone|wenn(?:\.com)?|depositphotos|123rf|alamy|freepik|bloomberg)\W*$""",
     re.I | re.X,
 )
+# Words one of which every _PROMPT_LINE / _AGENCY_CREDIT alternative holds: a substring
+# test on these is far cheaper than an unanchored search with many alternatives.
+_PROMPT_KEYS = (
+    "twitter facebook instagram telegram linkedin youtube tiktok whatsapp subscri abonn suscr abbona "
+    "assine support unterstütz spende soutenez apoya hazte sostien apoie inhalt einverstanden enthält "
+    "affiliate rights rechte droits derechos diritti prawa chroniony copyright permission straight "
+    "download posteingang"
+).split()
+_AGENCY_KEYS = (
+    "getty istock shutterstock stock fotolia unsplash pixabay pexels dpa alliance imago afp reuters "
+    "ap photo epa keystone wenn depositphotos 123rf alamy freepik bloomberg"
+).split()
+
+
+def _has_key(text: str, keys: list[str]) -> bool:
+    low = text.lower()
+    return any(k in low for k in keys)
+
+
 _URL_LINE = re.compile(r"^(?:https?://|www\.)\S+$")
 _ELLIPSIS_END = re.compile(r"(?:\.\.\.|…|\[…\]|\[\.\.\.\])\s*$")
 _WS = re.compile(r"[ \t\r\n\f\v\u00a0\u200b\u2009\u202f\ufeff]+")
@@ -941,11 +960,11 @@ def _output_blocks(cands: list[tuple[_Block, bool]], title: str) -> list[_Block]
             ok = False
         elif L < CREDIT_MAX and _CREDIT_LINE.search(t):
             ok = False
-        elif L < PROMPT_MAX and _PROMPT_LINE.search(t):
+        elif L < PROMPT_MAX and _has_key(t, _PROMPT_KEYS) and _PROMPT_LINE.search(t):
             ok = False
         elif L < 80 and _DATE_LINE.match(t):
             ok = False
-        elif L < 100 and _AGENCY_CREDIT.search(t):
+        elif L < 100 and _has_key(t, _AGENCY_KEYS) and _AGENCY_CREDIT.search(t):
             ok = False
         elif title and b.tag in _HEADINGS and t == title:
             ok = False
