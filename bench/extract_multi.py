@@ -2,6 +2,7 @@
 
     python bench/extract_multi.py [--data ../shared/data/extract-dev-multi] [--reps 3]
                                   [--worst 10] [--empty] [--no-speed] [--no-trafilatura]
+                                  [--half a|b]
 
 Scoring (the benchmark's own rule, see the data set's README): whitespace is collapsed in
 the output and in each segment; a ``with`` segment found in the output is a true positive,
@@ -12,12 +13,16 @@ counts pages whose output is empty although they have ``with`` segments.
 Both extractors are run in the same process on the same pages: ``extract_page`` gets the
 page bytes (decoding included), trafilatura ``extract(html, include_comments=False)`` the
 text decoded as UTF-8. Speed: medians over ``--reps`` passes, and their ratio.
+
+``--half a`` / ``--half b`` score one of two fixed halves of the pages (split by a hash of
+the page key): develop a rule on one half, confirm it generalises on the other.
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import json
 import re
 import statistics
@@ -70,6 +75,11 @@ class Tally:
         return f1, p, r, acc
 
 
+def half_of(key: str) -> str:
+    """'a' or 'b', fixed per page: the first byte of the key's SHA-1, even or odd."""
+    return "ab"[hashlib.sha1(key.encode("utf-8")).digest()[0] & 1]
+
+
 def timed(fn: Callable[[], None], reps: int) -> float:
     times = []
     for _ in range(reps):
@@ -87,11 +97,14 @@ def main() -> int:
     ap.add_argument("--empty", action="store_true", help="list pages whose output is empty")
     ap.add_argument("--no-speed", action="store_true")
     ap.add_argument("--no-trafilatura", action="store_true")
+    ap.add_argument("--half", choices=("a", "b"), help="score only one half (split by a hash of the key)")
     args = ap.parse_args()
     if not (args.data / "segments.json").exists():
         print(f"no benchmark data at {args.data}", file=sys.stderr)
         return 2
     segs = json.loads((args.data / "segments.json").read_text(encoding="utf-8"))
+    if args.half:
+        segs = {k: v for k, v in segs.items() if half_of(k) == args.half}
     pages = {k: gzip.decompress((args.data / "html" / f"{k}.html.gz").read_bytes()) for k in segs}
 
     traf_extract = None

@@ -36,6 +36,11 @@ FALLBACK_SHARE = 0.3
 FALLBACK_MIN = 400
 SIBLINGS_AT_BODY = False  # the body's other children are not siblings of the post (sidebars, footers)
 SIBLING_PROSE = 80  # chars: a paragraph of a sibling box this long (and link-poor) joins the container
+CREDIT_MAX = 160  # chars: a line this short with "©" or "Foto:" is a credit, not the post's text
+PROMPT_MAX = 300  # chars: a follow/subscribe/support/disclosure prompt is one short paragraph
+# Hint of a header (the <header> tag, or "header" the only chrome word of a class): chrome,
+# except the lead paragraph an article's header holds (see _is_lead).
+HEADER = -3
 WEAK_PROSE = 160  # chars of prose that make a weak-chrome box (widget, meta) content
 NOSCRIPT_PAGE = 1000  # chars: a <noscript> holding this much text is a page, not a notice
 CARD_MAX = 600  # chars: a linked heading plus up to this much text is a teaser card
@@ -75,20 +80,21 @@ _NEG_WORDS = frozenset(
     teilen kommentare kommentar werbung anzeige verwandte aehnliche partage partager
     commentaires publicite compartir comentarios relacionados relacionadas condividi
     commenti correlati partilhar comentarios kongsi bagikan komentar berkaitan terkait
-    iklan reklama autor autorin auteur autore penulis copyright credits""".split()
+    iklan reklama autor autorin auteur autore penulis copyright credits
+    paywall disclaimer disclosure postmetadata didascalia dida bildunterschrift bildtext legende""".split()
 )
 # Weak chrome words: often chrome, but page builders and themes also put them on the
 # boxes that hold the text ("elementor-widget", Drupal's "field-label-above"). An element
 # with one of these that is mostly prose is not chrome (see _analyse).
 _WEAK_WORDS = frozenset(
     # "hidden" here is a word of a compound class ("hidden-xs": hidden on phones only).
-    "widget widgets side meta postmeta toc promoted label print hidden".split()
+    "widget widgets side meta postmeta toc promoted label print hidden teaser teasers".split()
 )
 # Substrings that mark chrome even inside longer words (sharedaddy, relatedposts, ...).
 _NEG_SUB = re.compile(
     r"share|social|comment|related|sidebar|cookie|newsletter|breadcrumb|advert|sponsor|"
     r"outbrain|taboola|addtoany|disqus|subscri|recirc|popular|footer|"
-    r"navigation|navbar|banner",
+    r"navigation|navbar|banner|kommentar|comentari|komentar|paywall|caption",
     re.I,
 )
 # Whole class tokens that hide an element. Compound ones ("field-label-hidden": the label
@@ -110,7 +116,16 @@ _STRONG_SEL = (
     "[class*=articleBody], [class*=story-body], [class*=post-content], [class*=article-content], "
     "[id*=post-body], [id*=article-body], p"
 )
-_TAXONOMY = re.compile(r"(?<!\S)(?:category|tag|tags|status|format|has|type|post|postid|label|author|comments?)-\S*", re.I)
+# post-<digits>/post-template-x/post-type-x are WordPress's; "post-author", "post-footer"
+# are boxes and keep their chrome words.
+_TAXONOMY = re.compile(
+    r"(?<!\S)(?:(?:category|tag|tags|status|format|has|type|postid|label|comments?)-\S*|post-(?:\d|template|type|format)\S*)", re.I
+)
+# "author-<name>" is a taxonomy class only beside the other classes of WordPress's
+# post_class()/body_class(); elsewhere "author-box", "author-bio" are the author box.
+_AUTHOR_TAXONOMY = re.compile(r"(?<!\S)author-\S*", re.I)
+_POST_CLASS = re.compile(r"(?<!\S)(?:hentry|status-\w+|type-\w+|postid-\d+|post-\d+)(?!\S)", re.I)
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _WORD_SPLIT = re.compile(r"[\s_\-:]+")
 
 # Short lines that are widgets or comment/share chrome, in the languages we meet.
@@ -148,7 +163,7 @@ _BOILER_INTL = re.compile(
     r"sin comentarios|aucun commentaire|nessun commento|tiada komen|belum ada komentar|"
     # related, read on
     r"(?:ähnliche|verwandte|weitere|passende) (?:themen|artikel|beiträge|nachrichten|posts|rezepte)\b|"
-    r"das könnte (?:sie|dich) (?:auch )?interessieren|auch interessant|mehr zum thema|lesen sie (?:auch|mehr)|"
+    r"(?:das|dies)\w*(?: \w+)? könnte (?:sie|dich|euch) (?:auch |ebenfalls )?interessieren|auch interessant|mehr zum thema|lesen sie (?:auch|mehr)|"
     r"weiterführende (?:informationen|links|artikel)|empfehlungen (?:aus|der|für)\b|"
     r"(?:articles?|publications?) (?:similaires|liés|connexes|recommandés)|(?:à )?lire aussi|voir aussi|"
     r"sur le même sujet|(?:artículos|noticias|temas|entradas) relacionad[oa]s|lee también|te puede interesar|"
@@ -173,7 +188,7 @@ _BOILER_INTL = re.compile(
     # reading prompts, print, navigation
     r"(?:weiterlesen|mehr lesen|lire la suite|leer más|leggi (?:di più|tutto)|leia mais|baca (?:selengkapnya|lagi))\b|"
     r"(?:drucken|imprimer|imprimir|stampa|cetak|drukuj)$|"
-    r"(?:nächster|vorheriger) (?:artikel|beitrag)|article (?:précédent|suivant)|artículo (?:anterior|siguiente)|"
+    r"(?:vorschau auf )?(?:den )?(?:nächste[nr]?|vorherige[nr]?) (?:artikel|beitrag)|article (?:précédent|suivant)|artículo (?:anterior|siguiente)|"
     r"articolo (?:precedente|successivo)|artigo (?:anterior|seguinte)|(?:artikel|pos) (?:sebelumnya|selanjutnya)|"
     r"\d+\s*min(?:ute[ns]?)?\.?\s+(?:read|lesezeit|de lecture|de lectura|di lettura|de leitura)$|"
     r"lesezeit\s*:?\s*\d+|\(?noch keine bewertungen|kommentare? schreiben|"
@@ -184,9 +199,80 @@ _BOILER_INTL = re.compile(
     r")",
     re.I,
 )
+# Photo credits, sources and copyright lines: who owns a picture or the page, never the
+# post's text. A short line holding "©", starting with a credit label, or with one after
+# a caption ("Roman Prymula, photo: ...").
+_CREDIT_LABEL = (
+    r"(?:(?:titel|beitrags|vorschau|header|cover)?bild(?:er)?(?:quelle|nachweis)?|fotos?(?:nachweis|quelle)?|"
+    r"photos?|images?|imagen|immagine|imagem|gambar|zdjęcie|fot\.|quelle|source|sources|źródło|fonte|fuente|"
+    r"sumber|cr[ée]dits?(?: photos?| images?)?|(?:photo|image|picture|foto)\s+(?:credit|courtesy)s?)"
+)
+_CREDIT_LINE = re.compile(
+    rf"©|^\(?{_CREDIT_LABEL}\s*:|[,|/–-]\s*(?:photo|foto|bild|image)\s*:",
+    re.I,
+)
+# Prompts the publisher adds to every post: follow us, subscribe, support us, consent
+# placeholders of embeds, affiliate/ad disclosures, reprint rights. Matched anywhere in a
+# line under PROMPT_MAX chars; each alternative needs the publisher's voice ("our",
+# "please", "uns", an imperative), so a sentence about subscriptions in a post stays.
+_PROMPT_LINE = re.compile(
+    r"^(?:follow|folge|folgt|folgen sie|suivez|síguenos|siguenos|seguici|siga-nos|sigam|ikuti)\b.{0,80}"
+    r"\b(?:twitter|facebook|instagram|telegram|linkedin|youtube|tiktok|whatsapp)|"
+    r"\b(?:please subscribe|subscribe (?:now|today|to (?:our|the))|subscribers? (?:also )?(?:get|receive)|"
+    r"jetzt abonnieren|abonnieren sie|abonnez-vous|suscríbete|abbonati|assine (?:já|agora))\b|"
+    r"support (?:our|us|independent) (?:work|journalism)|consider supporting|unterstütze(?:n sie)? (?:uns|unsere)\b|"
+    r"jede (?:kleine )?spende|soutenez[- ]nous|apoya (?:nuestro|el periodismo)|hazte (?:miembro|socio)|"
+    r"sostienici|sostieni (?:il nostro|la nostra)|apoie (?:o nosso|nosso|a nossa)|"
+    r"empfohlener redaktioneller inhalt|einen externen inhalt von|ich bin damit einverstanden, dass mir externe|"
+    r"(?:dieser|der) (?:beitrag|artikel|post) enthält (?:werbung|affiliate)|"
+    r"(?:enthält|contains?|sind|are|handelt es sich um|sogenannte|sog\.)\s+[„\"]?affiliate[- ]links?|"
+    r"all rights reserved|alle rechte vorbehalten|tous droits réservés|todos los derechos reservados|"
+    r"tutti i diritti riservati|wszelkie prawa zastrzeżone|materiał chroniony prawem|copyrighted (?:property|material)|"
+    r"(?:without|with) (?:the )?(?:prior )?written permission|"
+    r"straight to your (?:phone|inbox)|download (?:our|the)\b.{0,30}\bapps?\b|in (?:deinen|ihren) posteingang|"
+    r"already (?:a )?subscriber",
+    re.I,
+)
+# A line that is only a date (and time), maybe labelled ("Veröffentlicht am", "Updated",
+# "Mis à jour le"): page metadata (Extracted.published), not the post's text; a copy
+# of the post carries its own date.
+_DATE_LINE = re.compile(
+    r"""^(?:(?:zuletzt\ )?(?:aktualisiert|geändert|veröffentlicht|erschienen|letzte\ änderung|stand|datum|last\ updated|updated|published|posted|publié|mis\ à\ jour|publicado|actualizado|pubblicato|aggiornato|diterbitkan|dikemaskini)(?:\ am|\ on|\ le|\ el|\ il|\ pada)?\s*:?\s*)?
+(?:(?:mo|di|mi|do|fr|sa|so|montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?
+(?:\d{1,2}\.\s?\d{1,2}\.\s?\d{2,4}|\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4}|\d{1,2}\.?\s+[^\W\d]{3,10}\.?,?\s+\d{4}|[^\W\d]{3,10}\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}|\d{1,2}:\d{2})
+(?:,?\s*(?:um\ |at\ |à\ |-\ |\|\ )?\d{1,2}[:.]\d{2}(?:\s*(?:uhr|h|am|pm|cet|cest|mez|utc))?)?\s*$""",
+    re.I | re.X,
+)
+# A short line ending with a picture or news agency after "|", "/" or "(" is a credit
+# ("Judy Eddy/WENN.com", "Natalie Naccache | Bloomberg | Getty Images", "(dpa)" after a
+# caption); a news lead naming its agency first ("Berlin (dpa) - ...") goes on and stays.
+_AGENCY_CREDIT = re.compile(
+    r"""(?:^|[|/]\s*|\(\s*)[^|/()]{0,40}?\b(?:getty\s?images|istock(?:photo)?(?:\.com)?|shutterstock(?:\.com)?|adobe\s?stock|stock\.adobe\.com|fotolia(?:\.com)?|unsplash(?:\.com)?|pixabay(?:\.com)?|pexels(?:\.com)?|dpa|picture[-\ ]alliance|imago(?:\ images)?|afp|reuters|ap\ photo|epa|keystone|wenn(?:\.com)?|depositphotos|123rf|alamy|freepik|bloomberg)\W*$""",
+    re.I | re.X,
+)
+# Words one of which every _PROMPT_LINE / _AGENCY_CREDIT alternative holds: a substring
+# test on these is far cheaper than an unanchored search with many alternatives.
+_PROMPT_KEYS = (
+    "twitter facebook instagram telegram linkedin youtube tiktok whatsapp subscri abonn suscr abbona "
+    "assine support unterstütz spende soutenez apoya hazte sostien apoie inhalt einverstanden enthält "
+    "affiliate rights rechte droits derechos diritti prawa chroniony copyright permission straight "
+    "download posteingang"
+).split()
+_AGENCY_KEYS = (
+    "getty istock shutterstock stock fotolia unsplash pixabay pexels dpa alliance imago afp reuters "
+    "ap photo epa keystone wenn depositphotos 123rf alamy freepik bloomberg"
+).split()
+
+
+def _has_key(text: str, keys: list[str]) -> bool:
+    low = text.lower()
+    return any(k in low for k in keys)
+
+
 _URL_LINE = re.compile(r"^(?:https?://|www\.)\S+$")
 _ELLIPSIS_END = re.compile(r"(?:\.\.\.|…|\[…\]|\[\.\.\.\])\s*$")
 _WS = re.compile(r"[ \t\r\n\f\v\u00a0\u200b\u2009\u202f\ufeff]+")
+_SENT_IN = re.compile(r"[^\W\d]{2}[.!?] [^\W\d]")  # a sentence ends inside the text
 _SENT_END = re.compile(r"[.!?。！？…\"”»)]\s*$")
 
 
@@ -444,7 +530,7 @@ class _Walker:
                 if self.buf:
                     self.flush(elem)
                 hint = _hint(tag, child.attributes)
-                if hint == -1 and self.skip_max:
+                if (hint == -1 or hint == HEADER) and self.skip_max:
                     # Chrome (sidebar, comments, footer): its blocks are never output, so
                     # read it in C as one chrome block instead of walking it in Python —
                     # unless it is big enough to be a mislabelled wrapper of the post, or
@@ -491,7 +577,7 @@ def _hint(tag: str, attrs: dict) -> int:
     """-9 hidden, -1 chrome, -2 weak chrome, 0 neutral, 1 content, 2 strong content. Memoised: class
     names repeat across elements and pages, and this is the hot path of the walk."""
     if not attrs:
-        return -1 if tag in _CHROME_TAGS else 0
+        return _chrome_tag(tag) if tag in _CHROME_TAGS else 0
     g = attrs.get
     # Only the attributes the hint reads: href, src, data-* vary per element and would
     # defeat the cache.
@@ -524,6 +610,8 @@ def _hint_uncached(tag: str, attrs: dict) -> int:
         cls = " ".join(p[0] for p in parts)
         mods = " ".join(p[2] for p in parts if p[2])
     names = " ".join(v for v in (cls, attrs.get("id")) if v)
+    if names and "author-" in names.lower() and _POST_CLASS.search(names):
+        names = _AUTHOR_TAXONOMY.sub(" ", names)
     if names and _TAXONOMY.search(names):
         # WordPress/Blogger post_class() adds category-x tag-y has-z: not chrome words.
         names = _TAXONOMY.sub(" ", names)
@@ -531,11 +619,15 @@ def _hint_uncached(tag: str, attrs: dict) -> int:
     if role in ("navigation", "complementary", "contentinfo", "banner", "search", "dialog", "menu"):
         return -1
     if not names:
-        return -1 if tag in _CHROME_TAGS else (1 if tag in ("article", "main") else 0)
+        return _chrome_tag(tag) if tag in _CHROME_TAGS else (1 if tag in ("article", "main") else 0)
     if _POS_STRONG.search(names):
         return 2
-    words = [w.lower() for w in _WORD_SPLIT.split(names) if w]
-    neg = -1 if any(w in _NEG_WORDS for w in words) or _NEG_SUB.search(names) else 0
+    # camelCase names are words too ("AuthorBox", "shareButtons").
+    words = [w.lower() for w in _WORD_SPLIT.split(_CAMEL.sub(" ", names)) if w]
+    negs = {w for w in words if w in _NEG_WORDS}
+    neg = -1 if negs or _NEG_SUB.search(names) else 0
+    if negs == {"header"} and not _NEG_SUB.search(names):
+        neg = HEADER
     if not neg and (any(w in _WEAK_WORDS for w in words) or "widget" in names.lower()):
         neg = -2
     if not neg and mods:
@@ -548,8 +640,12 @@ def _hint_uncached(tag: str, attrs: dict) -> int:
     if neg and not (pos and tag in ("article", "main")):
         return neg
     if tag in _CHROME_TAGS:
-        return -1
+        return _chrome_tag(tag)
     return 1 if pos else 0
+
+
+def _chrome_tag(tag: str) -> int:
+    return HEADER if tag == "header" else -1
 
 
 # --------------------------------------------------------------------------------------
@@ -732,7 +828,7 @@ def _inside(pg: _Page, root: int) -> list[tuple[_Block, bool]]:
                 ok = True
                 break
             h = hints[e]
-            if h < 0 and not safe:
+            if h < 0 and not safe and not (h == HEADER and _is_lead(b)):
                 bad = True
             elif h == 2 and not bad:
                 safe = True
@@ -740,6 +836,17 @@ def _inside(pg: _Page, root: int) -> list[tuple[_Block, bool]]:
         if ok:
             inside.append((b, bad))
     return inside
+
+
+def _is_lead(b: _Block) -> bool:
+    """A prose paragraph, as an article's lead (standfirst) in its header is: long,
+    link-poor, made of sentences — not a byline, date or the site's tagline."""
+    return (
+        b.len >= SIBLING_PROSE
+        and b.link < b.len * 0.2
+        and b.tag not in _HEADINGS
+        and (_SENT_END.search(b.text) is not None or _SENT_IN.search(b.text) is not None)
+    )
 
 
 def _prose_len(blocks: list[_Block]) -> int:
@@ -821,7 +928,11 @@ def _with_siblings(pg: _Page, root: int) -> list[tuple[_Block, bool]]:
             ok = whole[c] = (
                 c < root and not pg.chrome[c] and pg.links[c] < 0.4 * chars[c] and chars[c] <= max(chars[root], 300)
             )
-        if (ok and b.tag in _SIBLING_TAGS) or (b.len >= SIBLING_PROSE and b.link < b.len * 0.2 and b.score > 0):
+        if (
+            (ok and b.tag in _SIBLING_TAGS)
+            or (b.len >= SIBLING_PROSE and b.link < b.len * 0.2 and b.score > 0)
+            or _is_lead(b)
+        ):
             out.append((b, False))
     return out
 
@@ -846,6 +957,14 @@ def _output_blocks(cands: list[tuple[_Block, bool]], title: str) -> list[_Block]
         elif ld > 0.6 and (L < 200 or b.tag == "li") and not _URL_LINE.match(t):
             ok = False  # a link list item, unless it is a URL the author pasted
         elif L < 120 and (_BOILER_LINE.match(t) or _BOILER_INTL.match(t)):
+            ok = False
+        elif L < CREDIT_MAX and _CREDIT_LINE.search(t):
+            ok = False
+        elif L < PROMPT_MAX and _has_key(t, _PROMPT_KEYS) and _PROMPT_LINE.search(t):
+            ok = False
+        elif L < 80 and _DATE_LINE.match(t):
+            ok = False
+        elif L < 100 and _has_key(t, _AGENCY_KEYS) and _AGENCY_CREDIT.search(t):
             ok = False
         elif title and b.tag in _HEADINGS and t == title:
             ok = False

@@ -110,6 +110,7 @@ def test_text_of_a_page_with_only_short_lines_is_not_lost():
     "Lascia un commento", "Deixe um comentário", "Tinggalkan Balasan", "Über den Autor", "Schlagworte:",
     "Étiquettes :", "Anzeige", "- Anzeige -", "Publicité", "Weiterlesen", "Lire la suite", "Leer más",
     "Dieser Artikel gefällt Ihnen?", "Alle Rechte vorbehalten", "Tous droits réservés", "4 Min. Lesezeit",
+    "Das Thema könnte dich auch interessieren:", "Vorschau auf den nächsten Artikel",
 ])
 def test_widget_lines_in_other_languages_are_dropped(line):
     post = "<p>" + "Ein Satz aus dem eigentlichen Beitrag, lang genug für einen Absatz. " * 3 + "</p>"
