@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.text import Text
 from typer.core import TyperGroup
 
-from monitor.domain import Source
+from monitor.domain import Match, Source
 from monitor.errors import InputError, MonitorError
 from monitor.logs import redact  # known secrets of the config, then monitor.redact for URLs
 
@@ -769,7 +769,7 @@ def rescan(
         monitor.close()
 
 
-def _print_rescan(found: list, always: bool = False) -> None:  # list[FoundMatch]
+def _print_rescan(found: list[Match], always: bool = False) -> None:
     """The matches a rescan found among the posts stored before (their alerts are queued)."""
     for m in found:
         if m.event is not None:

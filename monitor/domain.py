@@ -5,9 +5,12 @@ Small frozen dataclasses: the stages exchange these, never ORM rows (those stay 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # detect/ imports Passage from here: a runtime import would be a cycle
+    from monitor.detect.engine import Verdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,28 +53,14 @@ class Passage:
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    """The detector's verdict that a post copies a source, with its evidence."""
+    """A post found to copy a source: the detector's verdict, and the stored match if kept.
 
-    source_url: str
-    copy_url: str
-    kind: str  # "copy" | "spun_copy" | "partial_copy"
-    score: float  # 0..1, how sure the detector is
-    coverage: float  # share of the source reused
-    spin_rate: float  # share of aligned words that were substituted
-    passages: tuple[Passage, ...] = ()
-    substitutions: tuple[tuple[str, str], ...] = ()
-    source_title: str = ""
-    copy_title: str = ""
-    details: dict[str, Any] = field(default_factory=dict)
+    The one match value between stages (pipeline → CLI, scheduler, demo). What the store reads
+    back later, with its id, triage and evidence as stored, is `store.MatchRecord`."""
 
-    def evidence(self) -> dict[str, Any]:
-        """The JSON-ready evidence kept with the match and sent in alerts."""
-        return {
-            "kind": self.kind,
-            "score": round(self.score, 4),
-            "coverage": round(self.coverage, 4),
-            "spin_rate": round(self.spin_rate, 4),
-            "passages": [asdict(p) for p in self.passages],
-            "substitutions": [list(s) for s in self.substitutions],
-            **self.details,
-        }
+    source: Source
+    post: Post
+    verdict: Verdict
+    match_id: int | None  # None for a post checked without storing (`monitor scan`)
+    event: str | None = None  # "match.created" / "match.updated" when alerts were queued
+    related: list[dict[str, Any]] = field(default_factory=list)  # sources folded into this match (evidence "related")

@@ -22,7 +22,7 @@ from monitor import logs
 from monitor.config import Settings, SourceEntry
 from monitor.detect import DetectSettings, Detector, Verdict
 from monitor.detect import reverse
-from monitor.domain import Post, Source
+from monitor.domain import Match, Post, Source
 from monitor.extract import SiteBoilerplate, extract_fragment, extract_page
 from monitor.fetch import (
     Entry,
@@ -81,23 +81,13 @@ def is_page(content_type: str | None) -> bool:
     return not ct or ct.startswith("text/") or ct in ("application/xhtml+xml", "application/xml")
 
 
-@dataclass(frozen=True, slots=True)
-class FoundMatch:
-    source: Source
-    post: Post
-    verdict: Verdict
-    match_id: int | None  # None for a post checked without storing (`monitor scan`)
-    event: str | None = None  # "match.created" / "match.updated" when alerts were queued
-    related: list[dict] = field(default_factory=list)  # sources folded into this match (evidence "related")
-
-
 @dataclass
 class CycleReport:
     feeds_checked: int = 0
     feeds_unchanged: int = 0  # 304, or a body identical to the last one (not re-parsed)
     feeds_failed: int = 0
     posts_checked: int = 0
-    matches: list[FoundMatch] = field(default_factory=list)
+    matches: list[Match] = field(default_factory=list)
     alerts: DeliveryReport = field(default_factory=DeliveryReport)
     errors: list[str] = field(default_factory=list)
 
@@ -291,7 +281,7 @@ class Monitor:
 
     # --- sources registered after posts: the rescan ------------------------------------
     def rescan(self, since: datetime, source_ids: Iterable[int] | None = None,
-               batch: int = 5000) -> list[FoundMatch]:
+               batch: int = 5000) -> list[Match]:
         """Compare sources (all, or these) with the posts checked since `since`.
 
         The candidate index the other way round (detect/reverse.py): the sources' keys against
@@ -301,7 +291,7 @@ class Monitor:
         matches are recorded and alerted like any other."""
         wanted = set(source_ids) if source_ids is not None else None
         sources = reverse.SourceKeys(self.detector, ((sid, sig) for sid, sig, _ in self.store.signatures(ids=wanted) if sig))
-        found: list[FoundMatch] = []
+        found: list[Match] = []
         if not len(sources):
             return found
         for chunk in self.store.post_signatures(since, batch):
@@ -321,7 +311,7 @@ class Monitor:
                 found += self._verify_pairs(pairs)
         return found
 
-    def _verify_pairs(self, pairs: list[tuple[int, list[int]]]) -> list[FoundMatch]:
+    def _verify_pairs(self, pairs: list[tuple[int, list[int]]]) -> list[Match]:
         matched = self.store.matched_pairs([p for p, _ in pairs])
         posts = self.store.posts_by_id([p for p, _ in pairs])
         texts = self.store.sources_by_id({sid for _, ids in pairs for sid in ids})
@@ -338,7 +328,7 @@ class Monitor:
                 found.append(self._keep_match(sid, source, post, post_id, verdict, [], via=" (rescan)"))
         return found
 
-    def rescan_due(self) -> list[FoundMatch]:
+    def rescan_due(self) -> list[Match]:
         """Compare the sources registered (or edited, or brought back) since their last
         rescan with the posts stored in the last `detection.recheck_days`."""
         due = self.store.sources_due_rescan()
@@ -352,7 +342,7 @@ class Monitor:
 
     # --- posts ---------------------------------------------------------------------------
     def check_post(self, post: Post, feed_id: int | None = None, store_post: bool = True,
-                   post_id: int | None = None, entry_hash: str = "") -> list[FoundMatch]:
+                   post_id: int | None = None, entry_hash: str = "") -> list[Match]:
         """Compare one post with the registered sources; keep matches and queue their alerts.
 
         `post_id` is the row claimed for this post (see Store.claim_post), if any.
@@ -376,13 +366,13 @@ class Monitor:
             related = [{"source_url": sources[r].url, "source_title": sources[r].title,
                         "kind": verdicts[r].kind, "score": round(verdicts[r].score, 4)} for r in verdict.related]
             if post_id is None:
-                found.append(FoundMatch(source, post, verdict, None, None, related))
+                found.append(Match(source, post, verdict, None, None, related))
             else:
                 found.append(self._keep_match(sid, source, post, post_id, verdict, related))
         return found
 
     def _keep_match(self, source_id: int, source: Source, post: Post, post_id: int, verdict: Verdict,
-                    related: list[dict], via: str = "") -> FoundMatch:
+                    related: list[dict], via: str = "") -> Match:
         """Record a match (new check or rescan alike) and queue its alerts, unless its site is
         allowed or the copy is syndicated: then it is stored licensed and alerts no one."""
         evidence = {**verdict.to_dict(), "related": related}
@@ -395,9 +385,9 @@ class Monitor:
         if event:
             log.warning("%s%s: %s copies %s (%s, score %.2f)", event, via, post.url, source.url,
                         verdict.kind, verdict.score, extra={"match": match_id})
-        return FoundMatch(source, post, verdict, match_id, event, related)
+        return Match(source, post, verdict, match_id, event, related)
 
-    def _check_claimed(self, post: Post, feed_id: int, post_id: int, entry_hash: str) -> list[FoundMatch]:
+    def _check_claimed(self, post: Post, feed_id: int, post_id: int, entry_hash: str) -> list[Match]:
         """Check a claimed post against an index holding every source committed before its claim."""
         self._refresh_index()
         return self.check_post(post, feed_id, post_id=post_id, entry_hash=entry_hash)
