@@ -7,10 +7,54 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # detect/ imports Passage from here: a runtime import would be a cycle
     from monitor.detect.engine import Verdict
+
+
+# States and kinds are stored as these strings: a StrEnum member equals its string, so rows
+# read back as plain str compare equal to the members.
+
+class MatchKind(StrEnum):
+    """What the detector found (detect/engine.py)."""
+
+    COPY = "copy"  # the text as it was, or nearly (few words swapped)
+    SPUN_COPY = "spun_copy"  # the whole text, words swapped by a spinner
+    PARTIAL_COPY = "partial_copy"  # a part of the source, or the source inside a longer post
+    REWRITE = "rewrite"  # re-told sentence by sentence
+    PARTIAL_REWRITE = "partial_rewrite"  # a part of it re-told
+
+
+class TriageState(StrEnum):
+    """A match's state on the desk (monitor/triage.py says who may move it where)."""
+
+    NEW = "new"
+    CONFIRMED = "confirmed"
+    LICENSED = "licensed"
+    FALSE_POSITIVE = "false_positive"
+    IGNORED = "ignored"
+    NOTICE_SENT = "notice_sent"
+    REMOVED = "removed"  # set by the monitor: the copy is gone
+    REINSTATED = "reinstated"  # set by the monitor: the removed copy is back
+
+
+class DeliveryStatus(StrEnum):
+    """An outbox row's status."""
+
+    PENDING = "pending"  # to send (again) at its next attempt
+    SENT = "sent"
+    FAILED = "failed"  # given up
+    DISABLED = "disabled"  # its destination is disabled
+
+
+class PostState(StrEnum):
+    """A post row's state (store/posts.py)."""
+
+    CLAIMED = "claimed"  # one process is fetching and checking it, until its lease ends
+    CHECKED = "checked"
+    FAILED = "failed"  # its read failed; retried after a wait
 
 
 @dataclass(frozen=True, slots=True)

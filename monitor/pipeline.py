@@ -22,7 +22,7 @@ from monitor import logs
 from monitor.config import Settings, SourceEntry
 from monitor.detect import DetectSettings, Detector, Verdict
 from monitor.detect import reverse
-from monitor.domain import Match, Post, Source
+from monitor.domain import Match, MatchKind, Post, Source
 from monitor.extract import SiteBoilerplate, extract_fragment, extract_page
 from monitor.fetch import (
     Entry,
@@ -378,7 +378,7 @@ class Monitor:
         evidence = {**verdict.to_dict(), "related": related}
         licence = licence_for(self.settings, self.db, source_id, source.url, post.url, post.html)
         match_id, event = self.store.record_match(
-            source_id, post_id, verdict.kind or "copy", verdict.score, verdict.coverage, verdict.spin_rate,
+            source_id, post_id, verdict.kind or MatchKind.COPY, verdict.score, verdict.coverage, verdict.spin_rate,
             evidence, [] if licence else self.destinations_for(source.url, verdict.score))
         if match_id is not None:
             after_record(self.db, match_id, post.url, licence, created=event == "match.created")
