@@ -81,6 +81,27 @@ def is_page(content_type: str | None) -> bool:
     return not ct or ct.startswith("text/") or ct in ("application/xhtml+xml", "application/xml")
 
 
+@dataclass(slots=True)
+class FeedResult:
+    """What checking one feed (or some of its entries, or a backfill) found: returned by
+    poll_feed and its helpers; run_cycle adds these up into its CycleReport."""
+
+    checked: bool = False  # read and recorded, unchanged or not
+    unchanged: bool = False  # 304, or a body identical to the last one (not re-parsed)
+    failed: bool = False
+    posts_checked: int = 0
+    failures: int = 0  # entries that failed: the feed is read again to retry them
+    matches: list[Match] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, part: FeedResult) -> None:
+        """Take in the entries' part of a check (posts, failures, matches, errors)."""
+        self.posts_checked += part.posts_checked
+        self.failures += part.failures
+        self.matches += part.matches
+        self.errors += part.errors
+
+
 @dataclass
 class CycleReport:
     feeds_checked: int = 0
@@ -90,6 +111,14 @@ class CycleReport:
     matches: list[Match] = field(default_factory=list)
     alerts: DeliveryReport = field(default_factory=DeliveryReport)
     errors: list[str] = field(default_factory=list)
+
+    def add(self, feed: FeedResult) -> None:
+        self.feeds_checked += feed.checked
+        self.feeds_unchanged += feed.unchanged
+        self.feeds_failed += feed.failed
+        self.posts_checked += feed.posts_checked
+        self.matches += feed.matches
+        self.errors += feed.errors
 
 
 def cycle_facts(report: CycleReport) -> dict[str, int]:
@@ -450,9 +479,10 @@ class Monitor:
             raise FeedError(f"{url}: an HTML page with no feed found by discovery")
         return fetched, fetched.permanent_redirect or url
 
-    async def poll_feed(self, fetcher: Fetcher, feed: FeedState, report: CycleReport) -> None:
+    async def poll_feed(self, fetcher: Fetcher, feed: FeedState) -> FeedResult:
         """Check one claimed feed; whatever happens, its state is recorded and its claim ends."""
         now = datetime.now(timezone.utc)
+        result = FeedResult()
         scope = logs.bind(feed=feed.id)  # every line about this feed carries its id
         try:
             fetched, feed_url = await self._fetch_feed(fetcher, feed)
@@ -467,7 +497,8 @@ class Monitor:
             if fetched.status == 200 and body_hash != feed.body_hash:
                 parsed = await self.off_loop(parse_feed, fetched.body, feed_url, fetched.content_type)
                 ttl = parsed.ttl_minutes
-                failures = await self._process_entries(fetcher, feed, parsed.entries, report)
+                result.add(await self._process_entries(fetcher, feed, parsed.entries))
+                failures = result.failures
                 deferred = feed.id in self._deferred
                 self._deferred.discard(feed.id)
                 if deferred:
@@ -475,7 +506,9 @@ class Monitor:
                              feed.url, MAX_NEW_ENTRIES, MORE_ENTRIES_AFTER)
                     failures += 1  # its validators are forgotten below, so the feed is read again
                 if feed.role == "source" and feed.backfilled_at is None:
-                    failures += await self.backfill(fetcher, feed, feed_url, parsed, report)
+                    backfilled = await self.backfill(fetcher, feed, feed_url, parsed)
+                    result.add(backfilled)
+                    failures += backfilled.failures
                 title = parsed.title
                 if failures:
                     # Forget the validators so the next check re-reads the feed and retries them.
@@ -483,7 +516,7 @@ class Monitor:
                     body_hash = None
             else:
                 title = None  # 304 or an identical body: nothing new, nothing re-parsed
-                report.feeds_unchanged += 1
+                result.unchanged = True
             # Recorded with others in one transaction by run_cycle (flush_checks); until then
             # the feed stays claimed, so no other process checks it meanwhile.
             self._checked.append(FeedCheck(
@@ -491,7 +524,7 @@ class Monitor:
                 etag=fetched.etag, last_modified=fetched.last_modified, body_hash=body_hash,
                 next_check_at=now + MORE_ENTRIES_AFTER if deferred else
                 next_check(now, feed.interval_minutes, max_age=fetched.max_age, ttl_minutes=ttl)))
-            report.feeds_checked += 1
+            result.checked = True
             if feed.failure_alerted:
                 log.info("feed %s recovered", feed.url)
                 self.store.queue_feed_event(feed.id, "feed.recovered", {"url": feed.url},
@@ -517,17 +550,17 @@ class Monitor:
                     feed.id, "feed.failing",
                     {"url": feed.url, "error_count": errors, "last_error": str(e), "status": status},
                     self.destinations_for(None, None))
-            report.feeds_failed += 1
-            report.errors.append(str(e))
+            result.failed = True
+            result.errors.append(str(e))
         finally:
             logs.unbind(scope)
+        return result
 
-    async def _process_entries(self, fetcher: Fetcher, feed: FeedState, entries: Iterable[Entry],
-                               report: CycleReport) -> int:
-        """Check each new or edited entry; returns how many failed (they are retried next time)."""
+    async def _process_entries(self, fetcher: Fetcher, feed: FeedState, entries: Iterable[Entry]) -> FeedResult:
+        """Check each new or edited entry; `failures`: how many failed (they are retried next time)."""
         if feed.role == "source":
-            return await self._register_entries(fetcher, feed, entries, report)
-        failures = 0
+            return await self._register_entries(fetcher, feed, entries)
+        result = FeedResult()
         known = self.store.checked_entries(feed.id)
         waiting = self.store.posts_waiting(feed.id, datetime.now(timezone.utc))
         seen: set[str] = set()
@@ -539,7 +572,7 @@ class Monitor:
             if known.get(entry.guid) == entry.entry_hash:
                 continue  # checked before and unchanged (the common case: no transaction)
             if entry.guid in waiting:
-                failures += 1  # failed before, tried later: the feed is read again meanwhile
+                result.failures += 1  # failed before, tried later: the feed is read again meanwhile
                 continue
             if taken >= MAX_NEW_ENTRIES:
                 # The rest at the feed's next check, soon (poll_feed): one feed listing thousands
@@ -554,7 +587,7 @@ class Monitor:
                 # its claim expires and the post is claimed at a later read of this feed,
                 # which must then be parsed again (as after a failure), not skipped as unchanged.
                 if self.store.claimed_elsewhere(feed.id, entry.guid, entry.url, datetime.now(timezone.utc)):
-                    failures += 1
+                    result.failures += 1
                 continue
             scope = logs.bind(post=claim.id)
             try:
@@ -575,8 +608,8 @@ class Monitor:
                     continue
                 if not post.text:
                     log.info("post %s has no text; kept, not compared", post.url)
-                report.matches += await self.off_loop(self._check_claimed, post, feed.id, claim.id, entry.entry_hash)
-                report.posts_checked += 1
+                result.matches += await self.off_loop(self._check_claimed, post, feed.id, claim.id, entry.entry_hash)
+                result.posts_checked += 1
             except asyncio.CancelledError:
                 self.store.release_post(claim.id)
                 raise
@@ -587,14 +620,14 @@ class Monitor:
                 # it fails again (a post over the size cap is not downloaded at every check).
                 self.store.release_post(claim.id, wait=post_retry_wait)
                 log.error("post %s skipped: %s", entry.url, e)
-                report.errors.append(_naming("post", entry.url, e))
-                failures += 1
+                result.errors.append(_naming("post", entry.url, e))
+                result.failures += 1
             finally:
                 logs.unbind(scope)
-        return failures
+        return result
 
     async def _register_entries(self, fetcher: Fetcher, feed: FeedState, entries: Iterable[Entry],
-                                report: CycleReport, edits: bool = True) -> int:
+                                edits: bool = True) -> FeedResult:
         """The user's own feed: each post not yet registered becomes a source.
 
         With `edits`, a post that a source feed registered and whose entry changed since is
@@ -605,7 +638,7 @@ class Monitor:
         known = self.store.source_entries(e.url for e in entries)
         listed = {e.url for e in entries}
         seen: set[str] = set()
-        failures = 0
+        result = FeedResult()
         for entry in entries:
             if entry.url in seen:
                 continue  # one post twice in a page: its first (newest) entry counts
@@ -631,9 +664,9 @@ class Monitor:
                 if not isinstance(e, (FetchError, ValueError)):
                     log.exception("unexpected error on source post %s", entry.url)
                 log.error("source post %s skipped: %s", entry.url, e)
-                report.errors.append(_naming("source post", entry.url, e))
-                failures += 1
-        return failures
+                result.errors.append(_naming("source post", entry.url, e))
+                result.failures += 1
+        return result
 
     def _same_text_known(self, feed: FeedState, post: Post, entry: Entry, listed: set[str], edits: bool) -> bool:
         """A new URL in your own feed whose text this feed already registered at another URL.
@@ -654,26 +687,26 @@ class Monitor:
         return True
 
     async def backfill(self, fetcher: Fetcher, feed: FeedState, feed_url: str, parsed: ParsedFeed,
-                       report: CycleReport,
-                       progress: Callable[[backfill.Page], None] | None = None) -> int:
+                       progress: Callable[[backfill.Page], None] | None = None) -> FeedResult:
         """Register every post the user's site ever published (Blogger/WordPress paging).
 
         Done once per source feed; a failure part-way is logged and the next check resumes
-        (posts already registered are skipped). Returns how many posts failed.
+        (posts already registered are skipped). `failures`: how many posts failed.
         """
-        failures = 0
+        result = FeedResult()
         try:
             async for page in backfill.pages(fetcher, feed_url, parsed):
-                failures += await self._register_entries(fetcher, feed, page.entries, report, edits=False)
+                result.add(await self._register_entries(fetcher, feed, page.entries, edits=False))
                 if progress is not None:
                     progress(page)
         except (FetchError, FeedError) as e:
             log.error("backfill of %s stopped: %s (resumed at its next check)", feed.url, e)
-            report.errors.append(str(e))
-            return failures + 1
-        if not failures:
+            result.errors.append(str(e))
+            result.failures += 1
+            return result
+        if not result.failures:
             self.store.feed_backfilled(feed.id)
-        return failures
+        return result
 
     # --- alerts --------------------------------------------------------------------------
     def senders(self, client: httpx.AsyncClient) -> dict[str, Sender]:
@@ -729,7 +762,7 @@ class Monitor:
         await self.off_loop(self._refresh_index)
         only = list(only_urls) if only_urls is not None else None
         limit = max(50, 4 * self.fetch_settings.concurrency)
-        running: set[asyncio.Task[None]] = set()
+        running: set[asyncio.Task[FeedResult]] = set()
         async with self.fetcher() as fetcher:
             report.errors += await self.sync_config(fetcher)
             # A source sync_config found registered by another process is in the index now.
@@ -749,7 +782,8 @@ class Monitor:
                         # The user's own feeds first: a copy must meet the article it copies.
                         own = [f for f in feeds if f.role == "source"]
                         if own:
-                            await asyncio.gather(*(self.poll_feed(fetcher, f, report) for f in own))
+                            for result in await asyncio.gather(*(self.poll_feed(fetcher, f) for f in own)):
+                                report.add(result)
                             self.flush_checks()  # their claims end
                         watched = [f for f in feeds if f.role != "source"]
                         if watched and self.store.source_feeds_busy(datetime.now(timezone.utc)):
@@ -758,12 +792,21 @@ class Monitor:
                             self.store.release_feeds([f.id for f in watched])
                             more = True
                             continue
-                        running |= {asyncio.create_task(self.poll_feed(fetcher, f, report)) for f in watched}
+                        running |= {asyncio.create_task(self.poll_feed(fetcher, f)) for f in watched}
                     if len(self._checked) >= CHECK_BATCH:
                         self.flush_checks()
                     if not running:
                         break
-                    _, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                    done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                    for task in done:
+                        # poll_feed catches its feed's errors; one that escapes (the store failing
+                        # while recording a failure) is logged and the other feeds go on, as before.
+                        if task.cancelled():
+                            continue
+                        if (error := task.exception()) is not None:
+                            log.error("feed check ended with an error: %r", error, exc_info=error)
+                            continue
+                        report.add(task.result())
             except asyncio.CancelledError:
                 for task in running:  # each releases its feed as it is cancelled
                     task.cancel()
