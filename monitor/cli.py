@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.text import Text
 from typer.core import TyperGroup
 
-from monitor.domain import Source
+from monitor.domain import Match, Source
 from monitor.errors import InputError, MonitorError
 from monitor.logs import redact  # known secrets of the config, then monitor.redact for URLs
 
@@ -355,11 +355,11 @@ def sources_backfill(
     from rich.progress import Progress
 
     from monitor.fetch import FeedError, FetchError, parse_feed
-    from monitor.pipeline import CycleReport
+    from monitor.pipeline import FeedResult
 
     monitor = open_monitor()
     try:
-        async def go() -> tuple[int, CycleReport]:
+        async def go() -> FeedResult:
             async with monitor.fetcher() as fetcher:
                 await monitor.sync_config(fetcher)
                 state_ = monitor.store.feed_by_url(feed)
@@ -368,28 +368,26 @@ def sources_backfill(
                 url = state_.feed_url or state_.url
                 fetched = await fetcher.get(url)
                 parsed = parse_feed(fetched.body, url, fetched.content_type)
-                report = CycleReport()
                 with Progress(console=err, disable=not err.is_terminal, transient=True) as progress:
                     task = progress.add_task("reading back your posts", total=None)
 
                     def advance(page) -> None:  # noqa: ANN001 - backfill.Page
                         progress.update(task, total=page.total, completed=page.number,
                                         description=f"page {page.number} ({page.how})")
-                    failures = await monitor.backfill(fetcher, state_, url, parsed, report, advance)
-                return failures, report
+                    return await monitor.backfill(fetcher, state_, url, parsed, advance)
 
         before = len(monitor.store.source_urls())
         try:
-            failures, report = asyncio.run(go())
+            result = asyncio.run(go())
         except (FetchError, FeedError) as e:
             fail(str(e))
         added = len(monitor.store.source_urls()) - before
     finally:
         monitor.close()
-    for problem in report.errors:
+    for problem in result.errors:
         say(web(problem), to=err)
-    say(web(f"{added} source(s) registered from {feed}, {failures} failure(s)"), to=err)
-    if failures and not added:
+    say(web(f"{added} source(s) registered from {feed}, {result.failures} failure(s)"), to=err)
+    if result.failures and not added:
         raise typer.Exit(1)
 
 
@@ -769,7 +767,7 @@ def rescan(
         monitor.close()
 
 
-def _print_rescan(found: list, always: bool = False) -> None:  # list[FoundMatch]
+def _print_rescan(found: list[Match], always: bool = False) -> None:
     """The matches a rescan found among the posts stored before (their alerts are queued)."""
     for m in found:
         if m.event is not None:

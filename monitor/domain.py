@@ -5,9 +5,56 @@ Small frozen dataclasses: the stages exchange these, never ORM rows (those stay 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # detect/ imports Passage from here: a runtime import would be a cycle
+    from monitor.detect.engine import Verdict
+
+
+# States and kinds are stored as these strings: a StrEnum member equals its string, so rows
+# read back as plain str compare equal to the members.
+
+class MatchKind(StrEnum):
+    """What the detector found (detect/engine.py)."""
+
+    COPY = "copy"  # the text as it was, or nearly (few words swapped)
+    SPUN_COPY = "spun_copy"  # the whole text, words swapped by a spinner
+    PARTIAL_COPY = "partial_copy"  # a part of the source, or the source inside a longer post
+    REWRITE = "rewrite"  # re-told sentence by sentence
+    PARTIAL_REWRITE = "partial_rewrite"  # a part of it re-told
+
+
+class TriageState(StrEnum):
+    """A match's state on the desk (monitor/triage.py says who may move it where)."""
+
+    NEW = "new"
+    CONFIRMED = "confirmed"
+    LICENSED = "licensed"
+    FALSE_POSITIVE = "false_positive"
+    IGNORED = "ignored"
+    NOTICE_SENT = "notice_sent"
+    REMOVED = "removed"  # set by the monitor: the copy is gone
+    REINSTATED = "reinstated"  # set by the monitor: the removed copy is back
+
+
+class DeliveryStatus(StrEnum):
+    """An outbox row's status."""
+
+    PENDING = "pending"  # to send (again) at its next attempt
+    SENT = "sent"
+    FAILED = "failed"  # given up
+    DISABLED = "disabled"  # its destination is disabled
+
+
+class PostState(StrEnum):
+    """A post row's state (store/posts.py)."""
+
+    CLAIMED = "claimed"  # one process is fetching and checking it, until its lease ends
+    CHECKED = "checked"
+    FAILED = "failed"  # its read failed; retried after a wait
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,28 +97,14 @@ class Passage:
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    """The detector's verdict that a post copies a source, with its evidence."""
+    """A post found to copy a source: the detector's verdict, and the stored match if kept.
 
-    source_url: str
-    copy_url: str
-    kind: str  # "copy" | "spun_copy" | "partial_copy"
-    score: float  # 0..1, how sure the detector is
-    coverage: float  # share of the source reused
-    spin_rate: float  # share of aligned words that were substituted
-    passages: tuple[Passage, ...] = ()
-    substitutions: tuple[tuple[str, str], ...] = ()
-    source_title: str = ""
-    copy_title: str = ""
-    details: dict[str, Any] = field(default_factory=dict)
+    The one match value between stages (pipeline → CLI, scheduler, demo). What the store reads
+    back later, with its id, triage and evidence as stored, is `store.MatchRecord`."""
 
-    def evidence(self) -> dict[str, Any]:
-        """The JSON-ready evidence kept with the match and sent in alerts."""
-        return {
-            "kind": self.kind,
-            "score": round(self.score, 4),
-            "coverage": round(self.coverage, 4),
-            "spin_rate": round(self.spin_rate, 4),
-            "passages": [asdict(p) for p in self.passages],
-            "substitutions": [list(s) for s in self.substitutions],
-            **self.details,
-        }
+    source: Source
+    post: Post
+    verdict: Verdict
+    match_id: int | None  # None for a post checked without storing (`monitor scan`)
+    event: str | None = None  # "match.created" / "match.updated" when alerts were queued
+    related: list[dict[str, Any]] = field(default_factory=list)  # sources folded into this match (evidence "related")

@@ -17,7 +17,7 @@ from monitor.sites import site_of
 from monitor.store import Database
 from monitor.store import allowlist
 from monitor.store.triage import match_state, set_site
-from monitor.triage import MONITOR, StateConflict, TriageError, triage_match
+from monitor.triage import MONITOR, StateConflict, TriageError, TriageState, triage_match
 
 
 def canonical_link(html: str | bytes | None) -> str | None:
@@ -68,7 +68,7 @@ def after_record(db: Database, match_id: int, copy_url: str, licence: str | None
     set_site(db, match_id, site_of(copy_url))
     if licence and created:
         try:
-            triage_match(db, match_id, "licensed", MONITOR, reason=licence)
+            triage_match(db, match_id, TriageState.LICENSED, MONITOR, reason=licence)
         except (StateConflict, TriageError):
             pass  # an editor triaged it in the meantime: theirs stands
 
@@ -86,10 +86,10 @@ def allow_site(db: Database, site: str, actor: str, source_id: int | None = None
     licensed = 0
     from monitor.store.desk import match_ids  # the site's new matches
 
-    for mid in match_ids(db, site=site, source_id=source_id, states=("new",)):
+    for mid in match_ids(db, site=site, source_id=source_id, states=(TriageState.NEW,)):
         try:
             current = match_state(db, mid)
-            triage_match(db, mid, "licensed", actor, note=note or "site allowed", version=current.version,
+            triage_match(db, mid, TriageState.LICENSED, actor, note=note or "site allowed", version=current.version,
                          reason=reason)
             licensed += 1
         except (StateConflict, TriageError):

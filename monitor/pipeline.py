@@ -22,7 +22,7 @@ from monitor import logs
 from monitor.config import Settings, SourceEntry
 from monitor.detect import DetectSettings, Detector, Verdict
 from monitor.detect import reverse
-from monitor.domain import Post, Source
+from monitor.domain import Match, MatchKind, Post, Source
 from monitor.extract import SiteBoilerplate, extract_fragment, extract_page
 from monitor.fetch import (
     Entry,
@@ -81,14 +81,25 @@ def is_page(content_type: str | None) -> bool:
     return not ct or ct.startswith("text/") or ct in ("application/xhtml+xml", "application/xml")
 
 
-@dataclass(frozen=True, slots=True)
-class FoundMatch:
-    source: Source
-    post: Post
-    verdict: Verdict
-    match_id: int | None  # None for a post checked without storing (`monitor scan`)
-    event: str | None = None  # "match.created" / "match.updated" when alerts were queued
-    related: list[dict] = field(default_factory=list)  # sources folded into this match (evidence "related")
+@dataclass(slots=True)
+class FeedResult:
+    """What checking one feed (or some of its entries, or a backfill) found: returned by
+    poll_feed and its helpers; run_cycle adds these up into its CycleReport."""
+
+    checked: bool = False  # read and recorded, unchanged or not
+    unchanged: bool = False  # 304, or a body identical to the last one (not re-parsed)
+    failed: bool = False
+    posts_checked: int = 0
+    failures: int = 0  # entries that failed: the feed is read again to retry them
+    matches: list[Match] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, part: FeedResult) -> None:
+        """Take in the entries' part of a check (posts, failures, matches, errors)."""
+        self.posts_checked += part.posts_checked
+        self.failures += part.failures
+        self.matches += part.matches
+        self.errors += part.errors
 
 
 @dataclass
@@ -97,9 +108,17 @@ class CycleReport:
     feeds_unchanged: int = 0  # 304, or a body identical to the last one (not re-parsed)
     feeds_failed: int = 0
     posts_checked: int = 0
-    matches: list[FoundMatch] = field(default_factory=list)
+    matches: list[Match] = field(default_factory=list)
     alerts: DeliveryReport = field(default_factory=DeliveryReport)
     errors: list[str] = field(default_factory=list)
+
+    def add(self, feed: FeedResult) -> None:
+        self.feeds_checked += feed.checked
+        self.feeds_unchanged += feed.unchanged
+        self.feeds_failed += feed.failed
+        self.posts_checked += feed.posts_checked
+        self.matches += feed.matches
+        self.errors += feed.errors
 
 
 def cycle_facts(report: CycleReport) -> dict[str, int]:
@@ -291,7 +310,7 @@ class Monitor:
 
     # --- sources registered after posts: the rescan ------------------------------------
     def rescan(self, since: datetime, source_ids: Iterable[int] | None = None,
-               batch: int = 5000) -> list[FoundMatch]:
+               batch: int = 5000) -> list[Match]:
         """Compare sources (all, or these) with the posts checked since `since`.
 
         The candidate index the other way round (detect/reverse.py): the sources' keys against
@@ -301,7 +320,7 @@ class Monitor:
         matches are recorded and alerted like any other."""
         wanted = set(source_ids) if source_ids is not None else None
         sources = reverse.SourceKeys(self.detector, ((sid, sig) for sid, sig, _ in self.store.signatures(ids=wanted) if sig))
-        found: list[FoundMatch] = []
+        found: list[Match] = []
         if not len(sources):
             return found
         for chunk in self.store.post_signatures(since, batch):
@@ -321,7 +340,7 @@ class Monitor:
                 found += self._verify_pairs(pairs)
         return found
 
-    def _verify_pairs(self, pairs: list[tuple[int, list[int]]]) -> list[FoundMatch]:
+    def _verify_pairs(self, pairs: list[tuple[int, list[int]]]) -> list[Match]:
         matched = self.store.matched_pairs([p for p, _ in pairs])
         posts = self.store.posts_by_id([p for p, _ in pairs])
         texts = self.store.sources_by_id({sid for _, ids in pairs for sid in ids})
@@ -338,7 +357,7 @@ class Monitor:
                 found.append(self._keep_match(sid, source, post, post_id, verdict, [], via=" (rescan)"))
         return found
 
-    def rescan_due(self) -> list[FoundMatch]:
+    def rescan_due(self) -> list[Match]:
         """Compare the sources registered (or edited, or brought back) since their last
         rescan with the posts stored in the last `detection.recheck_days`."""
         due = self.store.sources_due_rescan()
@@ -352,7 +371,7 @@ class Monitor:
 
     # --- posts ---------------------------------------------------------------------------
     def check_post(self, post: Post, feed_id: int | None = None, store_post: bool = True,
-                   post_id: int | None = None, entry_hash: str = "") -> list[FoundMatch]:
+                   post_id: int | None = None, entry_hash: str = "") -> list[Match]:
         """Compare one post with the registered sources; keep matches and queue their alerts.
 
         `post_id` is the row claimed for this post (see Store.claim_post), if any.
@@ -376,28 +395,28 @@ class Monitor:
             related = [{"source_url": sources[r].url, "source_title": sources[r].title,
                         "kind": verdicts[r].kind, "score": round(verdicts[r].score, 4)} for r in verdict.related]
             if post_id is None:
-                found.append(FoundMatch(source, post, verdict, None, None, related))
+                found.append(Match(source, post, verdict, None, None, related))
             else:
                 found.append(self._keep_match(sid, source, post, post_id, verdict, related))
         return found
 
     def _keep_match(self, source_id: int, source: Source, post: Post, post_id: int, verdict: Verdict,
-                    related: list[dict], via: str = "") -> FoundMatch:
+                    related: list[dict], via: str = "") -> Match:
         """Record a match (new check or rescan alike) and queue its alerts, unless its site is
         allowed or the copy is syndicated: then it is stored licensed and alerts no one."""
         evidence = {**verdict.to_dict(), "related": related}
         licence = licence_for(self.settings, self.db, source_id, source.url, post.url, post.html)
         match_id, event = self.store.record_match(
-            source_id, post_id, verdict.kind or "copy", verdict.score, verdict.coverage, verdict.spin_rate,
+            source_id, post_id, verdict.kind or MatchKind.COPY, verdict.score, verdict.coverage, verdict.spin_rate,
             evidence, [] if licence else self.destinations_for(source.url, verdict.score))
         if match_id is not None:
             after_record(self.db, match_id, post.url, licence, created=event == "match.created")
         if event:
             log.warning("%s%s: %s copies %s (%s, score %.2f)", event, via, post.url, source.url,
                         verdict.kind, verdict.score, extra={"match": match_id})
-        return FoundMatch(source, post, verdict, match_id, event, related)
+        return Match(source, post, verdict, match_id, event, related)
 
-    def _check_claimed(self, post: Post, feed_id: int, post_id: int, entry_hash: str) -> list[FoundMatch]:
+    def _check_claimed(self, post: Post, feed_id: int, post_id: int, entry_hash: str) -> list[Match]:
         """Check a claimed post against an index holding every source committed before its claim."""
         self._refresh_index()
         return self.check_post(post, feed_id, post_id=post_id, entry_hash=entry_hash)
@@ -460,9 +479,10 @@ class Monitor:
             raise FeedError(f"{url}: an HTML page with no feed found by discovery")
         return fetched, fetched.permanent_redirect or url
 
-    async def poll_feed(self, fetcher: Fetcher, feed: FeedState, report: CycleReport) -> None:
+    async def poll_feed(self, fetcher: Fetcher, feed: FeedState) -> FeedResult:
         """Check one claimed feed; whatever happens, its state is recorded and its claim ends."""
         now = datetime.now(timezone.utc)
+        result = FeedResult()
         scope = logs.bind(feed=feed.id)  # every line about this feed carries its id
         try:
             fetched, feed_url = await self._fetch_feed(fetcher, feed)
@@ -477,7 +497,8 @@ class Monitor:
             if fetched.status == 200 and body_hash != feed.body_hash:
                 parsed = await self.off_loop(parse_feed, fetched.body, feed_url, fetched.content_type)
                 ttl = parsed.ttl_minutes
-                failures = await self._process_entries(fetcher, feed, parsed.entries, report)
+                result.add(await self._process_entries(fetcher, feed, parsed.entries))
+                failures = result.failures
                 deferred = feed.id in self._deferred
                 self._deferred.discard(feed.id)
                 if deferred:
@@ -485,7 +506,9 @@ class Monitor:
                              feed.url, MAX_NEW_ENTRIES, MORE_ENTRIES_AFTER)
                     failures += 1  # its validators are forgotten below, so the feed is read again
                 if feed.role == "source" and feed.backfilled_at is None:
-                    failures += await self.backfill(fetcher, feed, feed_url, parsed, report)
+                    backfilled = await self.backfill(fetcher, feed, feed_url, parsed)
+                    result.add(backfilled)
+                    failures += backfilled.failures
                 title = parsed.title
                 if failures:
                     # Forget the validators so the next check re-reads the feed and retries them.
@@ -493,7 +516,7 @@ class Monitor:
                     body_hash = None
             else:
                 title = None  # 304 or an identical body: nothing new, nothing re-parsed
-                report.feeds_unchanged += 1
+                result.unchanged = True
             # Recorded with others in one transaction by run_cycle (flush_checks); until then
             # the feed stays claimed, so no other process checks it meanwhile.
             self._checked.append(FeedCheck(
@@ -501,7 +524,7 @@ class Monitor:
                 etag=fetched.etag, last_modified=fetched.last_modified, body_hash=body_hash,
                 next_check_at=now + MORE_ENTRIES_AFTER if deferred else
                 next_check(now, feed.interval_minutes, max_age=fetched.max_age, ttl_minutes=ttl)))
-            report.feeds_checked += 1
+            result.checked = True
             if feed.failure_alerted:
                 log.info("feed %s recovered", feed.url)
                 self.store.queue_feed_event(feed.id, "feed.recovered", {"url": feed.url},
@@ -527,17 +550,17 @@ class Monitor:
                     feed.id, "feed.failing",
                     {"url": feed.url, "error_count": errors, "last_error": str(e), "status": status},
                     self.destinations_for(None, None))
-            report.feeds_failed += 1
-            report.errors.append(str(e))
+            result.failed = True
+            result.errors.append(str(e))
         finally:
             logs.unbind(scope)
+        return result
 
-    async def _process_entries(self, fetcher: Fetcher, feed: FeedState, entries: Iterable[Entry],
-                               report: CycleReport) -> int:
-        """Check each new or edited entry; returns how many failed (they are retried next time)."""
+    async def _process_entries(self, fetcher: Fetcher, feed: FeedState, entries: Iterable[Entry]) -> FeedResult:
+        """Check each new or edited entry; `failures`: how many failed (they are retried next time)."""
         if feed.role == "source":
-            return await self._register_entries(fetcher, feed, entries, report)
-        failures = 0
+            return await self._register_entries(fetcher, feed, entries)
+        result = FeedResult()
         known = self.store.checked_entries(feed.id)
         waiting = self.store.posts_waiting(feed.id, datetime.now(timezone.utc))
         seen: set[str] = set()
@@ -549,7 +572,7 @@ class Monitor:
             if known.get(entry.guid) == entry.entry_hash:
                 continue  # checked before and unchanged (the common case: no transaction)
             if entry.guid in waiting:
-                failures += 1  # failed before, tried later: the feed is read again meanwhile
+                result.failures += 1  # failed before, tried later: the feed is read again meanwhile
                 continue
             if taken >= MAX_NEW_ENTRIES:
                 # The rest at the feed's next check, soon (poll_feed): one feed listing thousands
@@ -564,7 +587,7 @@ class Monitor:
                 # its claim expires and the post is claimed at a later read of this feed,
                 # which must then be parsed again (as after a failure), not skipped as unchanged.
                 if self.store.claimed_elsewhere(feed.id, entry.guid, entry.url, datetime.now(timezone.utc)):
-                    failures += 1
+                    result.failures += 1
                 continue
             scope = logs.bind(post=claim.id)
             try:
@@ -585,8 +608,8 @@ class Monitor:
                     continue
                 if not post.text:
                     log.info("post %s has no text; kept, not compared", post.url)
-                report.matches += await self.off_loop(self._check_claimed, post, feed.id, claim.id, entry.entry_hash)
-                report.posts_checked += 1
+                result.matches += await self.off_loop(self._check_claimed, post, feed.id, claim.id, entry.entry_hash)
+                result.posts_checked += 1
             except asyncio.CancelledError:
                 self.store.release_post(claim.id)
                 raise
@@ -597,14 +620,14 @@ class Monitor:
                 # it fails again (a post over the size cap is not downloaded at every check).
                 self.store.release_post(claim.id, wait=post_retry_wait)
                 log.error("post %s skipped: %s", entry.url, e)
-                report.errors.append(_naming("post", entry.url, e))
-                failures += 1
+                result.errors.append(_naming("post", entry.url, e))
+                result.failures += 1
             finally:
                 logs.unbind(scope)
-        return failures
+        return result
 
     async def _register_entries(self, fetcher: Fetcher, feed: FeedState, entries: Iterable[Entry],
-                                report: CycleReport, edits: bool = True) -> int:
+                                edits: bool = True) -> FeedResult:
         """The user's own feed: each post not yet registered becomes a source.
 
         With `edits`, a post that a source feed registered and whose entry changed since is
@@ -615,7 +638,7 @@ class Monitor:
         known = self.store.source_entries(e.url for e in entries)
         listed = {e.url for e in entries}
         seen: set[str] = set()
-        failures = 0
+        result = FeedResult()
         for entry in entries:
             if entry.url in seen:
                 continue  # one post twice in a page: its first (newest) entry counts
@@ -641,9 +664,9 @@ class Monitor:
                 if not isinstance(e, (FetchError, ValueError)):
                     log.exception("unexpected error on source post %s", entry.url)
                 log.error("source post %s skipped: %s", entry.url, e)
-                report.errors.append(_naming("source post", entry.url, e))
-                failures += 1
-        return failures
+                result.errors.append(_naming("source post", entry.url, e))
+                result.failures += 1
+        return result
 
     def _same_text_known(self, feed: FeedState, post: Post, entry: Entry, listed: set[str], edits: bool) -> bool:
         """A new URL in your own feed whose text this feed already registered at another URL.
@@ -664,26 +687,26 @@ class Monitor:
         return True
 
     async def backfill(self, fetcher: Fetcher, feed: FeedState, feed_url: str, parsed: ParsedFeed,
-                       report: CycleReport,
-                       progress: Callable[[backfill.Page], None] | None = None) -> int:
+                       progress: Callable[[backfill.Page], None] | None = None) -> FeedResult:
         """Register every post the user's site ever published (Blogger/WordPress paging).
 
         Done once per source feed; a failure part-way is logged and the next check resumes
-        (posts already registered are skipped). Returns how many posts failed.
+        (posts already registered are skipped). `failures`: how many posts failed.
         """
-        failures = 0
+        result = FeedResult()
         try:
             async for page in backfill.pages(fetcher, feed_url, parsed):
-                failures += await self._register_entries(fetcher, feed, page.entries, report, edits=False)
+                result.add(await self._register_entries(fetcher, feed, page.entries, edits=False))
                 if progress is not None:
                     progress(page)
         except (FetchError, FeedError) as e:
             log.error("backfill of %s stopped: %s (resumed at its next check)", feed.url, e)
-            report.errors.append(str(e))
-            return failures + 1
-        if not failures:
+            result.errors.append(str(e))
+            result.failures += 1
+            return result
+        if not result.failures:
             self.store.feed_backfilled(feed.id)
-        return failures
+        return result
 
     # --- alerts --------------------------------------------------------------------------
     def senders(self, client: httpx.AsyncClient) -> dict[str, Sender]:
@@ -739,7 +762,7 @@ class Monitor:
         await self.off_loop(self._refresh_index)
         only = list(only_urls) if only_urls is not None else None
         limit = max(50, 4 * self.fetch_settings.concurrency)
-        running: set[asyncio.Task[None]] = set()
+        running: set[asyncio.Task[FeedResult]] = set()
         async with self.fetcher() as fetcher:
             report.errors += await self.sync_config(fetcher)
             # A source sync_config found registered by another process is in the index now.
@@ -759,7 +782,8 @@ class Monitor:
                         # The user's own feeds first: a copy must meet the article it copies.
                         own = [f for f in feeds if f.role == "source"]
                         if own:
-                            await asyncio.gather(*(self.poll_feed(fetcher, f, report) for f in own))
+                            for result in await asyncio.gather(*(self.poll_feed(fetcher, f) for f in own)):
+                                report.add(result)
                             self.flush_checks()  # their claims end
                         watched = [f for f in feeds if f.role != "source"]
                         if watched and self.store.source_feeds_busy(datetime.now(timezone.utc)):
@@ -768,12 +792,21 @@ class Monitor:
                             self.store.release_feeds([f.id for f in watched])
                             more = True
                             continue
-                        running |= {asyncio.create_task(self.poll_feed(fetcher, f, report)) for f in watched}
+                        running |= {asyncio.create_task(self.poll_feed(fetcher, f)) for f in watched}
                     if len(self._checked) >= CHECK_BATCH:
                         self.flush_checks()
                     if not running:
                         break
-                    _, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                    done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                    for task in done:
+                        # poll_feed catches its feed's errors; one that escapes (the store failing
+                        # while recording a failure) is logged and the other feeds go on, as before.
+                        if task.cancelled():
+                            continue
+                        if (error := task.exception()) is not None:
+                            log.error("feed check ended with an error: %r", error, exc_info=error)
+                            continue
+                        report.add(task.result())
             except asyncio.CancelledError:
                 for task in running:  # each releases its feed as it is cancelled
                     task.cancel()

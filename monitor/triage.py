@@ -10,19 +10,21 @@ an editor cannot set them by hand.
 
 from __future__ import annotations
 
+from monitor.domain import TriageState
 from monitor.store import Database
 from monitor.store.triage import MatchNotFound, MatchState, StateConflict, last_actor, match_state, set_state
 
-STATES = ("new", "confirmed", "licensed", "false_positive", "ignored", "notice_sent", "removed", "reinstated")
+STATES = tuple(TriageState)
 # Still wanting an editor's attention; the rest are handled.
-OPEN_STATES = ("new", "confirmed", "notice_sent", "reinstated")
-HANDLED_STATES = ("licensed", "false_positive", "ignored", "removed")
+OPEN_STATES = (TriageState.NEW, TriageState.CONFIRMED, TriageState.NOTICE_SENT, TriageState.REINSTATED)
+HANDLED_STATES = (TriageState.LICENSED, TriageState.FALSE_POSITIVE, TriageState.IGNORED, TriageState.REMOVED)
 # The states an editor picks from (buttons on the match page).
-EDITOR_STATES = ("confirmed", "licensed", "false_positive", "ignored", "notice_sent", "new")
+EDITOR_STATES = (TriageState.CONFIRMED, TriageState.LICENSED, TriageState.FALSE_POSITIVE, TriageState.IGNORED,
+                 TriageState.NOTICE_SENT, TriageState.NEW)
 MONITOR = "monitor"  # the actor of changes the monitor makes itself
 
 __all__ = ["EDITOR_STATES", "HANDLED_STATES", "MONITOR", "OPEN_STATES", "STATES", "MatchNotFound",
-           "StateConflict", "TriageError", "triage_match"]
+           "StateConflict", "TriageError", "TriageState", "triage_match"]
 
 
 class TriageError(ValueError):
@@ -34,11 +36,11 @@ def check(from_state: str, to_state: str, by_monitor: bool) -> None:
         raise TriageError(f"unknown state {to_state!r}; states: {', '.join(STATES)}")
     if to_state == from_state:
         raise TriageError(f"the match is already {to_state}")
-    if to_state in ("removed", "reinstated") and not by_monitor:
+    if to_state in (TriageState.REMOVED, TriageState.REINSTATED) and not by_monitor:
         raise TriageError(f"{to_state} is set by the monitor when it re-reads the copy, not by hand")
-    if to_state == "notice_sent" and from_state not in ("confirmed", "reinstated"):
+    if to_state == TriageState.NOTICE_SENT and from_state not in (TriageState.CONFIRMED, TriageState.REINSTATED):
         raise TriageError("confirm the match before recording a notice as sent")
-    if to_state == "reinstated" and from_state != "removed":
+    if to_state == TriageState.REINSTATED and from_state != TriageState.REMOVED:
         raise TriageError("only a removed copy can be reinstated")
 
 

@@ -88,6 +88,34 @@ def test_cycle_finds_the_spun_copy_once(db_url, tmp_path):
             m.close()
 
 
+def test_a_feed_check_returns_what_it_found(sqlite_url, tmp_path):
+    """poll_feed returns its feed's result (run_cycle adds these up); nothing else is filled."""
+    from datetime import datetime, timedelta, timezone
+
+    from monitor.pipeline import FeedResult
+    dead = f"http://127.0.0.1:{free_port()}/feed"
+    with demo_blog() as blog:
+        m = open_monitor(settings_for(sqlite_url, tmp_path, [blog.url + "/", dead]))
+        try:
+            asyncio.run(m.sync_config(None))
+
+            async def check_all() -> dict[str, FeedResult]:
+                async with m.fetcher() as fetcher:
+                    feeds = m.store.claim_due_feeds(datetime.now(timezone.utc), timedelta(minutes=5))
+                    results = {f.url: await m.poll_feed(fetcher, f) for f in feeds}
+                m.flush_checks()
+                return results
+
+            results = asyncio.run(check_all())
+            ok, failed = results[blog.url + "/"], results[dead]
+            assert ok.checked and not ok.unchanged and not ok.failed and ok.errors == []
+            assert ok.posts_checked == 3 and [f.verdict.kind for f in ok.matches] == ["spun_copy"]
+            assert failed.failed and not failed.checked and failed.posts_checked == 0
+            assert len(failed.errors) == 1 and "127.0.0.1" in failed.errors[0]
+        finally:
+            m.close()
+
+
 def test_a_restart_rebuilds_the_index_from_stored_signatures(sqlite_url, tmp_path):
     with demo_blog() as blog:
         s = settings_for(sqlite_url, tmp_path, [blog.url + "/"])

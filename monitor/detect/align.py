@@ -24,8 +24,11 @@ from monitor.detect.normalise import is_content
 
 
 @dataclass(slots=True)
-class Passage:
-    """One aligned passage in word positions: [s0, s1) of the source, [c0, c1) of the post."""
+class Alignment:
+    """One aligned passage in word positions: [s0, s1) of the source, [c0, c1) of the post.
+
+    Internal to the detector: the engine turns it into a `monitor.domain.Passage` (character
+    offsets), the one passage value the other stages see."""
 
     s0: int
     s1: int
@@ -127,7 +130,7 @@ def chains(pairs: list[tuple[int, int]], max_gap: int, min_seeds: int) -> list[l
 
 
 def extend(src: list[str], cpy: list[str], chain: list[tuple[int, int]], max_phrase: int,
-           reach: int) -> list[Passage]:
+           reach: int) -> list[Alignment]:
     """Word-level alignment inside (and up to `reach` words around) a chain of seeds."""
     s0, c0 = chain[0]
     s1, c1 = chain[-1][0] + 1, chain[-1][1] + 1
@@ -175,8 +178,8 @@ def extend(src: list[str], cpy: list[str], chain: list[tuple[int, int]], max_phr
     return [_passage(g, chain, max_phrase) for g in groups]
 
 
-def _passage(g: list[tuple[int, int, int]], chain: list[tuple[int, int]], max_phrase: int) -> Passage:
-    p = Passage(g[0][0], g[-1][0] + g[-1][2], g[0][1], g[-1][1] + g[-1][2],
+def _passage(g: list[tuple[int, int, int]], chain: list[tuple[int, int]], max_phrase: int) -> Alignment:
+    p = Alignment(g[0][0], g[-1][0] + g[-1][2], g[0][1], g[-1][1] + g[-1][2],
                 sum(1 for i, j in chain if g[0][0] <= i < g[-1][0] + g[-1][2]), runs=g)
     for k, (s, c, z) in enumerate(g):
         p.aligned += z
@@ -189,14 +192,14 @@ def _passage(g: list[tuple[int, int, int]], chain: list[tuple[int, int]], max_ph
     return p
 
 
-def align(src: list[str], cpy: list[str], *, max_gap: int, min_seeds: int, max_phrase: int) -> list[Passage]:
+def align(src: list[str], cpy: list[str], *, max_gap: int, min_seeds: int, max_phrase: int) -> list[Alignment]:
     """Passages of `src` reused in `cpy`, in source order."""
     found = [(p, ch) for ch in chains(seeds(src, cpy), max_gap, min_seeds)
              for p in extend(src, cpy, ch, max_phrase, reach=max_phrase)]
     # Extension may grow passages into each other at their edges: the better passage keeps
     # the words both claim, the other loses the runs that overlap it.
     found.sort(key=lambda pc: -pc[0].aligned)
-    kept: list[Passage] = []
+    kept: list[Alignment] = []
     for p, ch in found:
         runs = [(s, c, z) for s, c, z in p.runs
                 if all(s + z <= q.s0 or q.s1 <= s for q in kept) and all(c + z <= q.c0 or q.c1 <= c for q in kept)]

@@ -20,7 +20,7 @@ from monitor.detect.fold import fold_related
 from monitor.detect.lexicon import is_feature
 from monitor.detect.index import BandIndex, SignatureError, WindowHasher, WordTable, pack_signature, unpack_signature
 from monitor.detect.normalise import Tokens, tokenize
-from monitor.domain import Passage
+from monitor.domain import MatchKind, Passage
 
 __all__ = ["DetectSettings", "Detector", "SignatureError", "Verdict"]
 
@@ -75,7 +75,7 @@ K = TypeVar("K", bound=Hashable)
 @dataclass(frozen=True, slots=True)
 class Verdict:
     is_match: bool
-    kind: str | None  # "copy" | "spun_copy" | "partial_copy" | "rewrite" | "partial_rewrite"
+    kind: MatchKind | None  # None: not a match
     score: float = 0.0
     coverage: float = 0.0
     spin_rate: float = 0.0
@@ -249,12 +249,12 @@ class Detector:
 
     def _compare(self, source_text: str, src: Tokens, post: _Post) -> Verdict:
         v = self._align(src, post.tokens)
-        if (v.is_match and v.kind != "partial_copy") or not self.settings.rewrites \
+        if (v.is_match and v.kind != MatchKind.PARTIAL_COPY) or not self.settings.rewrites \
                 or len(src) < self.settings.min_source_words or not post.tokens.words:
             return v
         r = self._rewrite(source_text, src, post)
         if v.is_match:  # a partial copy by word order may be a whole re-telling: keep the wider evidence
-            return r if r.kind == "rewrite" and r.coverage > v.coverage else v
+            return r if r.kind == MatchKind.REWRITE and r.coverage > v.coverage else v
         return r if r.is_match else v
 
     def _rewrite(self, source_text: str, src: Tokens, post: _Post) -> Verdict:
@@ -303,7 +303,7 @@ class Detector:
                            f"{what}: score {score:.2f} below min_score {s.min_score}", "sentences", reused)
         post_done = sum(ps[j].words for j in {p.j for p in pairs})
         whole = coverage >= s.whole_min_coverage and post_done >= 0.5 * len(post.tokens)
-        return Verdict(True, "rewrite" if whole else "partial_rewrite", score, coverage, changed, passages,
+        return Verdict(True, MatchKind.REWRITE if whole else MatchKind.PARTIAL_REWRITE, score, coverage, changed, passages,
                        (), f"rewrite: {what}", "sentences", reused)
 
     def _align(self, src: Tokens, cpy: Tokens) -> Verdict:
@@ -365,11 +365,11 @@ class Detector:
                            _join([f"score {score:.2f} below min_score {s.min_score}"] + notes), "alignment", reused, longest)
         post_reused = sum(p.c1 - p.c0 for p in good)
         if coverage < s.whole_min_coverage or post_reused < 0.5 * len(cpy):
-            kind = "partial_copy"  # a part of the source, or the source inside a longer post
+            kind = MatchKind.PARTIAL_COPY  # a part of the source, or the source inside a longer post
         elif spin_rate < s.copy_max_spin:
-            kind = "copy"
+            kind = MatchKind.COPY
         else:
-            kind = "spun_copy"
+            kind = MatchKind.SPUN_COPY
         return Verdict(True, kind, score, coverage, spin_rate, passages, substitutions, _join(notes), "alignment", reused, longest)
 
     def scan(self, post_text: str,

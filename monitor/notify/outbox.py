@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from monitor.config import DestinationRules
+from monitor.domain import DeliveryStatus
 from monitor.notify.senders import DeliveryError, Sender
 from monitor.store import DeliveryJob, Store
 
@@ -85,7 +86,7 @@ async def _deliver_batch(store: Store, senders: dict[str, Sender], jobs: list[De
             return ["unknown"] * len(batch)
         if name in disabled:
             for job in batch:
-                store.delivery_failed(job.id, f"destination disabled: {disabled[name]}", None, status="disabled")
+                store.delivery_failed(job.id, f"destination disabled: {disabled[name]}", None, status=DeliveryStatus.DISABLED)
             return ["failed"] * len(batch)
         digest = [j for j in batch if j.match is not None] if sender.config.digest else []
         results = []
@@ -115,7 +116,7 @@ async def _attempt(store: Store, sender: Sender, jobs: list[DeliveryJob], max_at
         for job in jobs:
             attempts = job.attempts + 1
             if e.permanent or attempts >= max_attempts:
-                status = "disabled" if e.disable else "failed"
+                status = DeliveryStatus.DISABLED if e.disable else DeliveryStatus.FAILED
                 log.error("alert %s (%s) given up after %d attempt(s): %s", job.destination, job.event, attempts, e,
                           extra=_ids(job))
                 store.delivery_failed(job.id, str(e), None, status=status)

@@ -10,6 +10,7 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from monitor.domain import DeliveryStatus
 from monitor.store.base import Queries
 from monitor.store.matches import copy_text_of, match_record, outbox_key, source_text_of
 from monitor.store.models import DeliveryRow, DestinationRow, FeedRow, MatchRow, PostRow, SourceRow, utcnow
@@ -38,7 +39,7 @@ class DeliveryQueries(Queries):
                  .outerjoin(MatchRow, DeliveryRow.match_id == MatchRow.id)
                  .outerjoin(SourceRow, MatchRow.source_id == SourceRow.id)
                  .outerjoin(PostRow, MatchRow.post_id == PostRow.id)
-                 .where(and_(DeliveryRow.status == "pending", DeliveryRow.next_attempt_at <= now))
+                 .where(and_(DeliveryRow.status == DeliveryStatus.PENDING, DeliveryRow.next_attempt_at <= now))
                  .order_by(DeliveryRow.next_attempt_at, DeliveryRow.id).limit(limit))
             if self.db.is_postgres:
                 q = q.with_for_update(of=DeliveryRow, skip_locked=True)
@@ -49,7 +50,7 @@ class DeliveryQueries(Queries):
             # SELECT ran before the write lock, so another process may have claimed some since.
             taken = set(s.execute(
                 update(DeliveryRow)
-                .where(DeliveryRow.id.in_([r[0].id for r in rows]), DeliveryRow.status == "pending",
+                .where(DeliveryRow.id.in_([r[0].id for r in rows]), DeliveryRow.status == DeliveryStatus.PENDING,
                        DeliveryRow.next_attempt_at <= now)
                 .values(next_attempt_at=now + lease)
                 .returning(DeliveryRow.id), execution_options={"synchronize_session": False}).scalars())
@@ -69,10 +70,10 @@ class DeliveryQueries(Queries):
     def delivery_sent(self, delivery_id: int) -> None:
         with self.db.session() as s:
             s.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(
-                status="sent", sent_at=utcnow(), attempts=DeliveryRow.attempts + 1, last_error=None))
+                status=DeliveryStatus.SENT, sent_at=utcnow(), attempts=DeliveryRow.attempts + 1, last_error=None))
 
     def delivery_failed(self, delivery_id: int, error: str, next_attempt_at: datetime | None,
-                        status: str = "pending") -> None:
+                        status: DeliveryStatus = DeliveryStatus.PENDING) -> None:
         """A failed attempt: retried at next_attempt_at, or given up (status failed/disabled)."""
         with self.db.session() as s:
             values: dict[str, Any] = {"attempts": DeliveryRow.attempts + 1, "last_error": error[:2000],

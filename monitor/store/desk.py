@@ -12,10 +12,11 @@ from sqlalchemy import case, func, literal, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from monitor.domain import MatchKind, TriageState
 from monitor.store.database import Database
 from monitor.store.models import FeedRow, MatchRow, PostRow, ServiceStateRow, SourceRow, UTCDateTime, utcnow
 
-OPEN = ("new", "confirmed", "notice_sent", "reinstated")  # as monitor.triage.OPEN_STATES
+OPEN = (TriageState.NEW, TriageState.CONFIRMED, TriageState.NOTICE_SENT, TriageState.REINSTATED)  # as monitor.triage.OPEN_STATES
 PAUSED_UNTIL = timedelta(days=36500)
 
 
@@ -129,7 +130,7 @@ def match_ids(db: Database, site: str | None = None, source_id: int | None = Non
         return list(c.scalars(q))
 
 
-KINDS = ("copy", "spun_copy", "partial_copy", "rewrite", "partial_rewrite")  # the detector's verdicts
+KINDS = tuple(MatchKind)  # the detector's verdicts
 
 
 # --- sites -------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from monitor.domain import Post
+from monitor.domain import Post, PostState
 from monitor.store.base import Queries
 from monitor.store.models import MatchRow, PostRow, utcnow
 from monitor.store.values import PostClaim, content_hash
@@ -71,16 +71,16 @@ class PostQueries(Queries):
                     row.guid = guid
                 row = row or named
                 if row is None:
-                    row = PostRow(feed_id=feed_id, guid=guid, url=url, state="claimed",
+                    row = PostRow(feed_id=feed_id, guid=guid, url=url, state=PostState.CLAIMED,
                                   lease_until=now + lease, entry_hash="")
                     s.add(row)
                     s.flush()
                     return PostClaim(row.id, None)
-                if row.state == "claimed" and row.lease_until is not None and row.lease_until > now:
+                if row.state == PostState.CLAIMED and row.lease_until is not None and row.lease_until > now:
                     return None  # another process is on it
-                if row.state == "checked" and row.entry_hash == entry_hash:
+                if row.state == PostState.CHECKED and row.entry_hash == entry_hash:
                     return None  # unchanged
-                row.state, row.lease_until = "claimed", now + lease
+                row.state, row.lease_until = PostState.CLAIMED, now + lease
                 # content_hash is set once a post was checked (a failed re-check keeps it)
                 return PostClaim(row.id, row.content_hash or None, row.url if row.url != url else None)
         except IntegrityError:
@@ -94,8 +94,8 @@ class PostQueries(Queries):
             row = s.get_one(PostRow, post_id)
             guid = row.guid
             _give_up_guid(s, row)
-            row.state, row.lease_until = "checked", None
-            new = PostRow(feed_id=row.feed_id, guid=guid, url=url, state="claimed",
+            row.state, row.lease_until = PostState.CHECKED, None
+            new = PostRow(feed_id=row.feed_id, guid=guid, url=url, state=PostState.CLAIMED,
                           lease_until=now + lease, entry_hash="")
             s.add(new)
             s.flush()
@@ -106,16 +106,16 @@ class PostQueries(Queries):
         entries seen before cost no transaction each."""
         with self.db.engine.connect() as conn:  # a plain read: no ORM session
             return dict(conn.execute(select(PostRow.guid, PostRow.entry_hash).where(
-                PostRow.feed_id == feed_id, PostRow.state == "checked")).all())
+                PostRow.feed_id == feed_id, PostRow.state == PostState.CHECKED)).all())
 
     def release_post(self, post_id: int, wait: Callable[[int], timedelta] | None = None) -> None:
         """A claimed post was not read: retried when its feed is next read. With `wait` it
         failed: one more failure in a row, and no retry before wait(failures in a row)."""
         with self.db.session() as s:
             row = s.get(PostRow, post_id)
-            if row is None or row.state != "claimed":
+            if row is None or row.state != PostState.CLAIMED:
                 return
-            row.state, row.lease_until = "failed", None
+            row.state, row.lease_until = PostState.FAILED, None
             if wait is not None:
                 row.failures += 1
                 row.lease_until = utcnow() + wait(row.failures)
@@ -125,13 +125,13 @@ class PostQueries(Queries):
         with self.db.engine.connect() as conn:
             return conn.scalar(select(func.count()).select_from(PostRow).where(
                 or_(and_(PostRow.feed_id == feed_id, PostRow.guid == guid), PostRow.url == url),
-                PostRow.state == "claimed", PostRow.lease_until > now)) != 0
+                PostRow.state == PostState.CLAIMED, PostRow.lease_until > now)) != 0
 
     def posts_waiting(self, feed_id: int, now: datetime) -> set[str]:
         """GUIDs of the feed's posts that failed and wait before their next try."""
         with self.db.engine.connect() as conn:
             return set(conn.scalars(select(PostRow.guid).where(
-                PostRow.feed_id == feed_id, PostRow.state == "failed", PostRow.lease_until > now)))
+                PostRow.feed_id == feed_id, PostRow.state == PostState.FAILED, PostRow.lease_until > now)))
 
     def post_unchanged(self, post_id: int, entry_hash: str, moved_to: Post | None = None) -> None:
         """The entry changed in the feed but the post's text did not: nothing to re-check.
@@ -139,7 +139,7 @@ class PostQueries(Queries):
         `moved_to`: the post as read at the URL its feed now gives (same GUID, same text): the
         row follows it, with the page read there as its evidence (the text, and so the offsets
         of its matches' evidence, did not change)."""
-        values: dict[str, Any] = {"state": "checked", "lease_until": None, "entry_hash": entry_hash,
+        values: dict[str, Any] = {"state": PostState.CHECKED, "lease_until": None, "entry_hash": entry_hash,
                                   "checked_at": utcnow(), "failures": 0}
         if moved_to is not None:
             values.update(url=moved_to.url, title=moved_to.title, **_page_evidence(moved_to))
@@ -167,7 +167,7 @@ class PostQueries(Queries):
             row.url, row.feed_id, row.title, row.text = post.url, feed_id, post.title, post.text
             row.guid = post.guid or row.guid or post.url
             row.content_hash, row.published_at, row.checked_at = digest, post.published, utcnow()
-            row.state, row.lease_until, row.entry_hash = "checked", None, entry_hash or row.entry_hash
+            row.state, row.lease_until, row.entry_hash = PostState.CHECKED, None, entry_hash or row.entry_hash
             row.signature = signature  # the post's candidate keys for rescans (None: made then)
             row.failures = 0
             # The raw page is evidence; it is kept for every post so a later match can cite it.
@@ -183,7 +183,7 @@ class PostQueries(Queries):
         posts = PostRow.__table__
         q = (select(posts.c.id, posts.c.signature,
                     case((posts.c.signature.is_(None), posts.c.text), else_=None))
-             .where(posts.c.checked_at >= since, posts.c.state == "checked", posts.c.content_hash != "",
+             .where(posts.c.checked_at >= since, posts.c.state == PostState.CHECKED, posts.c.content_hash != "",
                     posts.c.text != "")
              .order_by(posts.c.id))
         with self.db.engine.connect() as conn:

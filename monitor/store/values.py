@@ -84,6 +84,10 @@ class PostClaim:
 
 @dataclass(frozen=True, slots=True)
 class MatchRecord:
+    """A stored match as the store reads it back (alerts, reports, notices, the desk): ids, the
+    evidence as recorded, the copy's fetch facts and its revision. Not the pipeline's
+    `domain.Match`, which carries the live verdict and texts of a check just made."""
+
     id: int
     source_id: int
     source_url: str

@@ -26,7 +26,7 @@ from monitor.store.takedown import (
     record_check,
     watched_copies,
 )
-from monitor.triage import MONITOR, StateConflict, TriageError, triage_match
+from monitor.triage import MONITOR, StateConflict, TriageError, TriageState, triage_match
 
 if TYPE_CHECKING:
     from monitor.fetch import Fetcher
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("monitor.takedown")
 
-WATCHED = ("confirmed", "notice_sent", "removed", "reinstated")  # the states whose copies are re-read
+WATCHED = (TriageState.CONFIRMED, TriageState.NOTICE_SENT, TriageState.REMOVED, TriageState.REINSTATED)  # the states whose copies are re-read
 GONE = (404, 410)
 
 
@@ -86,11 +86,11 @@ async def recheck(monitor: Monitor, match_id: int | None = None, now: datetime |
 def _settle(monitor: Monitor, copy: WatchedCopy, outcome: str, status: int | None, sha: str | None,
             detail: str, now: datetime) -> Recheck:
     check = record_check(monitor.db, copy.match_id, outcome, status, sha, detail, at=now)
-    to_state = None
-    if outcome == "removed" and copy.state != "removed":
-        to_state = "removed"
-    elif outcome == "present" and copy.state == "removed":
-        to_state = "reinstated"
+    to_state: TriageState | None = None
+    if outcome == "removed" and copy.state != TriageState.REMOVED:
+        to_state = TriageState.REMOVED
+    elif outcome == "present" and copy.state == TriageState.REMOVED:
+        to_state = TriageState.REINSTATED
     if to_state is None:
         return Recheck(copy.match_id, copy.copy_url, check, copy.state, False)
     note = detail + (f"; sha256 {sha}" if sha else "")
@@ -99,8 +99,8 @@ def _settle(monitor: Monitor, copy: WatchedCopy, outcome: str, status: int | Non
     except (StateConflict, TriageError) as e:  # an editor changed it meanwhile: theirs stands
         log.info("match %d not moved to %s: %s", copy.match_id, to_state, e, extra={"match": copy.match_id})
         return Recheck(copy.match_id, copy.copy_url, check, copy.state, False)
-    if to_state == "reinstated":
-        event_id = last_event_id(monitor.db, copy.match_id, "reinstated")
+    if to_state == TriageState.REINSTATED:
+        event_id = last_event_id(monitor.db, copy.match_id, TriageState.REINSTATED)
         assert event_id is not None
         # sent at once, even to a digest destination: a copy back after a takedown wants action
         queue_reinstated(monitor.db, copy.match_id, event_id,

@@ -18,7 +18,7 @@ from monitor.sites import site_of, site_of_host
 from monitor.store import allowlist, desk
 from monitor.store import triage as triage_store
 from monitor.store.users import User, authenticate
-from monitor.triage import EDITOR_STATES, STATES, MatchNotFound, StateConflict, TriageError, check, triage_match
+from monitor.triage import EDITOR_STATES, HANDLED_STATES, OPEN_STATES, STATES, MatchNotFound, StateConflict, TriageError, check, triage_match
 from monitor.web import actions
 from monitor.web.auth import CSRF_FIELD, check_csrf, csrf_token, editor_form, login_required
 
@@ -96,8 +96,7 @@ async def logout(request: Request) -> Response:
 
 
 # --- inbox -------------------------------------------------------------------------------
-STATE_GROUPS = {"open": ("new", "confirmed", "notice_sent", "reinstated"),
-                "handled": ("licensed", "false_positive", "ignored", "removed")}
+STATE_GROUPS = {"open": OPEN_STATES, "handled": HANDLED_STATES}
 
 
 def _date(value: str | None, what: str) -> datetime | None:
