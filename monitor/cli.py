@@ -481,8 +481,8 @@ def feeds_list(as_json: Annotated[bool, typer.Option("--json")] = False,
             say("       last error: ", web(f.last_error))
 
 
-def _feed(monitor, ref: str):  # noqa: ANN001, ANN202 - Monitor, FeedState
-    found = monitor.store.find_feed(ref)
+def _feed(store: Store, ref: str):  # noqa: ANN202 - FeedState
+    found = store.find_feed(ref)
     if found is None:
         fail(f"no feed {ref} (see `monitor feeds list --all`)")
     return found
@@ -493,48 +493,45 @@ def feeds_remove(ref: Annotated[str, typer.Argument(help="The feed's URL or id (
     """Stop watching a feed: not polled or listed again; its posts and matches stay.
 
     Your own feed (sources: - feed:) takes the articles it registered with it."""
-    monitor = open_monitor()
+    store = open_store()  # no detector index: nothing is compared
     try:
-        feed = _feed(monitor, ref)
+        feed = _feed(store, ref)
         if feed.retired_at is not None:
             say("feed ", web(feed.url), " was already removed", to=err)
             return
-        monitor.store.retire_feed(feed.id)
-        listed = feed.url in {w.url for w in monitor.settings.watch} | {e.feed for e in monitor.settings.sources}
+        store.retire_feed(feed.id)
+        settings = state.settings
+        listed = feed.url in {w.url for w in settings.watch} | {e.feed for e in settings.sources}
     finally:
-        monitor.close()
+        store.db.close()
     say(f"feed {feed.id} removed: ", web(feed.url), to=err)
     if listed:
         err.print("it is still listed in the config; it stays removed, but delete the line there too "
                   "(taking it out and putting it back brings it back)", highlight=False)
 
 
+def _pause(ref: str, paused: bool) -> None:
+    store = open_store()  # no detector index: nothing is compared
+    try:
+        feed = _feed(store, ref)
+        if feed.retired_at is not None:
+            fail(f"feed {feed.url} was removed; list it in the config again to watch it")
+        store.pause_feed(feed.id, paused)
+    finally:
+        store.db.close()
+    say(f"feed {feed.id} {'paused' if paused else 'resumed'}: ", web(feed.url), to=err)
+
+
 @feeds_app.command("pause")
 def feeds_pause(ref: Annotated[str, typer.Argument(help="The feed's URL or id")]) -> None:
     """Stop polling a feed until `monitor feeds resume`."""
-    monitor = open_monitor()
-    try:
-        feed = _feed(monitor, ref)
-        if feed.retired_at is not None:
-            fail(f"feed {feed.url} was removed; list it in the config again to watch it")
-        monitor.store.pause_feed(feed.id, True)
-    finally:
-        monitor.close()
-    say(f"feed {feed.id} paused: ", web(feed.url), to=err)
+    _pause(ref, True)
 
 
 @feeds_app.command("resume")
 def feeds_resume(ref: Annotated[str, typer.Argument(help="The feed's URL or id")]) -> None:
     """Poll a paused feed again (checked at the next cycle)."""
-    monitor = open_monitor()
-    try:
-        feed = _feed(monitor, ref)
-        if feed.retired_at is not None:
-            fail(f"feed {feed.url} was removed; list it in the config again to watch it")
-        monitor.store.pause_feed(feed.id, False)
-    finally:
-        monitor.close()
-    say(f"feed {feed.id} resumed: ", web(feed.url), to=err)
+    _pause(ref, False)
 
 
 @feeds_app.command("check")
