@@ -341,21 +341,47 @@ class Monitor:
         return found
 
     def _verify_pairs(self, pairs: list[tuple[int, list[int]]]) -> list[Match]:
-        matched = self.store.matched_pairs([p for p, _ in pairs])
-        posts = self.store.posts_by_id([p for p, _ in pairs])
-        texts = self.store.sources_by_id({sid for _, ids in pairs for sid in ids})
+        """Align the candidate pairs of a rescan and keep the matches, folded like a check's:
+        a new source that stands only on evidence a better match of the post already has (one
+        recorded before, or one found in this rescan) is listed in that match's `related`
+        instead of alerting again."""
+        post_ids = [p for p, _ in pairs]
+        matched = self.store.matched_pairs(post_ids)
+        standing = self.store.standing_matches(post_ids)
+        posts = self.store.posts_by_id(post_ids)
+        sources = self.store.sources_by_id({sid for _, ids in pairs for sid in ids}
+                                           | {sid for had in standing.values() for sid in had})
         found = []
         for post_id, ids in pairs:
             post = posts.get(post_id)
+            if post is None:
+                continue
+            verdicts = {}
             for sid in ids:
-                source = texts.get(sid)
-                if post is None or source is None or (sid, post_id) in matched or source.url == post.url:
+                source = sources.get(sid)
+                if source is None or (sid, post_id) in matched or source.url == post.url:
                     continue
-                verdict = self.detector.compare(source.text, post.text)
-                if not verdict.is_match:
-                    continue
-                found.append(self._keep_match(sid, source, post, post_id, verdict, [], via=" (rescan)"))
+                verdicts[sid] = self.detector.compare(source.text, post.text)
+            if not any(v.is_match for v in verdicts.values()):
+                continue
+            had = standing.get(post_id, {})
+            for sid in had:  # the post's recorded matches take part in the fold
+                if sid in sources:
+                    verdicts[sid] = self.detector.compare(sources[sid].text, post.text)
+            for sid, verdict in self.detector.fold(list(verdicts.items())):
+                related = self._related(sources, verdicts, verdict.related)
+                if sid in had:
+                    self.store.add_related(had[sid], [r for r, k in zip(related, verdict.related) if k not in had])
+                else:
+                    found.append(self._keep_match(sid, sources[sid], post, post_id, verdict, related,
+                                                  via=" (rescan)"))
         return found
+
+    @staticmethod
+    def _related(sources: dict[int, Source], verdicts: dict[int, Verdict], ids: Iterable[int]) -> list[dict]:
+        """The `related` entries of a match: the sources folded into it, best first."""
+        return [{"source_url": sources[r].url, "source_title": sources[r].title,
+                 "kind": verdicts[r].kind, "score": round(verdicts[r].score, 4)} for r in ids]
 
     def rescan_due(self) -> list[Match]:
         """Compare the sources registered (or edited, or brought back) since their last
@@ -392,8 +418,7 @@ class Monitor:
         # better match (a follow-up's background, a common quote) are listed as its `related`
         for sid, verdict in self.detector.fold(list(verdicts.items())):
             source = sources[sid]
-            related = [{"source_url": sources[r].url, "source_title": sources[r].title,
-                        "kind": verdicts[r].kind, "score": round(verdicts[r].score, 4)} for r in verdict.related]
+            related = self._related(sources, verdicts, verdict.related)
             if post_id is None:
                 found.append(Match(source, post, verdict, None, None, related))
             else:

@@ -2,6 +2,7 @@
 
 import asyncio
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
@@ -13,7 +14,7 @@ from monitor.demo.run import demo_blog, seed
 from monitor.demo.servers import WebhookReceiver
 from monitor.detect import Detector
 from monitor.detect import reverse
-from monitor.domain import Source
+from monitor.domain import Post, Source
 from monitor.pipeline import Monitor
 from monitor.store import Database
 from monitor.store.models import PostRow
@@ -155,3 +156,67 @@ def test_a_rescan_keeps_the_allow_list(db_url, tmp_path):
             assert hook.accepted == []
         finally:
             m.close()
+
+
+FOLD = Path(__file__).resolve().parent / "detect" / "data"
+
+
+def fold_text(name: str) -> str:
+    return (FOLD / f"{name}.txt").read_text(encoding="utf-8")
+
+
+def fold_paragraphs(t: str) -> list[str]:
+    return [p for p in t.split("\n\n") if p.strip()]
+
+
+X_URL, Y_URL = "https://publisher.example/bridge", "https://publisher.example/follow-up"
+
+
+def store_post(m: Monitor, url: str, text: str) -> None:
+    m.check_post(Post(url=url, text=text, title="a post", html=text.encode()))
+
+
+@pytest.mark.parametrize("together", [False, True])
+def test_a_rescan_folds_a_follow_up_into_the_copied_story(db_url, tmp_path, together):
+    """One copied post, one alert, in a rescan too: a follow-up that repeats the copied story's
+    background is listed as `related`, whether the story was matched before (its recorded
+    match takes the follow-up) or both sources arrive in the same rescan."""
+    x = fold_text("bridge")
+    y = fold_text("garden") + "\n\n" + fold_paragraphs(x)[2]
+    with WebhookReceiver() as hook:
+        m = open_monitor(db_url, tmp_path, notify={"webhooks": [{"secret_env": "TEST_WEBHOOK_SECRET", "url": hook.url}]},
+                         recheck_days=7)
+        try:
+            if not together:
+                m.register_source(Source(X_URL, x, "Bridge"), "url")
+            store_post(m, "https://copier.example/bridge.html", fold_text("bridge_spun"))
+            if together:
+                m.register_source(Source(X_URL, x, "Bridge"), "url")
+            m.register_source(Source(Y_URL, y, "Follow-up"), "url")
+            found = m.rescan_due()
+            assert [f.source.url for f in found] == ([X_URL] if together else [])
+            [stored] = m.store.list_matches()
+            assert stored.source_url == X_URL
+            assert [r["source_url"] for r in stored.evidence["related"]] == [Y_URL]
+            asyncio.run(m.deliver_alerts())
+            assert len(hook.accepted) == 1  # one copied post, one alert
+            assert m.rescan(datetime.now(timezone.utc) - timedelta(days=1)) == []
+            [again] = m.store.list_matches()
+            assert [r["source_url"] for r in again.evidence["related"]] == [Y_URL]  # listed once
+        finally:
+            m.close()
+
+
+def test_a_rescan_keeps_two_articles_copied_side_by_side(db_url, tmp_path):
+    post = ("\n\n".join(fold_paragraphs(fold_text("bakery_spun"))[1:]) + "\n\n"
+            + "\n\n".join(fold_paragraphs(fold_text("bridge_spun"))[:3]))
+    m = open_monitor(db_url, tmp_path, recheck_days=7)
+    try:
+        m.register_source(Source(X_URL, fold_text("bridge"), "Bridge"), "url")
+        store_post(m, "https://copier.example/two.html", post)
+        m.register_source(Source("https://publisher.example/bakery", fold_text("bakery"), "Bakery"), "url")
+        [found] = m.rescan_due()
+        assert found.source.url == "https://publisher.example/bakery" and found.related == []
+        assert sorted(r.source_url for r in m.store.list_matches()) == ["https://publisher.example/bakery", X_URL]
+    finally:
+        m.close()

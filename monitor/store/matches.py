@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from monitor import rules
+from monitor.domain import TriageState
 from monitor.store.base import Queries
 from monitor.store.models import DeliveryRow, MatchRevisionRow, MatchRow, PostRow, SourceRow, utcnow
 from monitor.store.values import MatchRecord, RevisionInfo
@@ -55,6 +56,38 @@ class MatchQueries(Queries):
         with self.db.engine.connect() as conn:
             return {(a, b) for a, b in conn.execute(select(MatchRow.source_id, MatchRow.post_id)
                                                     .where(MatchRow.post_id.in_(ids)))} if ids else set()
+
+    def standing_matches(self, post_ids: Iterable[int]) -> dict[int, dict[int, int]]:
+        """post id -> {source id: match id} of the matches a new match on the same post may fold
+        into: of active sources, and not judged a false positive (a match the publisher
+        rejected must not swallow another source's alert)."""
+        ids = list(post_ids)
+        out: dict[int, dict[int, int]] = {}
+        if not ids:
+            return out
+        with self.db.engine.connect() as conn:
+            rows = conn.execute(
+                select(MatchRow.post_id, MatchRow.source_id, MatchRow.id)
+                .join(SourceRow, SourceRow.id == MatchRow.source_id)
+                .where(MatchRow.post_id.in_(ids), SourceRow.retired_at.is_(None),
+                       MatchRow.state != TriageState.FALSE_POSITIVE))
+            for post_id, source_id, match_id in rows:
+                out.setdefault(post_id, {})[source_id] = match_id
+        return out
+
+    def add_related(self, match_id: int, related: list[dict[str, Any]]) -> None:
+        """List more sources as `related` in a match's evidence (those a rescan folded into it);
+        no new revision and no alert: the copy and its evidence are unchanged."""
+        with self.db.session() as s:
+            row = s.get(MatchRow, match_id)
+            if row is None:
+                return
+            evidence = dict(row.evidence or {})
+            listed = {r.get("source_url") for r in evidence.get("related") or []}
+            more = [r for r in related if r.get("source_url") not in listed]
+            if more:
+                evidence["related"] = list(evidence.get("related") or []) + more
+                row.evidence = evidence  # a new dict, so the JSON column sees the change
 
     def record_match(self, source_id: int, post_id: int, kind: str, score: float, coverage: float,
                      spin_rate: float, evidence: dict[str, Any],
