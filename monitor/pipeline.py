@@ -477,14 +477,20 @@ class Monitor:
                     http_status=status, fetched_at=fetched_at, headers=headers)
 
     def strip_site_boilerplate(self, url: str, text: str) -> str:
-        """Learn what recurs across this site's posts (kept per host) and remove it."""
+        """Learn what recurs across this site's posts (kept per host) and remove it, unless
+        what would be removed is itself a candidate copy of a registered article: a copier
+        that republishes one article three times makes its paragraphs "recur", and stripping
+        them would lose the third copy."""
         host = urlsplit(url).hostname or ""
         if not text or not host:
             return text
         learned = SiteBoilerplate.from_dict(self.store.site_boilerplate(host))
         if learned.observe(text, url):
             self.store.save_site_boilerplate(host, learned.to_dict())
-        return learned.strip(text)
+        kept, removed = learned.split(text)
+        if removed and self.detector.candidates(removed):
+            return text
+        return kept
 
     # --- feeds ---------------------------------------------------------------------------
     async def _fetch_feed(self, fetcher: Fetcher, feed: FeedState) -> tuple[Fetched, str]:

@@ -278,6 +278,24 @@ def test_site_boilerplate_is_learned_and_stripped(sqlite_url, tmp_path):
     assert all("Paragraph" in t for t in texts.values())  # the posts' own text stays
 
 
+def test_an_article_republished_three_times_on_one_site_is_not_stripped_as_boilerplate(sqlite_url, tmp_path):
+    """A copier that republishes one article under new intros makes its paragraphs recur
+    across the site's posts; they are still a copy, not chrome, so every copy is matched."""
+    from monitor.demo.servers import Blog, BlogPost
+
+    article = seed("original.txt")  # the source settings_for registers
+    intros = ["Apples and pears, a short word first.", "Plums today, friends.", "Figs, figs and figs.",
+              "A note on cherries before we start."]
+    posts = [BlogPost(f"p{i}", f"Post {i}", f"{intro}\n\n{article}") for i, intro in enumerate(intros)]
+    with Blog("Repost blog", posts) as blog:
+        m = open_monitor(settings_for(sqlite_url, tmp_path, [blog.url + "/"]))  # registers the article
+        try:
+            report = asyncio.run(m.run_cycle())
+        finally:
+            m.close()
+    assert sorted(f.post.url.rsplit("/", 1)[1] for f in report.matches) == [f"p{i}.html" for i in range(4)]
+
+
 def test_sources_registered_by_another_process_are_seen_next_cycle(sqlite_url, tmp_path):
     with demo_blog() as blog:
         s = config.load(None, database_url=sqlite_url, data_dir=str(tmp_path),

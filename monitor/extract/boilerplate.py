@@ -93,10 +93,12 @@ class SiteBoilerplate:
         return True
 
     def _prune(self) -> None:
-        # Keep the most frequent units; among equals the newest (dicts keep insertion order,
-        # so later keys win the tie when we keep the tail).
-        keep = sorted(self.counts.items(), key=lambda kv: kv[1], reverse=True)[: self.max_units * 3 // 4]
-        self.counts = dict(keep)
+        # Keep the most frequent units; among equals the newest (dicts keep insertion order and
+        # the sort is stable, so sorting newest-first makes the newest win a tie): a site's new
+        # signature line must survive long enough to reach min_posts.
+        newest_first = sorted(reversed(self.counts.items()), key=lambda kv: kv[1], reverse=True)
+        keep = {k for k, _ in newest_first[: self.max_units * 3 // 4]}
+        self.counts = {k: v for k, v in self.counts.items() if k in keep}
 
     def is_boilerplate(self, unit: str) -> bool:
         k = _key(unit)
@@ -106,30 +108,32 @@ class SiteBoilerplate:
 
     def strip(self, text: str) -> str:
         """The text without its boilerplate units, "\\n\\n" between paragraphs."""
+        return self.split(text)[0]
+
+    def split(self, text: str) -> tuple[str, str]:
+        """(the text without its boilerplate units, the units removed); the text unchanged and
+        "" when nothing is removed, or when everything would be (a repeated post, not chrome)."""
         if not text or not self.counts:
-            return text
+            return text, ""
         out: list[str] = []
-        removed = False
+        removed: list[str] = []
         for para in re.split(r"\n\s*\n", text):
             para = para.strip()
             if not para:
                 continue
             if self.is_boilerplate(para):
-                removed = True
+                removed.append(para)
                 continue
             if "\n" in para:
-                lines = [ln for ln in para.split("\n") if ln.strip() and not self.is_boilerplate(ln)]
-                if len(lines) != len([ln for ln in para.split("\n") if ln.strip()]):
-                    removed = True
-                para = "\n".join(lines).strip()
+                lines = [ln for ln in para.split("\n") if ln.strip()]
+                removed += [ln for ln in lines if self.is_boilerplate(ln)]
+                para = "\n".join(ln for ln in lines if not self.is_boilerplate(ln)).strip()
                 if not para:
                     continue
             out.append(para)
-        if not removed:
-            return text
-        if not out:
-            return text  # everything known: a repeated post, not chrome
-        return "\n\n".join(out)
+        if not removed or not out:
+            return text, ""
+        return "\n\n".join(out), "\n\n".join(removed)
 
     # -- storage --------------------------------------------------------------------
 

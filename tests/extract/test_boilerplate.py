@@ -88,6 +88,31 @@ def test_state_stays_bounded():
     assert bp.is_boilerplate(SIGNATURE)
 
 
+def test_a_new_signature_is_learned_when_the_state_is_full():
+    """At the size bound, units seen once compete with each other: the newest win, so a site
+    that starts a new signature line still learns it."""
+    bp = SiteBoilerplate(max_units=100, max_recent=1000)
+    def one_off(i: int) -> str:
+        return f"paragraph {'abcdefghij'[i % 10]}{'klmnopqrst'[i // 10 % 10]}{'uvwxyz'[i // 100]}"
+
+    for i in range(300):  # posts of paragraphs seen once fill the state
+        bp.observe(one_off(i))
+    for i in range(3):  # the signature starts; each post between brings a prune
+        bp.observe(f"new post {'abc'[i]} with its own words\n\n{SIGNATURE}")
+        for j in range(30):
+            bp.observe(one_off(300 + 30 * i + j))
+    assert bp.is_boilerplate(SIGNATURE)
+
+
+def test_split_returns_what_was_removed():
+    bp = SiteBoilerplate()
+    for i in range(3):
+        bp.observe(post(i))
+    kept, removed = bp.split(post(5))
+    assert SIGNATURE in removed and SIGNATURE not in kept and "Post number 5" in kept
+    assert bp.split("nothing known here") == ("nothing known here", "")
+
+
 def test_feed_fragment_keeps_post_drops_widgets():
     html = """
     <p>The council voted on Tuesday to close the old library and move its books to the school.</p>
