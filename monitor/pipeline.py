@@ -755,6 +755,11 @@ class Monitor:
             # Alerts queued before webhook names hid their tokens still go to their webhook.
             senders.update({w.legacy_name: senders[w.name] for w in self.settings.notify.webhooks
                             if w.legacy_name not in senders})
+            # ... and one that said it is gone (410) under its old name stays disabled.
+            disabled = self.store.disabled_destinations()
+            for w in self.settings.notify.webhooks:
+                if w.legacy_name in disabled and w.name not in disabled and w.legacy_name != w.name:
+                    self.store.set_destination_disabled(w.name, disabled[w.legacy_name])
             return await deliver_due(self.store, senders, self.settings.notify.max_attempts)
 
     async def test_destinations(self) -> dict[str, str | None]:

@@ -164,3 +164,27 @@ async def test_alerts_queued_under_a_webhooks_old_name_are_still_sent(sqlite_url
         report = await monitor.deliver_alerts()
     assert report.sent == 1 and len(hook.accepted) == 1
     monitor.close()
+
+
+async def test_a_webhook_disabled_under_its_old_name_stays_disabled(sqlite_url, tmp_path):
+    """A receiver that answered 410 Gone before names hid tokens is not called again under
+    the new name: neither for an alert queued then nor for a new one."""
+    from monitor.pipeline import Monitor
+
+    db = Database(sqlite_url)
+    db.migrate()
+    with WebhookReceiver() as hook:
+        url = hook.url + "?token=s3cret"
+        s = config.load(settings(tmp_path, {"webhooks": [{"secret_env": "TEST_WEBHOOK_SECRET", "url": url}]}), database_url=sqlite_url)
+        monitor = Monitor(s, db)
+        [hook_config] = s.notify.webhooks
+        monitor.store.set_destination_disabled(hook_config.legacy_name, "410 Gone")
+        sid, _ = monitor.store.upsert_source(Source("https://publisher.example/a", "text", "A"), b"s", "url")
+        now = datetime.now(timezone.utc)
+        for i, name in enumerate([hook_config.legacy_name, hook_config.name]):
+            pid = monitor.store.save_post(Post(f"https://copy.example/{i}", "text"), None)
+            monitor.store.record_match(sid, pid, "copy", 0.9, 1.0, 0.0, {"passages": []}, [(name, now)])
+        report = await monitor.deliver_alerts()
+    assert report.sent == 0 and hook.accepted == []
+    assert monitor.store.disabled_destinations()[hook_config.name] == "410 Gone"
+    monitor.close()

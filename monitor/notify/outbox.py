@@ -84,9 +84,10 @@ async def _deliver_batch(store: Store, senders: dict[str, Sender], jobs: list[De
             for job in batch:
                 store.delivery_failed(job.id, "destination no longer configured", now + timedelta(hours=1))
             return ["unknown"] * len(batch)
-        if name in disabled:
+        why = disabled.get(name) or disabled.get(sender.name)  # a row queued under an older name too
+        if why is not None:
             for job in batch:
-                store.delivery_failed(job.id, f"destination disabled: {disabled[name]}", None, status=DeliveryStatus.DISABLED)
+                store.delivery_failed(job.id, f"destination disabled: {why}", None, status=DeliveryStatus.DISABLED)
             return ["failed"] * len(batch)
         digest = [j for j in batch if j.match is not None] if sender.config.digest else []
         results = []
