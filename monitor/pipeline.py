@@ -528,7 +528,9 @@ class Monitor:
             if fetched.status == 200 and body_hash != feed.body_hash:
                 parsed = await self.off_loop(parse_feed, fetched.body, feed_url, fetched.content_type)
                 ttl = parsed.ttl_minutes
-                result.add(await self._process_entries(fetcher, feed, parsed.entries))
+                # into this feed's result as each post is done: a check that dies part-way
+                # still reports the matches it found (they are stored and alerted anyway)
+                await self._process_entries(fetcher, feed, parsed.entries, result)
                 failures = result.failures
                 deferred = feed.id in self._deferred
                 self._deferred.discard(feed.id)
@@ -587,11 +589,13 @@ class Monitor:
             logs.unbind(scope)
         return result
 
-    async def _process_entries(self, fetcher: Fetcher, feed: FeedState, entries: Iterable[Entry]) -> FeedResult:
-        """Check each new or edited entry; `failures`: how many failed (they are retried next time)."""
+    async def _process_entries(self, fetcher: Fetcher, feed: FeedState, entries: Iterable[Entry],
+                               result: FeedResult) -> None:
+        """Check each new or edited entry, adding to `result`; `failures`: how many failed
+        (they are retried next time)."""
         if feed.role == "source":
-            return await self._register_entries(fetcher, feed, entries)
-        result = FeedResult()
+            result.add(await self._register_entries(fetcher, feed, entries))
+            return
         known = self.store.checked_entries(feed.id)
         waiting = self.store.posts_waiting(feed.id, datetime.now(timezone.utc))
         seen: set[str] = set()
@@ -655,7 +659,6 @@ class Monitor:
                 result.failures += 1
             finally:
                 logs.unbind(scope)
-        return result
 
     async def _register_entries(self, fetcher: Fetcher, feed: FeedState, entries: Iterable[Entry],
                                 edits: bool = True) -> FeedResult:

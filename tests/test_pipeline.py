@@ -296,6 +296,34 @@ def test_an_article_republished_three_times_on_one_site_is_not_stripped_as_boile
     assert sorted(f.post.url.rsplit("/", 1)[1] for f in report.matches) == [f"p{i}.html" for i in range(4)]
 
 
+def test_a_feed_check_that_dies_part_way_still_reports_what_it_found(sqlite_url, tmp_path, monkeypatch):
+    """An unexpected error between posts ends the feed's check; the match found before it is
+    in the cycle's report (it is stored and alerted either way)."""
+    with demo_blog() as blog:
+        m = open_monitor(settings_for(sqlite_url, tmp_path, [blog.url + "/"]))
+        found_before: list = []
+        real_check, real_claim = m._check_claimed, m.store.claim_post
+
+        def check(*args, **kwargs):
+            out = real_check(*args, **kwargs)
+            found_before.extend(out)
+            return out
+
+        def claim(*args, **kwargs):
+            if found_before:
+                raise RuntimeError("the database went away")
+            return real_claim(*args, **kwargs)
+
+        monkeypatch.setattr(m, "_check_claimed", check)
+        monkeypatch.setattr(m.store, "claim_post", claim)
+        try:
+            report = asyncio.run(m.run_cycle())
+        finally:
+            m.close()
+    assert report.feeds_failed == 1 and "the database went away" in " ".join(report.errors)
+    assert [f.post.url for f in report.matches] == [f.post.url for f in found_before] != []
+
+
 def test_sources_registered_by_another_process_are_seen_next_cycle(sqlite_url, tmp_path):
     with demo_blog() as blog:
         s = config.load(None, database_url=sqlite_url, data_dir=str(tmp_path),
