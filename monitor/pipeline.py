@@ -59,6 +59,10 @@ CHECK_BATCH = 64  # successful feed checks recorded per transaction
 MAX_NEW_ENTRIES = 300  # new or edited posts checked per feed check; the rest at the next one
 MORE_ENTRIES_AFTER = timedelta(minutes=1)  # when a feed with posts left over is checked again
 OWN_FEEDS_POLL = 0.5  # seconds between looks while another process reads the user's own feeds
+# How long a cycle waits for that at most: a process that died while reading them holds its
+# claim until FEED_LEASE ends, and a copy checked before its article is registered is still
+# found by the rescan of the new source (detection.recheck_days), just a cycle later.
+OWN_FEEDS_MAX_WAIT = 120.0
 
 
 def post_retry_wait(failures: int) -> timedelta:
@@ -776,16 +780,24 @@ class Monitor:
         if checks:
             self.store.feeds_checked(checks)
 
-    async def _wait_for_own_feeds(self, stop: asyncio.Event | None) -> None:
+    async def _wait_for_own_feeds(self, stop: asyncio.Event | None, until: float) -> bool:
         """Wait while another process reads the user's own feeds (until its claims end or
-        expire): the sources it registers must be in the index before posts are checked, as
-        in one process, where the user's own feeds are read first."""
+        expire, or the loop's clock passes `until`): the sources it registers must be in the
+        index before posts are checked, as in one process, where the user's own feeds are read
+        first. False when it gave up waiting (see OWN_FEEDS_MAX_WAIT)."""
         logged = False
+        loop = asyncio.get_running_loop()
         while self.store.source_feeds_busy(datetime.now(timezone.utc)) and not (stop and stop.is_set()):
+            if loop.time() >= until:
+                log.warning("another process has been reading your own feed(s) for over %.0f s (it may "
+                            "have died): posts are checked now; a copy of an article it registers later "
+                            "is found by that article's rescan", OWN_FEEDS_MAX_WAIT)
+                return False
             if not logged:
                 log.info("another process is reading your own feed(s): posts are checked once it is done")
                 logged = True
             await asyncio.sleep(OWN_FEEDS_POLL)
+        return True
 
     async def run_cycle(self, only_urls: Iterable[str] | None = None,
                         stop: asyncio.Event | None = None, deliver: bool = True) -> CycleReport:
@@ -808,12 +820,14 @@ class Monitor:
             await self.off_loop(self._refresh_index)
             # Sources new since their last rescan: compared with the posts stored before them.
             report.matches += await self.off_loop(self.rescan_due)
-            more = True
+            more, wait_own = True, True
+            own_until = asyncio.get_running_loop().time() + OWN_FEEDS_MAX_WAIT
             try:
                 while True:
                     if more and not (stop and stop.is_set()) and len(running) <= limit // 2:
                         self.flush_checks()
-                        await self._wait_for_own_feeds(stop)
+                        if wait_own:
+                            wait_own = await self._wait_for_own_feeds(stop, own_until)
                         wanted = len(only) if only is not None else limit - len(running)
                         feeds = self.store.claim_due_feeds(datetime.now(timezone.utc), FEED_LEASE,
                                                            limit=wanted, urls=only)
@@ -825,7 +839,7 @@ class Monitor:
                                 report.add(result)
                             self.flush_checks()  # their claims end
                         watched = [f for f in feeds if f.role != "source"]
-                        if watched and self.store.source_feeds_busy(datetime.now(timezone.utc)):
+                        if watched and wait_own and self.store.source_feeds_busy(datetime.now(timezone.utc)):
                             # Another process began reading the user's own feeds since the wait:
                             # give these back and wait for it (see _wait_for_own_feeds).
                             self.store.release_feeds([f.id for f in watched])

@@ -481,3 +481,31 @@ def test_errors_name_the_post_at_fault():
     assert _naming("post", "https://b.example/p", RuntimeError()) == "post https://b.example/p: RuntimeError"
     fetch = ValueError("https://b.example/p: HTTP 404")  # a FetchError names its URL already
     assert _naming("post", "https://b.example/p", fetch) == "https://b.example/p: HTTP 404"
+
+
+def test_a_process_that_died_reading_your_own_feed_does_not_hold_the_others_for_long(sqlite_url, tmp_path, monkeypatch):
+    """Its claim on your own feed lasts until the lease runs out; the others wait for it only
+    OWN_FEEDS_MAX_WAIT, then check their posts (the rescan covers what it would register)."""
+    import monitor.pipeline as pipeline
+    from datetime import datetime, timedelta, timezone
+    from sqlalchemy import update
+    from monitor.store.models import FeedRow
+
+    monkeypatch.setattr(pipeline, "OWN_FEEDS_MAX_WAIT", 0.5)
+    monkeypatch.setattr(pipeline, "OWN_FEEDS_POLL", 0.05)
+    with demo_blog() as blog:
+        s = settings_for(sqlite_url, tmp_path, [blog.url + "/"])
+        s = config.load(None, database_url=sqlite_url, data_dir=str(tmp_path), fetch={"allow_private_networks": True},
+                        sources=[*[e.model_dump(exclude_none=True) for e in s.sources],
+                                 {"feed": "https://publisher.example/feed.xml"}],
+                        watch=[{"url": blog.url + "/"}])
+        m = open_monitor(s)
+        try:
+            m.store.sync_feeds([(blog.url + "/", "watch", 60), ("https://publisher.example/feed.xml", "source", 60)])
+            with m.db.session() as session:  # a dead process's claim on the own feed
+                session.execute(update(FeedRow).where(FeedRow.role == "source").values(
+                    lease_until=datetime.now(timezone.utc) + timedelta(minutes=15)))
+            report = asyncio.run(asyncio.wait_for(m.run_cycle(), 60))
+        finally:
+            m.close()
+    assert [f.post.url.rsplit("/", 1)[1] for f in report.matches] == ["russia-japan-military.html"]
