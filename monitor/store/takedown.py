@@ -124,16 +124,16 @@ def copy_fetch(db: Database, match_id: int, revision: int | None = None) -> Copy
 
     if revision is not None:
         with db.engine.connect() as c:
-            kept = c.execute(select(PostRow.url, MatchRevisionRow.copy_raw_page, MatchRevisionRow.copy_raw_sha256,
-                                    MatchRevisionRow.copy_http_status, MatchRevisionRow.copy_fetched_at,
-                                    MatchRevisionRow.copy_headers)
-                             .join(MatchRow, MatchRevisionRow.match_id == MatchRow.id)
-                             .join(PostRow, MatchRow.post_id == PostRow.id)
-                             .where(MatchRevisionRow.match_id == match_id,
-                                    MatchRevisionRow.revision == revision)).first()
+            earlier = c.execute(select(PostRow.url, MatchRevisionRow.copy_raw_page, MatchRevisionRow.copy_raw_sha256,
+                                       MatchRevisionRow.copy_http_status, MatchRevisionRow.copy_fetched_at,
+                                       MatchRevisionRow.copy_headers)
+                                .join(MatchRow, MatchRevisionRow.match_id == MatchRow.id)
+                                .join(PostRow, MatchRow.post_id == PostRow.id)
+                                .where(MatchRevisionRow.match_id == match_id,
+                                       MatchRevisionRow.revision == revision)).first()
             current = c.scalar(select(MatchRow.revision).where(MatchRow.id == match_id))
-        if kept is not None:
-            url, page, sha, status, at, headers = kept
+        if earlier is not None:
+            url, page, sha, status, at, headers = earlier
             return CopyFetch(url, bytes(page) if page is not None else None, sha, status, at, dict(headers or {}))
         if current != revision:
             return None
