@@ -88,6 +88,9 @@ async def test_rdap_lookup_cached_for_a_day_and_times_out_cleanly(sqlite_url):
 
 def test_platforms_by_host_or_generator():
     assert platform_of("https://berita.blogspot.com/2026/11/x.html").name == "Blogger"
+    assert platform_of("https://berita.blogspot.co.uk/2026/11/x.html").name == "Blogger"
+    assert platform_of("https://berita.blogspot.de/x.html").name == "Blogger"
+    assert platform_of("https://notblogspot.com/x") is None and platform_of("https://blogspot.example.org/x") is None
     assert platform_of("https://someone.wordpress.com/x").name == "WordPress.com"
     assert platform_of("https://medium.com/@a/x").name == "Medium"
     assert platform_of("https://a.tumblr.com/post/1").name == "Tumblr"
