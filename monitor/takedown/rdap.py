@@ -12,10 +12,11 @@ Why not a PyPI client (decided from their documented APIs, 2026-11):
   saved form and refuses a second load until `clear_bootstrapping()`; an http:// registry such
   as a loopback one needs `allow_insecure=True`), so two configurations in one process (tests,
   a desk beside the poller) would overwrite each other. Its `*_async(async_client=…)` stores the
-  client given as the process-wide default, and that httpx client follows redirects itself
-  (`follow_redirects=True`): the monitor vets each hop's literal address and caps the body in
-  the Fetcher, above the transport, so a redirect or a domain answer's "related" link (which
-  whoisit follows) would leave the guard and the cap. Its time limit is a module constant.
+  client given as the process-wide default, and the registries' redirects (ARIN → RIPE, …) must
+  then be followed by that httpx client itself (whoisit's own sets `follow_redirects=True`):
+  the monitor vets each hop's literal address and caps the body in the Fetcher, above the
+  transport, so a redirect or a domain answer's "related" link (which whoisit follows) would
+  leave the guard and the cap. Its lookups take no time limit (a module constant).
 - ipwhois 1.3: IP networks only (no domain, so no registrar's abuse desk); it finds the
   registry through Team Cymru (DNS or whois on port 43) or ARIN's bootstrap at fixed
   addresses, over urllib: no base URL or client of ours.
