@@ -92,3 +92,53 @@ def test_evidence_command(found, tmp_path):
     assert check_package()(str(tmp_path / "e.zip")) == []
     r = CliRunner().invoke(app, [*base, "evidence", "999", "--out", str(tmp_path / "x.zip")])
     assert r.exit_code == 2 and "no match with id 999" in r.output
+    r = CliRunner().invoke(app, [*base, "evidence", str(match_id), "--revision", "3", "--out", str(tmp_path / "x.zip")])
+    assert r.exit_code == 2 and "has no revision 3" in r.output
+    r = CliRunner().invoke(app, [*base, "evidence", str(match_id), "--revision", "0", "--out", str(tmp_path / "e0.zip")])
+    assert r.exit_code == 0 and check_package()(str(tmp_path / "e0.zip")) == []  # 0: the only, current one
+
+
+def test_an_earlier_revision_keeps_the_headers_of_its_fetch(db_url, tmp_path):
+    """The copier edits the copy (a new revision, a new fetch with other headers): the package of
+    the first revision has that fetch's page and headers, in headers.json and in the WARC."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    from monitor.domain import Post
+    from monitor.store import Database, Store
+    from monitor.store.models import utcnow
+    from monitor.takedown.evidence import EvidenceError
+
+    db = Database(db_url)
+    store = Store(db)
+    try:
+        sid, _ = store.upsert_source(Source("https://publisher.example/a", ARTICLE, "A"), b"s", "url")
+        first = f"<p>{ARTICLE}</p>".encode()
+        pid = store.save_post(Post("https://copy.example/1", ARTICLE, "C", html=first, http_status=200,
+                                   headers={"content-type": "text/html", "x-served-by": "cache-first"}), None)
+        whole = {"passages": [{"source_start": 0, "source_end": len(ARTICLE), "copy_start": 0, "copy_end": len(ARTICLE)}]}
+        mid, _ = store.record_match(sid, pid, "copy", 0.9, 1.0, 0.0, whole, [("ops", utcnow())])
+        trimmed = ARTICLE.split("\n")[0]
+        store.save_post(Post("https://copy.example/1", trimmed, "C", html=f"<p>{trimmed}</p>".encode(), http_status=200,
+                             headers={"content-type": "text/html", "x-served-by": "cache-second"}), None, post_id=pid)
+        part = {"passages": [{"source_start": 0, "source_end": len(trimmed), "copy_start": 0, "copy_end": len(trimmed)}]}
+        assert store.record_match(sid, pid, "partial_copy", 0.6, 0.3, 0.0, part, [("ops", utcnow())])[1] == "match.updated"
+
+        z = zipfile.ZipFile(io.BytesIO(package(db, mid, revision=0)))
+        assert z.read("page.html") == first
+        assert json.loads(z.read("headers.json"))["headers"]["x-served-by"] == "cache-first"
+        [record] = [r for r in ArchiveIterator(io.BytesIO(z.read("fetch.warc.gz"))) if r.rec_type == "response"]
+        assert record.http_headers.get_header("x-served-by") == "cache-first"
+        manifest = json.loads(z.read("manifest.json"))
+        assert (manifest["revision"], manifest["kind"]) == (0, "copy")
+        path = tmp_path / "r0.zip"
+        path.write_bytes(package(db, mid, revision=0))
+        assert check_package()(str(path)) == []
+        now = zipfile.ZipFile(io.BytesIO(package(db, mid)))
+        assert json.loads(now.read("headers.json"))["headers"]["x-served-by"] == "cache-second"
+        assert json.loads(now.read("manifest.json"))["revision"] == 1
+        current = zipfile.ZipFile(io.BytesIO(package(db, mid, revision=1)))  # the current revision by its number
+        assert json.loads(current.read("headers.json"))["headers"]["x-served-by"] == "cache-second"
+        with pytest.raises(EvidenceError, match="has no revision 7"):
+            package(db, mid, revision=7)
+    finally:
+        db.close()

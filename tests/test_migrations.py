@@ -70,3 +70,27 @@ def _insert(c, table: str, **values) -> None:  # noqa: ANN001
             continue
         values[col.name] = next((v for kind, v in plain if isinstance(col.type, kind)), "x")
     c.execute(t.insert().values(**values))
+
+
+def test_revision_headers_migration_keeps_the_revisions(empty_db_url):
+    """0012 adds match_revisions.copy_headers over kept revisions (empty for them), and goes down."""
+    from sqlalchemy import text
+
+    db = Database(empty_db_url)
+    try:
+        migrate(db.engine, "0011")
+        with db.engine.begin() as c:
+            _insert(c, "sources", id=3, url="https://me.example/a", origin="url", status="ready")
+            _insert(c, "posts", id=5, url="https://copier.example/1", guid="g1")
+            _insert(c, "matches", id=11, source_id=3, post_id=5, kind="copy")
+            _insert(c, "match_revisions", match_id=11, revision=0, kind="copy", source_text="s", copy_text="c")
+        db.migrate()
+        with db.engine.connect() as c:
+            assert c.execute(text("SELECT count(*) FROM match_revisions WHERE match_id = 11 "
+                                  "AND copy_headers IS NULL")).scalar() == 1
+        migrate(db.engine, "0011", downgrade=True)
+        assert "copy_headers" not in {col["name"] for col in inspect(db.engine).get_columns("match_revisions")}
+        with db.engine.connect() as c:
+            assert c.execute(text("SELECT count(*) FROM match_revisions")).scalar() == 1
+    finally:
+        db.close()

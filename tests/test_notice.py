@@ -2,18 +2,16 @@
 registries give them), the notice's elements, templates a user overrides, sending through a
 loopback SMTP server, and the whole path: confirmed → notice sent → removed → reinstated."""
 
-import json
 import time
 from datetime import datetime, timedelta, timezone
 from email import message_from_bytes
-from typing import Any
 
 import yaml
 from typer.testing import CliRunner
 
 from monitor import config
 from monitor.cli import app
-from monitor.demo.servers import LoopbackServer, SMTPSink, _Quiet
+from monitor.demo.servers import RDAPServer, SMTPSink
 from monitor.fetch import Fetcher, FetchSettings
 from monitor.store.takedown import sent_notices
 from monitor.store.triage import events, match_state
@@ -50,29 +48,6 @@ DOMAIN = {
 }
 
 
-class RDAPServer(LoopbackServer):
-    """Answers /ip/<ip> and /domain/<name> from `answers`; 404 otherwise; /hang never answers in time."""
-
-    def __init__(self, answers: dict[str, Any]) -> None:
-        self.answers, self.requests = answers, []
-        server = self
-
-        class Handler(_Quiet):
-            def do_GET(self) -> None:  # noqa: N802
-                server.requests.append(self.path)
-                if "hang" in self.path:
-                    time.sleep(3)
-                answer = server.answers.get(self.path)
-                body = json.dumps(answer or {"errorCode": 404, "title": "Not Found"}).encode()
-                self.send_response(200 if answer else 404)
-                self.send_header("Content-Type", "application/rdap+json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        super().__init__(Handler)
-
-
 def test_abuse_contacts_are_found_at_any_depth():
     assert abuse_emails(NETWORK) == [("abuse@hosting.example", "Loopback Hosting Ltd")]
     assert abuse_emails(DOMAIN) == [("abuse@registrar.example", "Example Registrar, Inc.")]
@@ -85,7 +60,7 @@ async def test_rdap_lookup_cached_for_a_day_and_times_out_cleanly(sqlite_url):
     from monitor.store import Database
 
     db = Database(sqlite_url)
-    with RDAPServer({"/ip/127.0.0.1": NETWORK, "/domain/copier.example": DOMAIN}) as server:
+    with RDAPServer({"/ip/127.0.0.1": NETWORK, "/domain/copier.example": DOMAIN}, delays={"/ip/hang/": 3}) as server:
         fs = FetchSettings(allow_private_networks=True, respect_robots=False, timeout=2, total_timeout=2)
         async with Fetcher(fs) as fetcher:
             rdap = RDAP(db, fetcher, server.url + "/ip/", server.url + "/domain/", timeout=1)
@@ -113,6 +88,9 @@ async def test_rdap_lookup_cached_for_a_day_and_times_out_cleanly(sqlite_url):
 
 def test_platforms_by_host_or_generator():
     assert platform_of("https://berita.blogspot.com/2026/11/x.html").name == "Blogger"
+    assert platform_of("https://berita.blogspot.co.uk/2026/11/x.html").name == "Blogger"
+    assert platform_of("https://berita.blogspot.de/x.html").name == "Blogger"
+    assert platform_of("https://notblogspot.com/x") is None and platform_of("https://blogspot.example.org/x") is None
     assert platform_of("https://someone.wordpress.com/x").name == "WordPress.com"
     assert platform_of("https://medium.com/@a/x").name == "Medium"
     assert platform_of("https://a.tumblr.com/post/1").name == "Tumblr"

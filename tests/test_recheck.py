@@ -1,5 +1,6 @@
 """Removal tracking against a loopback blog that takes the copy down and puts it back."""
 
+import hashlib
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -25,8 +26,9 @@ async def test_taken_down_then_put_back(watched, status):
     blog.take_down("copied", status)
     [r] = await recheck(monitor, now=later(25))
     assert (r.check.outcome, r.state, r.changed) == ("removed", "removed", True)
-    if status:
+    if status:  # the page served with the status is hashed: the blog answers b"gone"
         assert r.check.http_status == status and f"HTTP {status}" in r.check.detail
+        assert r.check.raw_sha256 == hashlib.sha256(b"gone").hexdigest()
     else:  # an empty page: the bytes served are the evidence
         assert r.check.http_status == 200 and len(r.check.raw_sha256) == 64 and "no text" in r.check.detail
     [r] = await recheck(monitor, now=later(50))  # still gone: no change, no alert
@@ -116,7 +118,7 @@ def test_recheck_and_report_commands(watched, tmp_path):
     r = runner.invoke(app, [*base, "report", str(match_id)])
     steps = json.loads(r.stdout)["timeline"]
     assert [s["what"] for s in steps] == ["found", "confirmed", "removed"]
-    assert steps[2]["actor"] == "monitor" and steps[2]["note"] == "HTTP 404"
+    assert steps[2]["actor"] == "monitor" and steps[2]["note"] == "HTTP 404; sha256 " + hashlib.sha256(b"gone").hexdigest()
     r = runner.invoke(app, [*base, "report", str(match_id), "--html", str(tmp_path / "r.html")])
     assert r.exit_code == 0 and "removed by monitor: HTTP 404" in (tmp_path / "r.html").read_text()
     triage_match(monitor.db, match_id, "ignored", "editor")

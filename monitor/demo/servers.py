@@ -1,4 +1,5 @@
-"""Loopback servers for the demo and the end-to-end tests: a blog, an SMTP sink, a webhook receiver.
+"""Loopback servers for the demo and the end-to-end tests: a blog, an SMTP sink, a webhook receiver,
+an RDAP registry.
 
 They run in background threads and bind 127.0.0.1 only.
 """
@@ -10,6 +11,7 @@ import json
 import socket
 import ssl
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email import message_from_bytes, policy
@@ -171,6 +173,33 @@ class WebhookReceiver(LoopbackServer):
     @property
     def accepted(self) -> list[dict[str, Any]]:
         return [r for r in self.received if 200 <= r["status"] < 300]
+
+
+class RDAPServer(LoopbackServer):
+    """An RDAP registry (RFC 9083) on loopback: answers `/ip/<ip>` and `/domain/<name>` from
+    `answers` (path → the JSON a registry gives), 404 with an RDAP error otherwise. `delays`:
+    path prefix → seconds to wait before answering (a registry that is slow to answer)."""
+
+    def __init__(self, answers: dict[str, Any], delays: dict[str, float] | None = None) -> None:
+        self.answers, self.delays = answers, delays or {}
+        self.requests: list[str] = []
+        server = self
+
+        class Handler(_Quiet):
+            def do_GET(self) -> None:  # noqa: N802
+                server.requests.append(self.path)
+                for prefix, seconds in server.delays.items():
+                    if self.path.startswith(prefix):
+                        time.sleep(seconds)
+                answer = server.answers.get(self.path)
+                body = json.dumps(answer or {"errorCode": 404, "title": "Not Found"}).encode()
+                self.send_response(200 if answer else 404)
+                self.send_header("Content-Type", "application/rdap+json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        super().__init__(Handler)
 
 
 class SMTPSink:

@@ -34,6 +34,7 @@ from monitor.fetch.robots import DISALLOW_ALL, RobotsCache
 INFLATE_STEP = 64 * 1024  # decompressed bytes produced per step, so the cap is checked often
 ROBOTS_RETRY = 3600.0  # an unreachable robots.txt is asked again after an hour, not a day
 MAX_HINT = 7 * 24 * 3600.0  # a server's Retry-After/max-age/Expires beyond a week counts as a week
+GONE_BODY_CAP = 1024 * 1024  # the page served with a 404/410 is kept (hashed) up to this size
 _SECONDS = re.compile(r"[0-9]+")  # delta-seconds: ASCII digits only ("²".isdigit() is True)
 
 
@@ -58,11 +59,12 @@ class FetchTimeout(FetchError):
 
 
 class HTTPStatusError(FetchError):
-    def __init__(self, url: str, code: int, retry_after: float | None = None) -> None:
+    def __init__(self, url: str, code: int, retry_after: float | None = None, body: bytes | None = None) -> None:
         super().__init__(url, f"HTTP {code}")
         self.code = code
         self.retry_after = retry_after
         self.status = str(code)
+        self.body = body  # the page served with a 404 or 410 (evidence of a removal); None otherwise
 
 
 class TooLargeError(FetchError):
@@ -215,30 +217,38 @@ class Fetcher:
             if r.status_code == 304:
                 return self._fetched(url, r.status_code, h, b"")
             if r.status_code >= 400:
-                raise HTTPStatusError(url, r.status_code, seconds_until(h.get("retry-after")))
-            cap = self.settings.max_bytes
-            declared = h.get("content-length")
-            if declared and _SECONDS.fullmatch(declared) and int(declared) > cap:
-                raise TooLargeError(url, f"body of {declared} bytes exceeds the {cap}-byte cap")
-            inflater = Inflater(url, h.get("content-encoding", ""))
-            chunks, size = [], 0
-            # Raw bytes, decoded here step by step: the cap is checked before memory grows.
-            raws = aiter(r.stream)  # type: ignore[arg-type]
-            try:
-                async for raw in raws:
-                    for chunk in inflater.feed(raw):
-                        size += len(chunk)
-                        if size > cap:
-                            raise TooLargeError(url, f"body exceeds the {cap}-byte cap"
-                                                + (" once decompressed" if inflater.compressed else ""))
-                        chunks.append(chunk)
-            finally:
-                if hasattr(raws, "aclose"):  # a generator left mid-body is closed now, not by the GC
-                    await raws.aclose()
-            chunks.append(inflater.flush())
-            return self._fetched(url, r.status_code, h, b"".join(chunks))
+                gone = None
+                if r.status_code in (404, 410):  # what a removed page serves is evidence of the removal
+                    try:
+                        gone = await self._body(url, r, h, min(self.settings.max_bytes, GONE_BODY_CAP))
+                    except (FetchError, zlib.error, httpx.HTTPError, aiohttp.ClientError):
+                        gone = None  # the status is the answer; its page is only a detail
+                raise HTTPStatusError(url, r.status_code, seconds_until(h.get("retry-after")), body=gone)
+            return self._fetched(url, r.status_code, h, await self._body(url, r, h, self.settings.max_bytes))
         finally:
             await r.aclose()  # an unread body closes its connection; a read one keeps it alive
+
+    async def _body(self, url: str, r: httpx.Response, h: dict[str, str], cap: int) -> bytes:
+        declared = h.get("content-length")
+        if declared and _SECONDS.fullmatch(declared) and int(declared) > cap:
+            raise TooLargeError(url, f"body of {declared} bytes exceeds the {cap}-byte cap")
+        inflater = Inflater(url, h.get("content-encoding", ""))
+        chunks, size = [], 0
+        # Raw bytes, decoded here step by step: the cap is checked before memory grows.
+        raws = aiter(r.stream)  # type: ignore[arg-type]
+        try:
+            async for raw in raws:
+                for chunk in inflater.feed(raw):
+                    size += len(chunk)
+                    if size > cap:
+                        raise TooLargeError(url, f"body exceeds the {cap}-byte cap"
+                                            + (" once decompressed" if inflater.compressed else ""))
+                    chunks.append(chunk)
+        finally:
+            if hasattr(raws, "aclose"):  # a generator left mid-body is closed now, not by the GC
+                await raws.aclose()
+        chunks.append(inflater.flush())
+        return b"".join(chunks)
 
     def _fetched(self, url: str, status: int, h: dict[str, str], body: bytes) -> Fetched:
         return Fetched(

@@ -142,11 +142,13 @@ class MatchQueries(Queries):
         since = s.scalar(select(MatchRevisionRow.replaced_at).where(
             MatchRevisionRow.match_id == row.id, MatchRevisionRow.revision == row.revision - 1))
         page, sha256, status, fetched_at = _copy_page(row, post)
+        headers = row.copy_headers if row.copy_text is not None else post.headers  # of that same fetch
         s.add(MatchRevisionRow(
             match_id=row.id, revision=row.revision, kind=row.kind, score=row.score, coverage=row.coverage,
             spin_rate=row.spin_rate, evidence=row.evidence or {}, source_text=source_text_of(row, src),
             copy_text=copy_text_of(row, post), copy_raw_page=page, copy_raw_sha256=sha256,
-            copy_http_status=status, copy_fetched_at=fetched_at, detected_at=since or row.detected_at))
+            copy_http_status=status, copy_fetched_at=fetched_at, copy_headers=headers,
+            detected_at=since or row.detected_at))
 
     def match_revisions(self, match_id: int) -> list[RevisionInfo]:
         """The earlier revisions of a match, oldest first."""

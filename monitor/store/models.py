@@ -229,6 +229,7 @@ class MatchRevisionRow(Base):
     copy_raw_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     copy_http_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     copy_fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    copy_headers: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)  # of that fetch
     detected_at: Mapped[datetime] = mapped_column(UTCDateTime)  # when this revision was found
     replaced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -117,7 +117,26 @@ class CopyFetch:
     headers: dict[str, str]  # lower-case names; empty for pages fetched before they were kept
 
 
-def copy_fetch(db: Database, match_id: int) -> CopyFetch | None:
+def copy_fetch(db: Database, match_id: int, revision: int | None = None) -> CopyFetch | None:
+    """The fetch the match's evidence points into; `revision`: an earlier revision's (None when
+    the match has no such revision; the current revision's number gives the current fetch)."""
+    from monitor.store.models import MatchRevisionRow
+
+    if revision is not None:
+        with db.engine.connect() as c:
+            earlier = c.execute(select(PostRow.url, MatchRevisionRow.copy_raw_page, MatchRevisionRow.copy_raw_sha256,
+                                       MatchRevisionRow.copy_http_status, MatchRevisionRow.copy_fetched_at,
+                                       MatchRevisionRow.copy_headers)
+                                .join(MatchRow, MatchRevisionRow.match_id == MatchRow.id)
+                                .join(PostRow, MatchRow.post_id == PostRow.id)
+                                .where(MatchRevisionRow.match_id == match_id,
+                                       MatchRevisionRow.revision == revision)).first()
+            current = c.scalar(select(MatchRow.revision).where(MatchRow.id == match_id))
+        if earlier is not None:
+            url, page, sha, status, at, headers = earlier
+            return CopyFetch(url, bytes(page) if page is not None else None, sha, status, at, dict(headers or {}))
+        if current != revision:
+            return None
     with db.engine.connect() as c:
         row = c.execute(select(MatchRow.copy_text.is_not(None), MatchRow.copy_raw_page, MatchRow.copy_raw_sha256,
                                MatchRow.copy_http_status, MatchRow.copy_fetched_at, MatchRow.copy_headers,

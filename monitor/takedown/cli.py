@@ -51,6 +51,8 @@ def recheck(
 def evidence(
     match_id: Annotated[int, typer.Argument(help="A match id, from `monitor matches`")],
     out: Annotated[Path, typer.Option("--out", help="The zip file to write")],
+    revision: Annotated[Optional[int], typer.Option(help="An earlier revision of the match (the copy as it was "
+                                                    "before a material change)")] = None,
 ) -> None:
     """The evidence package: report, raw page, response headers, a WARC record and a manifest
     of sha256s, checkable without the monitor (see the README's verification script)."""
@@ -59,7 +61,7 @@ def evidence(
     cli = _cli()
     store = cli.open_store()
     try:
-        data = package(store.db, match_id)
+        data = package(store.db, match_id, revision)
     except EvidenceError as e:
         cli.fail(str(e))
     finally:

@@ -58,17 +58,27 @@ def warc_record(fetch: CopyFetch) -> bytes:
     return out.getvalue()
 
 
-def package(db: Database, match_id: int) -> bytes:
-    """The zip's bytes. EvidenceError when the match does not exist."""
+def package(db: Database, match_id: int, revision: int | None = None) -> bytes:
+    """The zip's bytes, of the match as it stands or of an earlier `revision` (the copy as it
+    was before a material change: its page, the headers of that fetch, its passages).
+    EvidenceError when the match or the revision does not exist."""
     store = Store(db)
     found = store.match_with_texts(match_id)
-    fetch = copy_fetch(db, match_id)
-    if found is None or fetch is None:
+    if found is None:
+        raise EvidenceError(f"no match with id {match_id} (see `monitor matches`)")
+    steps = timeline(db, match_id, found[0].detected_at)
+    earlier = store.match_revisions(match_id)
+    if revision is not None and revision != found[0].revision:
+        found = store.revision_with_texts(match_id, revision)
+        if found is None:
+            raise EvidenceError(f"match {match_id} has no revision {revision} (revisions: "
+                                f"{', '.join(str(r.revision) for r in earlier) or 'none before'} and the current one)")
+    fetch = copy_fetch(db, match_id, found[0].revision)
+    if fetch is None:
         raise EvidenceError(f"no match with id {match_id} (see `monitor matches`)")
     record, source_text, copy_text = found
-    steps = timeline(db, match_id, record.detected_at)
     files: dict[str, bytes] = {
-        "report.html": render(record, source_text, copy_text, store.match_revisions(match_id),
+        "report.html": render(record, source_text, copy_text, [r for r in earlier if r.revision != record.revision],
                               [s.line() for s in steps]).encode("utf-8"),
         "source.txt": source_text.encode("utf-8"),
         "copy.txt": copy_text.encode("utf-8"),
@@ -88,6 +98,7 @@ def package(db: Database, match_id: int) -> bytes:
         "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "generator": f"Reuse Monitor {__version__}",
         "match_id": match_id,
+        "revision": record.revision,
         "kind": record.kind, "score": round(record.score, 4), "coverage": round(record.coverage, 4),
         "source": {"url": record.source_url, "title": record.source_title},
         "copy": {"url": fetch.url, "title": record.copy_title, "http_status": fetch.http_status,

@@ -2,10 +2,29 @@
 WHOIS in JSON, RFC 9083), asked about the IP network the host resolves to and the domain's
 registrar. A small client over the monitor's fetcher (its caps, redirects and private-network
 guard), answers kept a day in the database, each question bounded by `notice.rdap_timeout`.
+The defaults ask rdap.org, whose redirects lead to the registry that holds the answer (so no
+bootstrap file is needed); `notice.rdap_ip_url`/`rdap_domain_url` point elsewhere (a registry,
+a loopback server in the tests and the demo).
 
-The maintained PyPI clients (whoisit, ipwhois) bring their own HTTP stack and load IANA's
-bootstrap files from the internet before the first question; rdap.org-style redirectors (the
-default base URLs) make the bootstrap unnecessary, and a test points them at a loopback server.
+Why not a PyPI client (decided from their documented APIs, 2026-11):
+- whoisit 4.1: its bootstrap is process-wide state (`bootstrap()` downloads IANA's five files
+  from data.iana.org through its own client; `load_bootstrap_data()` takes only whoisit's own
+  saved form and refuses a second load until `clear_bootstrapping()`; an http:// registry such
+  as a loopback one needs `allow_insecure=True`), so two configurations in one process (tests,
+  a desk beside the poller) would overwrite each other. Its `*_async(async_client=…)` stores the
+  client given as the process-wide default, and the registries' redirects (ARIN → RIPE, …) must
+  then be followed by that httpx client itself (whoisit's own sets `follow_redirects=True`):
+  the monitor vets each hop's literal address and caps the body in the Fetcher, above the
+  transport, so a redirect or a domain answer's "related" link (which whoisit follows) would
+  leave the guard and the cap. Its lookups take no time limit (a module constant).
+- ipwhois 1.3: IP networks only (no domain, so no registrar's abuse desk); it finds the
+  registry through Team Cymru (DNS or whois on port 43) or ARIN's bootstrap at fixed
+  addresses, over urllib: no base URL or client of ours.
+- rdap (20c) 1.7: configured from a config.yaml in a home folder (bootstrap_url, timeout),
+  blocking `requests` calls with no session of ours: outside the guard as well.
+Parsing was never the obstacle (whoisit's parser does collect nested entities by role, as
+abuse_emails does); the transport and the process-wide state are. Were whoisit to take a
+bootstrap and a client per call, it could sit behind `RDAP.ask` unchanged.
 """
 
 from __future__ import annotations

@@ -52,8 +52,8 @@ async def read_copy(monitor: Monitor, fetcher: Fetcher, copy: WatchedCopy) -> tu
     try:
         fetched = await fetcher.get(copy.copy_url, accept="text/html,*/*;q=0.5")
     except HTTPStatusError as e:
-        if e.code in GONE:
-            return "removed", e.code, None, f"HTTP {e.code}"
+        if e.code in GONE:  # the page it answers with is hashed too: what the URL served then
+            return "removed", e.code, hashlib.sha256(e.body).hexdigest() if e.body is not None else None, f"HTTP {e.code}"
         return "error", e.code, None, str(e)
     except FetchError as e:
         return "error", None, None, str(e)

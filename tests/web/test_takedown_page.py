@@ -33,10 +33,10 @@ def test_match_page_shows_removal_with_its_evidence(desk):
 def test_notice_page_finds_the_host_and_sends(db_url, tmp_path):
     """The match page's notice button: abuse contacts from RDAP (loopback), the notice, and
     sending it through SMTP (loopback), which moves the match to notice sent."""
-    from monitor.demo.servers import SMTPSink
+    from monitor.demo.servers import RDAPServer, SMTPSink
     from monitor.store import triage as store
     from monitor.store.takedown import sent_notices
-    from tests.test_notice import CONTACT, DOMAIN, RDAPServer
+    from tests.test_notice import CONTACT, DOMAIN
     from tests.web.conftest import Desk
     from tests.web.test_app import csrf_of
 
