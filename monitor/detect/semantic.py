@@ -22,10 +22,11 @@ import hashlib
 import importlib.util
 import json
 import math
+import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -195,3 +196,76 @@ def encoder(directory: Path | None = None) -> Encoder:
         if enc is None:
             enc = _ENCODERS[d] = Encoder(d)
         return enc
+
+
+# --- the tier: in-order chains of sentence pairs whose meaning matches ---------------------
+
+_LATIN = re.compile(r"[a-zA-Z]")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def english_like(sentence: str) -> bool:
+    """Whether the model can read the sentence: it is an English model, and text in another
+    script becomes jamo or single letters that all look alike to it (unrelated Korean sentences
+    come out close), so such sentences take no part in the tier."""
+    letters = len(_LETTER.findall(sentence))
+    return letters > 0 and len(_LATIN.findall(sentence)) >= 0.9 * letters
+
+
+class SemPair(NamedTuple):
+    i: int  # source sentence
+    j: int  # post sentence
+    sim: float  # cosine of the two sentence vectors
+
+
+def sim_pairs(sim: np.ndarray, min_sim: float) -> list[SemPair]:
+    """Every (source sentence, post sentence) at least `min_sim` alike, each also the best or
+    second best counterpart of one of its two sentences (a merged sentence pairs with two)."""
+    if sim.size == 0:
+        return []
+    k = min(2, sim.shape[1])
+    row_ok = np.zeros(sim.shape, dtype=bool)
+    top = np.argpartition(-sim, k - 1, axis=1)[:, :k]
+    np.put_along_axis(row_ok, top, True, axis=1)
+    k = min(2, sim.shape[0])
+    col_ok = np.zeros(sim.shape, dtype=bool)
+    top = np.argpartition(-sim, k - 1, axis=0)[:k, :]
+    np.put_along_axis(col_ok, top, True, axis=0)
+    ii, jj = np.nonzero((sim >= min_sim) & (row_ok | col_ok))
+    return [SemPair(int(i), int(j), float(sim[i, j])) for i, j in zip(ii, jj)]
+
+
+def chains(found: list[SemPair], max_skip: int, chance: float) -> list[tuple[float, list[SemPair]]]:
+    """Disjoint in-order chains of pairs, best first by evidence Σ (sim − chance). A step goes
+    forward in both texts by at most max_skip + 1 sentences, or stays on one sentence of one
+    side (a merge or a split)."""
+    ps = sorted(found, key=lambda p: (p.i, p.j))
+    n = len(ps)
+    gain = [p.sim - chance for p in ps]
+    best = gain[:]
+    prev = [-1] * n
+    step = max_skip + 1
+    for b in range(n):
+        pb = ps[b]
+        for a in range(b - 1, -1, -1):
+            pa = ps[a]
+            di, dj = pb.i - pa.i, pb.j - pa.j
+            if di > step:
+                break
+            if 0 <= dj <= step and (di or dj) and best[a] + gain[b] > best[b]:
+                best[b], prev[b] = best[a] + gain[b], a
+    used = [False] * n
+    out = []
+    for b in sorted(range(n), key=lambda k: -best[k]):
+        if used[b]:
+            continue
+        chain = []
+        k = b
+        while k >= 0 and not used[k]:
+            used[k] = True
+            chain.append(ps[k])
+            k = prev[k]
+        chain.reverse()
+        out.append((sum(p.sim - chance for p in chain), chain))
+    out.sort(key=lambda c: -c[0])
+    return out
