@@ -76,11 +76,11 @@ class DetectSettings:
     # lexical tier rejected; thresholds derived from same-event negatives' sentence similarities
     semantic: bool = field(default_factory=_semantic_installed)  # on if the extra and model are installed
     semantic_gate_shared: int = 3  # cheap gate: rewrite_min_run source sentences share this many terms with the post
-    semantic_min_sim: float = 0.8  # a pair: 1 in 20 same-event source sentences has a counterpart this close
-    semantic_chance: float = 0.6  # ... and half of them one this close: evidence counts above it
+    semantic_min_sim: float = 0.7  # a pair: 3 in 4 same-event source sentences have no counterpart this close
+    semantic_min_margin: float = 0.1  # ... standing out from its sentences' other pairs (median same-topic best)
     semantic_max_skip: int = 2  # sentences dropped or added between two re-told ones
-    semantic_min_local: int = 2  # source sentences in order in one chain (same-event negatives: never 2)
-    semantic_min_evidence: float = 0.4  # Σ (sim − chance) over those chains: two pairs at min_sim (README)
+    semantic_min_local: int = 2  # source sentences in order in one chain
+    semantic_min_evidence: float = 1.0  # Σ margin over those chains: above every same-event negative (README)
     semantic_cache: int = 256  # sources whose sentence vectors are kept (LRU), ≈ 1.5 KB a sentence
     max_words: int = 20_000  # words fingerprinted and aligned of one text (≈ 40 pages)
 
@@ -139,7 +139,9 @@ _SPUN_DENSITY = 0.8
 # a light rewrite that changes one term in five (0.8).
 _CHANCE_DICE = 0.4
 _LIGHT_DICE = 0.8
-# A light paraphrase's sentence similarity (the semantic tier's quality reaches 1 there).
+# A same-event sentence's best counterpart (median, README "Semantic tier") and a light
+# paraphrase's: the semantic tier's quality goes from 0 to 1 between them.
+_SAME_EVENT_SIM = 0.6
 _CLOSE_SIM = 0.9
 
 
@@ -341,8 +343,8 @@ class Detector:
             return None
         ps = post.sentences()
         sim = self._vectors.get(source_text, ss) @ post.vectors().T
-        found = _semantic.sim_pairs(sim, s.semantic_min_sim)
-        ranked = _semantic.chains(found, s.semantic_max_skip, s.semantic_chance)
+        found = _semantic.sim_pairs(sim, s.semantic_min_sim, s.semantic_min_margin)
+        ranked = _semantic.chains(found, s.semantic_max_skip)
         kept = [(e, c) for e, c in ranked if len({p.i for p in c}) >= s.semantic_min_local]
         evidence = sum(e for e, _ in kept)
         if not kept or evidence < s.semantic_min_evidence:
@@ -354,7 +356,7 @@ class Detector:
         coverage = reused / len(src)
         pairs = sorted((p for c in runs for p in c), key=lambda p: (p.i, p.j))
         mean = sum(p.sim for p in pairs) / len(pairs)
-        quality = min(1.0, max(0.0, (mean - s.semantic_chance) / (_CLOSE_SIM - s.semantic_chance)))
+        quality = min(1.0, max(0.0, (mean - _SAME_EVENT_SIM) / (_CLOSE_SIM - _SAME_EVENT_SIM)))
         enough = coverage >= s.min_coverage or reused >= _FULL_WORDS
         amount = min(1.0, max(coverage / s.min_coverage, reused / _FULL_WORDS))
         score = 0.5 * amount + 0.5 * quality

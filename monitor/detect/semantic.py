@@ -212,36 +212,43 @@ def english_like(sentence: str) -> bool:
     return letters > 0 and len(_LATIN.findall(sentence)) >= 0.9 * letters
 
 
+def margins(sim: np.ndarray, k: int = 4) -> np.ndarray:
+    """Each similarity less the mean of the k best of its row and of its column, averaged
+    (margin scoring, as bitext mining does it: Artetxe & Schwenk 2019). Two articles on one
+    event are alike sentence after sentence (the topic), so their best pairs stand out little
+    from the next best; a re-told sentence stands out from the rest of its text."""
+    if sim.size == 0:
+        return sim
+    kr, kc = min(k, sim.shape[1]), min(k, sim.shape[0])
+    row = -np.partition(-sim, kr - 1, axis=1)[:, :kr].mean(1)
+    col = -np.partition(-sim, kc - 1, axis=0)[:kc, :].mean(0)
+    return sim - (row[:, None] + col[None, :]) / 2
+
+
 class SemPair(NamedTuple):
     i: int  # source sentence
     j: int  # post sentence
     sim: float  # cosine of the two sentence vectors
+    margin: float  # how far it stands out from the other pairs of its two sentences (margins)
 
 
-def sim_pairs(sim: np.ndarray, min_sim: float) -> list[SemPair]:
-    """Every (source sentence, post sentence) at least `min_sim` alike, each also the best or
-    second best counterpart of one of its two sentences (a merged sentence pairs with two)."""
+def sim_pairs(sim: np.ndarray, min_sim: float, min_margin: float) -> list[SemPair]:
+    """Every (source sentence, post sentence) at least `min_sim` alike that stands out from
+    the other pairs of its two sentences by at least `min_margin`."""
     if sim.size == 0:
         return []
-    k = min(2, sim.shape[1])
-    row_ok = np.zeros(sim.shape, dtype=bool)
-    top = np.argpartition(-sim, k - 1, axis=1)[:, :k]
-    np.put_along_axis(row_ok, top, True, axis=1)
-    k = min(2, sim.shape[0])
-    col_ok = np.zeros(sim.shape, dtype=bool)
-    top = np.argpartition(-sim, k - 1, axis=0)[:k, :]
-    np.put_along_axis(col_ok, top, True, axis=0)
-    ii, jj = np.nonzero((sim >= min_sim) & (row_ok | col_ok))
-    return [SemPair(int(i), int(j), float(sim[i, j])) for i, j in zip(ii, jj)]
+    mg = margins(sim)
+    ii, jj = np.nonzero((sim >= min_sim) & (mg >= min_margin))
+    return [SemPair(int(i), int(j), float(sim[i, j]), float(mg[i, j])) for i, j in zip(ii, jj)]
 
 
-def chains(found: list[SemPair], max_skip: int, chance: float) -> list[tuple[float, list[SemPair]]]:
-    """Disjoint in-order chains of pairs, best first by evidence Σ (sim − chance). A step goes
+def chains(found: list[SemPair], max_skip: int) -> list[tuple[float, list[SemPair]]]:
+    """Disjoint in-order chains of pairs, best first by evidence Σ margin. A step goes
     forward in both texts by at most max_skip + 1 sentences, or stays on one sentence of one
     side (a merge or a split)."""
     ps = sorted(found, key=lambda p: (p.i, p.j))
     n = len(ps)
-    gain = [p.sim - chance for p in ps]
+    gain = [p.margin for p in ps]
     best = gain[:]
     prev = [-1] * n
     step = max_skip + 1
@@ -266,6 +273,6 @@ def chains(found: list[SemPair], max_skip: int, chance: float) -> list[tuple[flo
             chain.append(ps[k])
             k = prev[k]
         chain.reverse()
-        out.append((sum(p.sim - chance for p in chain), chain))
+        out.append((sum(p.margin for p in chain), chain))
     out.sort(key=lambda c: -c[0])
     return out
