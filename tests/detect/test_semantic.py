@@ -63,3 +63,71 @@ def test_refuses_a_model_file_that_fails_its_checksum(tmp_path: Path) -> None:
     shutil.rmtree(tmp_path)
     with pytest.raises(semantic.SemanticUnavailable, match="model files not found"):
         semantic.encoder(tmp_path)
+
+
+# --- the tier in the detector ----------------------------------------------------------------
+
+DATA = Path(__file__).parent / "data"
+
+
+def _partial_ai_rewrite() -> str:
+    """Two paragraphs of an AI-style paraphrase of bridge.txt (bridge_ai.txt: every sentence
+    reworded, names and numbers kept) inside an unrelated article."""
+    ai = (DATA / "bridge_ai.txt").read_text().split("\n\n")
+    host = (DATA / "garden.txt").read_text().split("\n\n")
+    return "\n\n".join(host[:2] + ai[2:4] + host[2:])
+
+
+def test_tier_finds_a_partial_ai_rewrite_the_lexical_tiers_miss() -> None:
+    from monitor.detect import DetectSettings, Detector
+
+    src, post = (DATA / "bridge.txt").read_text(), _partial_ai_rewrite()
+    assert not Detector(DetectSettings(semantic=False)).compare(src, post).is_match
+    v = Detector(DetectSettings(semantic=True)).compare(src, post)
+    assert v.is_match and v.kind == "partial_rewrite" and v.method == "semantic"
+    # the evidence names each matched sentence pair and its similarity, so a person can check it
+    d = v.to_dict()
+    assert len(d["similarities"]) == len(d["passages"]) >= 4
+    assert all(0.7 <= x <= 1 for x in d["similarities"])
+    for p in v.passages:
+        assert src[p.source_start:p.source_end].strip() and post[p.copy_start:p.copy_end].strip()
+    assert "re-told in order, by meaning" in v.reason
+
+
+def test_tier_does_not_match_another_article_on_the_same_event() -> None:
+    from monitor.detect import DetectSettings, Detector
+
+    det = Detector(DetectSettings(semantic=True))
+    src = (DATA / "bridge.txt").read_text()
+    v = det.compare_semantic(src, (DATA / "bridge_other.txt").read_text())
+    assert v is not None and not v.is_match  # same names and numbers: the gate lets it through
+    assert not det.compare(src, (DATA / "bridge_other.txt").read_text()).is_match
+    whole = det.compare_semantic(src, (DATA / "bridge_ai.txt").read_text())
+    assert whole is not None and whole.is_match and whole.coverage > 0.5
+
+
+def test_tier_skips_text_the_english_model_cannot_read() -> None:
+    from monitor.detect import DetectSettings, Detector
+
+    src, post = (DATA / "market_ko.txt").read_text(), (DATA / "market_ko_rewrite.txt").read_text()
+    v = Detector(DetectSettings(semantic=True)).compare_semantic(src, post)
+    assert v is None or (not v.is_match and not v.similarities)
+    assert not semantic.english_like("정부가 새로운 정책을 발표했다.")
+    assert semantic.english_like("The council approved the 2025 budget (38 million euros).")
+
+
+def test_margin_chain_rules() -> None:
+    # a diagonal of distinct pairs chains; the same similarity spread over a whole row does not
+    # stand out (margin), so a topic-wide likeness gives no pairs
+    diag = np.full((5, 5), 0.3, dtype=np.float32)
+    np.fill_diagonal(diag, 0.85)
+    found = semantic.sim_pairs(diag, 0.7, 0.1)
+    assert [(p.i, p.j) for p in found] == [(k, k) for k in range(5)]
+    (ev, chain), = semantic.chains(found, 2)
+    assert len(chain) == 5 and ev == pytest.approx(sum(p.margin for p in found))
+    flat = np.full((5, 5), 0.8, dtype=np.float32)
+    assert semantic.sim_pairs(flat, 0.7, 0.1) == []
+    # out of order beyond the skip: two chains, not one
+    far = np.full((6, 6), 0.2, dtype=np.float32)
+    far[0, 4] = far[1, 5] = far[4, 0] = far[5, 1] = 0.9
+    assert sorted(len(c) for _, c in semantic.chains(semantic.sim_pairs(far, 0.7, 0.1), 2)) == [2, 2]
