@@ -33,6 +33,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import DEV, Baseline, load_sources  # noqa: E402
+from monitor.detect import semantic  # noqa: E402
 from monitor.detect import DetectSettings, Detector  # noqa: E402
 from monitor.detect.normalise import STOPWORDS  # noqa: E402
 
@@ -181,7 +182,9 @@ def main() -> None:
              ("+ rewrite check, no pre-filter, no cache",
               replace(det.settings, rewrite_prefilter=False, rewrite_cache=0)),
              ("+ rewrite check, pre-filter, no cache", replace(det.settings, rewrite_cache=0)),
-             ("all tiers (as shipped)", det.settings)]
+             ("all lexical tiers (semantic tier off)", replace(det.settings, semantic=False))]
+    if semantic.available():  # the optional tier (monitor/detect/semantic.py), when its extra is installed
+        tiers.append(("+ semantic tier", replace(det.settings, semantic=True)))
     caches = [type(det._split)(st.rewrite_cache) for _, st in tiers]  # each tier its own, cold
     scan_wall: list[list[float]] = [[] for _ in tiers]
     scan_cpu: list[list[float]] = [[] for _ in tiers]
