@@ -336,7 +336,13 @@ def test_rewrite_check_needs_a_run_of_sentences_in_order(det: Detector) -> None:
     garden = [s for s in text("garden").replace("\n", " ").split(". ") if len(s.split()) > 8]
     told = [s for p in paras[1:] for s in p.split(". ")]
     mixed = ". ".join(x for pair in zip(told[::3], garden) for x in pair)
-    assert not det.compare_sentences(src, mixed).is_match
+    runs_only = Detector(DetectSettings(rewrite_chain=False))
+    assert not runs_only.compare_sentences(src, mixed).is_match
+    # the weighted chain takes close re-tellings one unrelated line apart (that line costs as
+    # much as a pair at chance), but not two lines apart: the re-told text must stand together
+    two_apart = ". ".join(x for k, t in enumerate(told[::3]) for x in (t, garden[2 * k % len(garden)],
+                                                                      garden[(2 * k + 1) % len(garden)]))
+    assert not det.compare_sentences(src, two_apart).is_match
     # the re-told sentences in reverse order are not a re-telling either
     assert not det.compare_sentences(src, ". ".join(reversed(told))).is_match
     # and the check can be turned off
