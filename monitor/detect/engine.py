@@ -71,8 +71,8 @@ class DetectSettings:
     rewrite_chain_shared: int = 3  # terms a pair shares (the weights, not the count, judge it)
     rewrite_chance: float = 1 / 3  # weighted overlap of a same-event sentence with its best counterpart
     rewrite_post_skip: int = 2  # added lines between two re-told sentences (a subhead, a line of background)
-    rewrite_min_evidence: float = 1 / 3  # Σ (overlap − chance), less chance per unrelated line inside:
-    # the chain must beat chance by what one unrelated sentence costs (README "AI rewrites")
+    rewrite_min_evidence: float = 2 / 3  # Σ (overlap − chance), less chance per unrelated line inside:
+    # the chain must still beat chance if two more of its sentences were unrelated (README "AI rewrites")
     max_words: int = 20_000  # words fingerprinted and aligned of one text (≈ 40 pages)
 
 
