@@ -141,12 +141,13 @@ class _Post:
         self._sentences: list | None = None
         self._where: dict[str, list[int]] | None = None
         self._terms: frozenset[str] | None = None
-        self._weights: dict[str, float] | None = None
+        self._weights: tuple[dict[str, float], list[float]] | None = None
 
-    def weights(self) -> dict[str, float]:
-        """term → specificity in the post (the weighted chain's weights, made once)."""
+    def weights(self) -> tuple[dict[str, float], list[float]]:
+        """(term → specificity in the post, each sentence's total): the weighted chain's, made once."""
         if self._weights is None:
-            self._weights = _sentences.weights(self.sentences())
+            w = _sentences.weights(self.sentences())
+            self._weights = (w, _sentences.weight_sums(self.sentences(), w))
         return self._weights
 
     def terms(self) -> frozenset[str]:
@@ -176,8 +177,24 @@ class _SentenceCache:
     def __init__(self, size: int) -> None:
         self.size = size
         self._lru: OrderedDict[str, list[_sentences.Sentence]] = OrderedDict()
+        self._weights: dict[str, tuple[dict[str, float], list[float]]] = {}
         self._lock = threading.Lock()
         self.hits = self.misses = 0
+
+    def weighted(self, text: str, ss: list[_sentences.Sentence]) -> tuple[dict[str, float], list[float]]:
+        """The weighted chain's term weights and sentence totals of a source whose sentences
+        `get` returned, kept beside them (a source comes back as a candidate of post after post)."""
+        with self._lock:
+            found = self._weights.get(text)
+            if found is not None:
+                return found
+        w = _sentences.weights(ss)
+        made = (w, _sentences.weight_sums(ss, w))
+        if self.size > 0:
+            with self._lock:
+                if text in self._lru:  # kept only while its sentences are
+                    self._weights[text] = made
+        return made
 
     def get(self, text: str, tokens: Tokens) -> list[_sentences.Sentence]:
         with self._lock:
@@ -192,7 +209,8 @@ class _SentenceCache:
             with self._lock:
                 self._lru[text] = ss
                 if len(self._lru) > self.size:
-                    self._lru.popitem(last=False)
+                    gone, _ = self._lru.popitem(last=False)
+                    self._weights.pop(gone, None)
         return ss
 
 
@@ -292,8 +310,10 @@ class Detector:
                 ss, post.terms(), s.rewrite_chain_shared, s.rewrite_min_run)):
             return none if not runs else v
         ps = post.sentences()
-        found = _sentences.weighted_pairs(ss, ps, _sentences.weights(ss), post.weights(), s.rewrite_chain_shared,
-                                          s.rewrite_chance, post.where())
+        wsrc, src_sums = self._split.weighted(source_text, ss)
+        wpost, post_sums = post.weights()
+        found = _sentences.weighted_pairs(ss, ps, wsrc, wpost, s.rewrite_chain_shared, s.rewrite_chance,
+                                          post.where(), src_sums, post_sums)
         evidence, chain = _sentences.evidence_chain(found, ps, s.rewrite_chance, s.rewrite_min_shared,
                                                      s.rewrite_post_skip, s.rewrite_min_run)
         if evidence < s.rewrite_min_evidence:

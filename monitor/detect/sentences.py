@@ -262,18 +262,24 @@ def may_pair(src: list[Sentence], post_terms: frozenset[str], min_shared: int, m
     return False
 
 
+def weight_sums(sents: list[Sentence], w: dict[str, float]) -> list[float]:
+    """Each sentence's total weight (the denominators of `weighted_pairs`; made once a text)."""
+    return [sum(map(w.__getitem__, s.terms)) for s in sents]
+
+
 def weighted_pairs(src: list[Sentence], cpy: list[Sentence], wsrc: dict[str, float],
                    wcpy: dict[str, float], min_shared: int, floor: float,
-                   where: dict[str, list[int]]) -> list[Pair]:
+                   where: dict[str, list[int]], src_sums: list[float] | None = None,
+                   cpy_sums: list[float] | None = None) -> list[Pair]:
     """Every (source sentence, post sentence) sharing at least `min_shared` terms whose weighted
     Dice Σ_shared (w_s + w_p) / (Σ_S w_s + Σ_P w_p) (weights: `weights`) is above `floor`."""
-    pw = [sum(wcpy[t] for t in s.terms) for s in cpy]
+    pw = cpy_sums if cpy_sums is not None else weight_sums(cpy, wcpy)
     out = []
     for i, s in enumerate(src):
         shared = [t for t in s.terms if t in where]
         if len(shared) < min_shared:
             continue
-        sw = sum(wsrc[t] for t in s.terms)
+        sw = src_sums[i] if src_sums is not None else sum(wsrc[t] for t in s.terms)
         num: dict[int, float] = {}
         count: dict[int, int] = {}
         for t in shared:
