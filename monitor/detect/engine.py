@@ -319,7 +319,7 @@ class Detector:
         if evidence < s.rewrite_min_evidence:
             return (v if runs else none) if not chain else Verdict(
                 False, None, reason=f"{len({p.i for p in chain})} source sentences re-told in order, evidence "
-                f"{evidence:.2f} below {s.rewrite_min_evidence} over a same-event article", method="sentences")
+                f"{evidence:.2f} below {s.rewrite_min_evidence:.2f} over a same-event article", method="sentences")
         return self._retold(ss, src, post, [chain], s.rewrite_chance, "mean weighted overlap",
                             f", evidence {evidence:.2f}")
 
