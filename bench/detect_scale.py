@@ -181,6 +181,7 @@ def main() -> None:
              ("+ rewrite check, no pre-filter, no cache",
               replace(det.settings, rewrite_prefilter=False, rewrite_cache=0)),
              ("+ rewrite check, pre-filter, no cache", replace(det.settings, rewrite_cache=0)),
+             ("+ rewrite check, runs only (no weighted chain)", replace(det.settings, rewrite_chain=False)),
              ("all tiers (as shipped)", det.settings)]
     caches = [type(det._split)(st.rewrite_cache) for _, st in tiers]  # each tier its own, cold
     scan_wall: list[list[float]] = [[] for _ in tiers]
