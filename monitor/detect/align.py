@@ -45,8 +45,25 @@ class Alignment:
         return self.s1 - self.s0
 
 
+def post_index(cpy: list[str]) -> dict[str, list[int]]:
+    """Content word → its positions in the post: made once for a post compared with several
+    sources, so a source's seeds cost the words both share, not a pass over the post."""
+    where: dict[str, list[int]] = {}
+    other: set[str] = set()
+    for j, w in enumerate(cpy):
+        at = where.get(w)
+        if at is not None:
+            at.append(j)
+        elif w not in other:
+            if is_content(w):
+                where[w] = [j]
+            else:
+                other.add(w)
+    return where
+
+
 def seeds(src: list[str], cpy: list[str], max_occurrences: int = 50,
-          max_seeds: int = 200_000) -> list[tuple[int, int]]:
+          max_seeds: int = 200_000, cpy_index: dict[str, list[int]] | None = None) -> list[tuple[int, int]]:
     """(source position, post position) of every shared content word, sorted by post position.
 
     A word occurring more than `max_occurrences` times in the source is skipped: it would
@@ -55,12 +72,18 @@ def seeds(src: list[str], cpy: list[str], max_occurrences: int = 50,
     bounds the time of the chaining step.
     """
     # only the content words both texts have (a set intersection in C) are indexed
-    shared = {w for w in set(src).intersection(cpy) if is_content(w)}
+    if cpy_index is None:
+        shared = {w for w in set(src).intersection(cpy) if is_content(w)}
+    else:
+        shared = cpy_index.keys() & set(src)
     where: dict[str, list[int]] = {w: [] for w in shared}
     for i, w in enumerate(src):
         if w in shared:
             where[w].append(i)
-    hits = [(j, where[w]) for j, w in enumerate(cpy) if w in where]
+    if cpy_index is None:
+        hits = [(j, where[w]) for j, w in enumerate(cpy) if w in where]
+    else:  # the same list: post positions of the shared words, in post order
+        hits = [(j, where[cpy[j]]) for j in sorted([j for w in shared for j in cpy_index[w]])]
     while max_occurrences > 1 and sum(len(p) for _, p in hits if len(p) <= max_occurrences) > max_seeds:
         max_occurrences //= 2
     out: list[tuple[int, int]] = []
@@ -192,9 +215,10 @@ def _passage(g: list[tuple[int, int, int]], chain: list[tuple[int, int]], max_ph
     return p
 
 
-def align(src: list[str], cpy: list[str], *, max_gap: int, min_seeds: int, max_phrase: int) -> list[Alignment]:
-    """Passages of `src` reused in `cpy`, in source order."""
-    found = [(p, ch) for ch in chains(seeds(src, cpy), max_gap, min_seeds)
+def align(src: list[str], cpy: list[str], *, max_gap: int, min_seeds: int, max_phrase: int,
+          cpy_index: dict[str, list[int]] | None = None) -> list[Alignment]:
+    """Passages of `src` reused in `cpy`, in source order (`cpy_index`: `post_index(cpy)`)."""
+    found = [(p, ch) for ch in chains(seeds(src, cpy, cpy_index=cpy_index), max_gap, min_seeds)
              for p in extend(src, cpy, ch, max_phrase, reach=max_phrase)]
     # Extension may grow passages into each other at their edges: the better passage keeps
     # the words both claim, the other loses the runs that overlap it.

@@ -127,13 +127,20 @@ class _Post:
     """A post's tokens and, made once when first needed, its sentences (scan compares one
     post with several sources)."""
 
-    __slots__ = ("text", "tokens", "_sentences", "_where", "_terms")
+    __slots__ = ("text", "tokens", "_sentences", "_where", "_terms", "_words_at")
 
     def __init__(self, text: str, tokens: Tokens) -> None:
         self.text, self.tokens = text, tokens
         self._sentences: list | None = None
         self._where: dict[str, list[int]] | None = None
         self._terms: frozenset[str] | None = None
+        self._words_at: dict[str, list[int]] | None = None
+
+    def words_at(self) -> dict[str, list[int]]:
+        """content word → its positions in the post (the alignment's seed index, made once)."""
+        if self._words_at is None:
+            self._words_at = _align.post_index(self.tokens.words)
+        return self._words_at
 
     def terms(self) -> frozenset[str]:
         """All the post's terms (the rewrite check's pre-filter; no sentence split needed)."""
@@ -221,7 +228,9 @@ class Detector:
 
     def candidates(self, text: str) -> list[int]:
         """Sources sharing at least `min_hits` window band keys with the post, best first."""
-        content, n = self._content(text)
+        return self._candidates(*self._content(text))
+
+    def _candidates(self, content: np.ndarray, n: int) -> list[int]:
         s = self.settings
         hits = self._index.hits(self._hasher.post_keys(content), s.max_postings, s.min_hits,
                                 s.min_scattered_hits)
@@ -248,7 +257,7 @@ class Detector:
         return self._rewrite(source_text or "", src, _Post(post_text or "", tokenize(post_text or "", s.max_words)))
 
     def _compare(self, source_text: str, src: Tokens, post: _Post) -> Verdict:
-        v = self._align(src, post.tokens)
+        v = self._align(src, post.tokens, post.words_at())
         if (v.is_match and v.kind != MatchKind.PARTIAL_COPY) or not self.settings.rewrites \
                 or len(src) < self.settings.min_source_words or not post.tokens.words:
             return v
@@ -306,7 +315,7 @@ class Detector:
         return Verdict(True, MatchKind.REWRITE if whole else MatchKind.PARTIAL_REWRITE, score, coverage, changed, passages,
                        (), f"rewrite: {what}", "sentences", reused)
 
-    def _align(self, src: Tokens, cpy: Tokens) -> Verdict:
+    def _align(self, src: Tokens, cpy: Tokens, cpy_index: dict[str, list[int]] | None = None) -> Verdict:
         s = self.settings
         notes = []
         if src.truncated:
@@ -318,7 +327,7 @@ class Detector:
         if not cpy.words:
             return Verdict(False, None, reason=_join(["post has no text"] + notes))
         found = _align.align(src.words, cpy.words, max_gap=s.max_gap, min_seeds=s.min_seeds,
-                             max_phrase=s.max_phrase)
+                             max_phrase=s.max_phrase, cpy_index=cpy_index)
         good = [p for p in found
                 if p.length >= s.min_passage_words and p.aligned >= s.min_density * p.length]
         if not good:
@@ -375,11 +384,13 @@ class Detector:
     def scan(self, post_text: str,
              load_sources: Callable[[list[int]], Mapping[int, str]]) -> list[tuple[int, Verdict]]:
         """Every source the post copies (one post may copy several), best first."""
-        ids = self.candidates(post_text)
+        # the post is split into words once, for its keys and for every comparison
+        tokens = tokenize(post_text or "", self.settings.max_words)
+        ids = self._candidates(*self._table.encode_words(tokens.words))
         if not ids:
             return []
         texts = load_sources(ids)
-        post = _Post(post_text or "", tokenize(post_text or "", self.settings.max_words))  # once for all
+        post = _Post(post_text or "", tokens)
         out = [(sid, self._compare(texts[sid] or "", tokenize(texts[sid] or "", self.settings.max_words), post))
                for sid in ids if sid in texts]
         return self.fold(out)

@@ -229,6 +229,11 @@ class WordTable:
             toks = _WORD_RE.findall(low)
             if len(toks) > max_words:
                 toks = toks[:max_words]
+        return self.encode_words(toks)
+
+    def encode_words(self, toks: list[str]) -> tuple[np.ndarray, int]:
+        """The same from the text's words already split (`normalise.tokenize`: lower-cased,
+        folded; a folded word has the row of the word it was folded from)."""
         with self._lock:
             rows = list(map(self.codes.get, toks))  # None: a token not seen yet
             if None in rows:
@@ -463,6 +468,14 @@ class BandIndex:
             close[np.searchsorted(uniq, nums[1:][near])] = True
         scattered = min_hits + 1 if min_scattered is None else min_scattered
         ok = (counts >= scattered) | ((counts >= min_hits) & close)
-        uniq, counts = uniq[ok], counts[ok]
-        order = np.argsort(-counts, kind="stable")
+        if not ok.any():
+            return []
+        # Rank by the most hits in one source window and the next (what one copied paragraph
+        # gives), then by all hits: a long post's chance hits are spread over many windows
+        # and must not push a lifted paragraph's source past the cap.
+        src_end = np.repeat(np.append(starts[1:], len(nums)), counts)
+        reach = np.minimum(np.searchsorted(vals, vals + np.uint32(2), "left"), src_end)
+        best = np.maximum.reduceat(reach - np.arange(len(vals)), starts)
+        uniq, counts, best = uniq[ok], counts[ok], best[ok]
+        order = np.lexsort((-counts, -best))
         return [(self._ids[int(uniq[i])], int(counts[i])) for i in order]

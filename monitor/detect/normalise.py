@@ -16,6 +16,9 @@ from itertools import accumulate
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SPLIT = re.compile(r"(\w+)", re.UNICODE)
+# A word with a letter outside ASCII (the match is the whole \w+ run: \w* is greedy both
+# sides): the only words that need folding, found in C instead of testing every word.
+_NON_ASCII_WORD = re.compile(r"\w*[^\W\x00-\x7f]\w*", re.UNICODE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +60,15 @@ def tokenize(text: str, max_words: int | None = None) -> Tokens:
     if truncated:
         ws, starts, ends = ws[:max_words], starts[:max_words], ends[:max_words]
     if not text.isascii():
-        ws = [w if w.isascii() else _fold(w) for w in ws]
+        ws = _fold_all(ws, low)
     return Tokens(ws, starts, ends, truncated)
+
+
+def _fold_all(ws: list[str], low: str) -> list[str]:
+    """`ws` with its non-ASCII words folded (curly quotes alone make a text non-ASCII; most
+    such texts have no word to fold)."""
+    odd = {w: _fold(w) for w in _NON_ASCII_WORD.findall(low)}
+    return list(map(odd.get, ws, ws)) if odd else ws
 
 
 def _tokenize_slow(text: str, max_words: int | None) -> Tokens:
@@ -85,7 +95,7 @@ def words(text: str, max_words: int | None = None) -> tuple[list[str], bool]:
         return t.words, t.truncated
     ws = _WORD.findall(low)
     if not text.isascii():  # curly quotes are enough: fold only the words that need it
-        ws = [w if w.isascii() else _fold(w) for w in ws]
+        ws = _fold_all(ws, low)
     if max_words is not None and len(ws) > max_words:
         return ws[:max_words], True
     return ws, False
