@@ -48,8 +48,8 @@ class DetectSettings:
     window: int = 16  # fingerprint words per source window (≈ 50 words of text)
     rows: int = 2  # min-hashes per band key: a band collides with probability J² (README)
     bands: int = 32  # band keys per window at most (short sources) ...
-    min_bands: int = 6  # ... and at least (long sources)
-    key_budget: int = 150  # keys per source: 150 × 8 bytes ≈ 1.2 KB of index per source
+    min_bands: int = 12  # ... and at least (long sources: a lifted paragraph needs ~12, README)
+    key_budget: int = 150  # keys per source (long ones: min_bands a window); ≈ 1.35 KB of index a source
     post_step: int = 2  # post windows start every 2 content words (query side only)
     min_hits: int = 4  # keys shared, two of them from source windows ≤ 3 apart (Poisson
     # tail of many J² draws: spun window ≈ 0.9, chance ≈ 2e-5; see README) ...
@@ -127,20 +127,13 @@ class _Post:
     """A post's tokens and, made once when first needed, its sentences (scan compares one
     post with several sources)."""
 
-    __slots__ = ("text", "tokens", "_sentences", "_where", "_terms", "_words_at")
+    __slots__ = ("text", "tokens", "_sentences", "_where", "_terms")
 
     def __init__(self, text: str, tokens: Tokens) -> None:
         self.text, self.tokens = text, tokens
         self._sentences: list | None = None
         self._where: dict[str, list[int]] | None = None
         self._terms: frozenset[str] | None = None
-        self._words_at: dict[str, list[int]] | None = None
-
-    def words_at(self) -> dict[str, list[int]]:
-        """content word → its positions in the post (the alignment's seed index, made once)."""
-        if self._words_at is None:
-            self._words_at = _align.post_index(self.tokens.words)
-        return self._words_at
 
     def terms(self) -> frozenset[str]:
         """All the post's terms (the rewrite check's pre-filter; no sentence split needed)."""
@@ -257,7 +250,7 @@ class Detector:
         return self._rewrite(source_text or "", src, _Post(post_text or "", tokenize(post_text or "", s.max_words)))
 
     def _compare(self, source_text: str, src: Tokens, post: _Post) -> Verdict:
-        v = self._align(src, post.tokens, post.words_at())
+        v = self._align(src, post.tokens)
         if (v.is_match and v.kind != MatchKind.PARTIAL_COPY) or not self.settings.rewrites \
                 or len(src) < self.settings.min_source_words or not post.tokens.words:
             return v
@@ -315,7 +308,7 @@ class Detector:
         return Verdict(True, MatchKind.REWRITE if whole else MatchKind.PARTIAL_REWRITE, score, coverage, changed, passages,
                        (), f"rewrite: {what}", "sentences", reused)
 
-    def _align(self, src: Tokens, cpy: Tokens, cpy_index: dict[str, list[int]] | None = None) -> Verdict:
+    def _align(self, src: Tokens, cpy: Tokens) -> Verdict:
         s = self.settings
         notes = []
         if src.truncated:
@@ -327,7 +320,7 @@ class Detector:
         if not cpy.words:
             return Verdict(False, None, reason=_join(["post has no text"] + notes))
         found = _align.align(src.words, cpy.words, max_gap=s.max_gap, min_seeds=s.min_seeds,
-                             max_phrase=s.max_phrase, cpy_index=cpy_index)
+                             max_phrase=s.max_phrase)
         good = [p for p in found
                 if p.length >= s.min_passage_words and p.aligned >= s.min_density * p.length]
         if not good:

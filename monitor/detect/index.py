@@ -57,7 +57,7 @@ IMMUTABLE_WEIGHT = 3
 # collisions fall anywhere in the source.
 NEAR_WINDOWS = 3
 
-SIGNATURE_VERSION = 6  # 6: bands of 2 min-hashes; 5: key budget per source; common words out, immutables ×3
+SIGNATURE_VERSION = 7  # 7: 12 bands a window at least; 6: bands of 2 min-hashes; 5: key budget per source; common words out, immutables ×3
 _HEADER = struct.Struct("<BBBHII")  # version, bands, rows, window, n_words, n_keys
 _MASK32 = np.uint64(0xFFFFFFFF)
 
@@ -349,6 +349,15 @@ _EMPTY = np.zeros(0, dtype=np.uint32)
 _KEYS_PER_BUCKET = 4
 
 
+def _runs(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(start, length) of the runs of equal values of a sorted, non-empty array."""
+    first = np.empty(len(a), dtype=bool)
+    first[0] = True
+    np.not_equal(a[1:], a[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    return starts, np.diff(starts, append=len(a))
+
+
 def _member(a: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
     """a[i] in sorted_set, for each i."""
     if not len(sorted_set):
@@ -436,10 +445,11 @@ class BandIndex:
         if not len(keys) or not self._num:
             return []
         keys = keys.astype(np.uint32, copy=False)
-        # the delta is built knowing the main part's stop keys, so the longer list holds both
-        stop = self._delta.stop if len(self._delta.stop) >= len(self._main.stop) else self._main.stop
-        if len(stop):
-            keys = keys[~_member(keys, stop)]
+        # Neither part holds entries of its own stop keys, and the delta is built knowing the
+        # main part's (its list holds both): only keys that became stop keys in the delta can
+        # still have entries, in the main part.
+        if len(self._delta.stop) > len(self._main.stop):
+            keys = keys[~_member(keys, self._delta.stop)]
         found = [part.lookup(keys) for part in (self._main, self._delta) if len(part)]
         if not found:
             return []
@@ -454,12 +464,17 @@ class BandIndex:
         nums = vals >> np.uint32(6)
         if not len(vals):
             return []
-        first = np.empty(len(nums), dtype=bool)
-        first[0] = True
-        np.not_equal(nums[1:], nums[:-1], out=first[1:])
-        starts = np.flatnonzero(first)  # nums is sorted
+        starts, counts = _runs(nums)  # nums is sorted
+        # most sources hold one or two of the post's keys: keep those that can pass before
+        # looking at their windows
+        enough = counts >= min_hits
+        if not enough.any():
+            return []
+        if not enough.all():
+            vals = vals[np.repeat(enough, counts)]
+            nums = vals >> np.uint32(6)
+            starts, counts = _runs(nums)
         uniq = nums[starts]
-        counts = np.diff(np.append(starts, len(nums)))
         wins = (vals & np.uint32(63)).astype(np.int16)
         # sorted by (source, window): array neighbours are the closest windows of a source
         near = (nums[1:] == nums[:-1]) & (np.abs(wins[1:] - wins[:-1]) <= NEAR_WINDOWS)
@@ -467,13 +482,13 @@ class BandIndex:
         if near.any():
             close[np.searchsorted(uniq, nums[1:][near])] = True
         scattered = min_hits + 1 if min_scattered is None else min_scattered
-        ok = (counts >= scattered) | ((counts >= min_hits) & close)
+        ok = (counts >= scattered) | close
         if not ok.any():
             return []
         # Rank by the most hits in one source window and the next (what one copied paragraph
         # gives), then by all hits: a long post's chance hits are spread over many windows
         # and must not push a lifted paragraph's source past the cap.
-        src_end = np.repeat(np.append(starts[1:], len(nums)), counts)
+        src_end = np.repeat(starts + counts, counts)
         reach = np.minimum(np.searchsorted(vals, vals + np.uint32(2), "left"), src_end)
         best = np.maximum.reduceat(reach - np.arange(len(vals)), starts)
         uniq, counts, best = uniq[ok], counts[ok], best[ok]

@@ -16,9 +16,9 @@ from itertools import accumulate
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SPLIT = re.compile(r"(\w+)", re.UNICODE)
-# A word with a letter outside ASCII (the match is the whole \w+ run: \w* is greedy both
-# sides): the only words that need folding, found in C instead of testing every word.
-_NON_ASCII_WORD = re.compile(r"\w*[^\W\x00-\x7f]\w*", re.UNICODE)
+# A letter outside ASCII: a text without one has no word to fold (curly quotes, dashes and
+# other non-ASCII punctuation are enough to make `str.isascii` false).
+_NON_ASCII_LETTER = re.compile(r"[^\W\x00-\x7f]", re.UNICODE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +65,10 @@ def tokenize(text: str, max_words: int | None = None) -> Tokens:
 
 
 def _fold_all(ws: list[str], low: str) -> list[str]:
-    """`ws` with its non-ASCII words folded (curly quotes alone make a text non-ASCII; most
-    such texts have no word to fold)."""
-    odd = {w: _fold(w) for w in _NON_ASCII_WORD.findall(low)}
-    return list(map(odd.get, ws, ws)) if odd else ws
+    """`ws` with its non-ASCII words folded."""
+    if _NON_ASCII_LETTER.search(low) is None:
+        return ws
+    return [w if w.isascii() else _fold(w) for w in ws]
 
 
 def _tokenize_slow(text: str, max_words: int | None) -> Tokens:
