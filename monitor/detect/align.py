@@ -67,7 +67,8 @@ def seeds(src: list[str], cpy: list[str], max_occurrences: int = 50,
         if w in shared:
             where[w].append(i)
     hits = [(j, where[w]) for j, w in enumerate(cpy) if w in where]
-    while max_occurrences > 1 and sum(len(p) for _, p in hits if len(p) <= max_occurrences) > max_seeds:
+    while max_occurrences > 1 and len(hits) * max_occurrences > max_seeds \
+            and sum(len(p) for _, p in hits if len(p) <= max_occurrences) > max_seeds:
         max_occurrences //= 2
     out: list[tuple[int, int]] = []
     for j, pos in hits:

@@ -36,6 +36,7 @@ they lie in are rebuilt.
 from __future__ import annotations
 
 import struct
+import sys
 import threading
 import zlib
 from collections.abc import Callable, Sequence
@@ -293,11 +294,17 @@ class _Sorted:
 
     def __init__(self, keys: np.ndarray, vals: np.ndarray, cap: int = 2**31,
                  stop_before: np.ndarray | None = None) -> None:
-        # one uint64 sort of (key << 32 | value) is several times faster than argsort + gathers
-        packed = (keys.astype(np.uint64) << np.uint64(32)) | vals.astype(np.uint64)
+        # one uint64 sort of (key << 32 | value) is several times faster than argsort + gathers;
+        # built and split in place (no uint64 temporaries: at 100,000 sources each is 100 MB)
+        packed = keys.astype(np.uint64)
+        packed <<= np.uint64(32)
+        packed |= vals
         packed.sort()
-        keys = (packed >> np.uint64(32)).astype(np.uint32)
-        vals = packed.astype(np.uint32)
+        if _LITTLE:  # the halves of each uint64 as two uint32 columns: low = value, high = key
+            halves = packed.view(np.uint32).reshape(-1, 2)
+            keys, vals = halves[:, 1].copy(), halves[:, 0].copy()
+        else:  # pragma: no cover
+            keys, vals = (packed >> np.uint64(32)).astype(np.uint32), packed.astype(np.uint32)
         del packed
         stop = _EMPTY if stop_before is None else stop_before
         if len(keys):
@@ -342,6 +349,7 @@ class _Sorted:
 
 
 _EMPTY = np.zeros(0, dtype=np.uint32)
+_LITTLE = sys.byteorder == "little"
 
 # Directory size: about this many keys a bucket (at most twice as many: the bucket count is a
 # power of two). A lookup gathers a whole bucket, so fewer keys a bucket is a faster lookup;
@@ -414,8 +422,10 @@ class BandIndex:
         self._alive = alive
         lengths = np.fromiter((len(e[1]) for e in self._pending), dtype=np.int64, count=len(self._pending))
         keys = np.concatenate([e[1] for e in self._pending] + [self._delta.keys])
-        wins = np.concatenate([e[2] for e in self._pending]).astype(np.uint32)
-        vals = np.concatenate([(np.repeat(nums, lengths) << np.uint32(6)) | wins, self._delta.vals])
+        vals = np.repeat(nums, lengths)
+        vals <<= np.uint32(6)
+        vals |= np.concatenate([e[2] for e in self._pending])
+        vals = np.concatenate([vals, self._delta.vals])
         self._pending = []
         keys, vals = self._live(keys, vals)
         stop = np.union1d(self._main.stop, self._delta.stop).astype(np.uint32)
@@ -431,6 +441,8 @@ class BandIndex:
         """The entries of sources still in the index: those of a removed source, or of one
         re-added since (replaced), are dropped before arrays are built, so they neither take
         memory for ever nor count towards stop keys."""
+        if self._alive.all():  # nothing removed or replaced (a rebuild after a restart)
+            return keys, vals
         live = self._alive[vals >> np.uint32(6)]
         return (keys, vals) if live.all() else (keys[live], vals[live])
 

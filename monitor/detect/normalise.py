@@ -64,11 +64,27 @@ def tokenize(text: str, max_words: int | None = None) -> Tokens:
     return Tokens(ws, starts, ends, truncated)
 
 
+class _Folded(dict):
+    """word → folded word, worked out once per distinct word: a text's words are then one
+    C-level `map` (no Python call per word). Starts again empty when full."""
+
+    max_words = 200_000
+
+    def __missing__(self, word: str) -> str:
+        if len(self) >= self.max_words:
+            self.clear()
+        f = self[word] = word if word.isascii() else _fold(word)
+        return f
+
+
+_FOLDED = _Folded()
+
+
 def _fold_all(ws: list[str], low: str) -> list[str]:
     """`ws` with its non-ASCII words folded."""
     if _NON_ASCII_LETTER.search(low) is None:
         return ws
-    return [w if w.isascii() else _fold(w) for w in ws]
+    return list(map(_FOLDED.__getitem__, ws))
 
 
 def _tokenize_slow(text: str, max_words: int | None) -> Tokens:
