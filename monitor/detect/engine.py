@@ -18,7 +18,7 @@ from monitor.detect import align as _align
 from monitor.detect import sentences as _sentences
 from monitor.detect.fold import fold_related
 from monitor.detect.lexicon import is_feature
-from monitor.detect.index import BandIndex, SignatureError, WindowHasher, WordTable, pack_signature, unpack_signature
+from monitor.detect.index import BandIndex, SignatureError, WindowHasher, WordTable, pack_signature, signature_parts
 from monitor.detect.normalise import Tokens, tokenize
 from monitor.domain import MatchKind, Passage
 
@@ -207,8 +207,7 @@ class Detector:
     def add(self, source_id: int, sig: bytes) -> None:
         """Index a stored signature. Raises SignatureError (a ValueError) if it was made by
         another format version or other settings: re-fingerprint the source then."""
-        _, keys, wins = unpack_signature(self._hasher, sig)
-        self._index.add(source_id, keys, wins)
+        self._index.add_bytes(source_id, *signature_parts(self._hasher, sig))
 
     def remove(self, source_id: int) -> None:
         self._index.remove(source_id)

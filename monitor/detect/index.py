@@ -268,6 +268,23 @@ class SignatureError(ValueError):
     """The stored signature was made by another format version or other parameters."""
 
 
+def signature_parts(hasher: WindowHasher, sig: bytes) -> tuple[int, bytes, bytes]:
+    """(number of keys, the keys' bytes, the windows' bytes) without numpy: an index rebuilt
+    from 100,000 signatures parses them all at once (two numpy arrays per signature cost more
+    than the rest of the rebuild's per-source work). Byte strings, not views: the garbage
+    collector does not track them, so 100,000 waiting sources do not slow its passes.
+    SignatureError if it must be re-made."""
+    if len(sig) < _HEADER.size:
+        raise SignatureError("signature too short")
+    version, bands, rows, window, _, n_keys = _HEADER.unpack_from(sig)
+    if version != SIGNATURE_VERSION or (bands, rows, window) != (hasher.bands, hasher.rows, hasher.window):
+        raise SignatureError(f"signature v{version} {bands}x{rows}/{window} does not match this detector; re-fingerprint")
+    if len(sig) != _HEADER.size + 5 * n_keys:
+        raise SignatureError("signature truncated or corrupt; re-fingerprint")
+    cut = _HEADER.size + 4 * n_keys
+    return n_keys, bytes(sig[_HEADER.size: cut]), bytes(sig[cut:])
+
+
 def unpack_signature(hasher: WindowHasher, sig: bytes) -> tuple[int, np.ndarray, np.ndarray]:
     """(words fingerprinted, band keys, their windows); SignatureError if it must be re-made."""
     if len(sig) < _HEADER.size:
@@ -293,39 +310,68 @@ class _Sorted:
     earlier dropped) are dropped too."""
 
     def __init__(self, keys: np.ndarray, vals: np.ndarray, cap: int = 2**31,
-                 stop_before: np.ndarray | None = None) -> None:
-        # one uint64 sort of (key << 32 | value) is several times faster than argsort + gathers;
-        # built and split in place (no uint64 temporaries: at 100,000 sources each is 100 MB)
-        packed = keys.astype(np.uint64)
-        packed <<= np.uint64(32)
-        packed |= vals
+                 stop_before: np.ndarray | None = None, packed: np.ndarray | None = None) -> None:
+        # One uint64 sort of (key << 32 | value) is several times faster than argsort + gathers;
+        # built and split in place, temporaries kept few and small: at 100,000 sources each is
+        # 20-170 MB, and on a fresh process most of a rebuild's time is the memory's first touch.
+        # `packed` (taken over, sorted in place): the (key << 32 | value) array, built by the caller.
+        if packed is None:
+            packed = keys.astype(np.uint64)
+            packed <<= np.uint64(32)
+            packed |= vals
         packed.sort()
-        if _LITTLE:  # the halves of each uint64 as two uint32 columns: low = value, high = key
+        if _LITTLE:  # the halves of each uint64 as two uint32 columns (views): low = value, high = key
             halves = packed.view(np.uint32).reshape(-1, 2)
-            keys, vals = halves[:, 1].copy(), halves[:, 0].copy()
+            hi, lo = halves[:, 1], halves[:, 0]
         else:  # pragma: no cover
-            keys, vals = (packed >> np.uint64(32)).astype(np.uint32), packed.astype(np.uint32)
-        del packed
+            hi, lo = (packed >> np.uint64(32)).astype(np.uint32), packed.astype(np.uint32)
         stop = _EMPTY if stop_before is None else stop_before
-        if len(keys):
-            first = np.empty(len(keys), dtype=bool)
-            first[0] = True
-            np.not_equal(keys[1:], keys[:-1], out=first[1:])
-            starts = np.flatnonzero(first)
-            lens = np.diff(np.append(starts, len(keys)))
-            drop = lens > cap
-            if len(stop):
-                drop |= _member(keys[starts], stop)
-            if drop.any():
-                stop = np.union1d(stop, keys[starts[drop]]).astype(np.uint32)
-                keep = np.repeat(~drop, lens)
-                keys, vals = keys[keep], vals[keep]
+        n = len(hi)
+        drop = np.zeros(n, dtype=bool)
+        if cap < n:
+            # A key held more than `cap` times equals, in sorted order, the entry `cap` places
+            # on; the entries from there to `cap` places on are all that key's: one comparison
+            # and one running sum mark every entry of a stop key, with no per-key run lengths.
+            same = hi[cap:] == hi[: n - cap]
+            if same.any():
+                depth = np.int8 if cap < 127 else np.int32  # ≤ cap + 1 spans overlap
+                mark = np.zeros(n + 1, dtype=depth)  # +1 opens a span, -1 closes it
+                mark[: n - cap] = same
+                np.subtract(mark[cap + 1:], same, out=mark[cap + 1:])
+                np.cumsum(mark, out=mark)
+                drop = np.greater(mark[:n], 0)
+                del mark
+                new = hi[: n - cap][same]
+                stop = np.union1d(stop, new[np.concatenate(([True], new[1:] != new[:-1]))]).astype(np.uint32)
+            del same
+        if stop_before is not None and len(stop_before) and n:  # keys an earlier build dropped
+            flat = np.ascontiguousarray(hi)
+            held = stop_before[_member(stop_before, flat)]  # distinct runs: distinct bounds
+            if len(held):
+                mark = np.zeros(n + 1, dtype=np.int8)
+                mark[np.searchsorted(flat, held, "left")] += 1
+                mark[np.searchsorted(flat, held, "right")] -= 1
+                drop |= np.cumsum(mark[:n], dtype=np.int8) > 0
+        if drop.any():
+            keep = ~drop
+            keys, vals = hi[keep], lo[keep]
+        else:
+            keys, vals = np.ascontiguousarray(hi), np.ascontiguousarray(lo)
+        del packed, hi, lo, drop
         self.keys, self.vals, self.stop = keys, vals, stop
         bits = max(1, min(24, int(np.ceil(np.log2(max(2, len(keys) / _KEYS_PER_BUCKET))))))
         self.shift = np.uint32(32 - bits)
-        counts = np.bincount(self.keys >> self.shift, minlength=1 << bits)
-        self.dir = np.zeros((1 << bits) + 1, dtype=np.uint32 if len(keys) < 2**32 else np.uint64)
-        np.cumsum(counts, out=self.dir[1:])
+        # dir[b] = the first key whose top bits are ≥ b (keys are sorted): set at the first key
+        # of each bucket that has any, then the empty buckets take the next one's
+        self.dir = np.full((1 << bits) + 1, len(keys), dtype=np.uint32 if len(keys) < 2**32 else np.uint64)
+        if len(keys):
+            top = self.keys >> self.shift
+            first = np.empty(len(top), dtype=bool)
+            first[0] = True
+            np.not_equal(top[1:], top[:-1], out=first[1:])
+            at = np.flatnonzero(first)
+            self.dir[top[at]] = at
+            self.dir[:] = np.minimum.accumulate(self.dir[::-1])[::-1]
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -385,19 +431,23 @@ class BandIndex:
         self._alive = np.zeros(0, dtype=bool)
         self._main = _Sorted(np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint32))
         self._delta = self._main
-        self._pending: list[tuple[int, np.ndarray, np.ndarray]] = []
+        self._pending: list[tuple[int, int, bytes, bytes]] = []  # num, n keys, keys, windows
 
     def __len__(self) -> int:
         return len(self._num)
 
     def add(self, source_id: int, keys: np.ndarray, wins: np.ndarray) -> None:
+        self.add_bytes(source_id, len(keys), keys.astype("<u4").tobytes(), wins.astype(np.uint8).tobytes())
+
+    def add_bytes(self, source_id: int, n: int, keys: bytes, wins: bytes) -> None:
+        """`add` with the n keys as little-endian uint32 bytes and their windows as bytes."""
         self.remove(source_id)
         num = len(self._ids)
         if num >= 2**26:
             raise OverflowError("more than 67 million sources added to one index")
         self._ids.append(source_id)
         self._num[source_id] = num
-        self._pending.append((num, keys, wins))
+        self._pending.append((num, n, keys, wins))
 
     def remove(self, source_id: int) -> None:
         num = self._num.pop(source_id, None)
@@ -420,15 +470,30 @@ class BandIndex:
         nums = np.fromiter((e[0] for e in self._pending), dtype=np.uint32, count=len(self._pending))
         alive[nums] = True
         self._alive = alive
-        lengths = np.fromiter((len(e[1]) for e in self._pending), dtype=np.int64, count=len(self._pending))
-        keys = np.concatenate([e[1] for e in self._pending] + [self._delta.keys])
+        lengths = np.fromiter((e[1] for e in self._pending), dtype=np.int64, count=len(self._pending))
+        new_keys = np.frombuffer(b"".join([e[2] for e in self._pending]), dtype="<u4").astype(np.uint32, copy=False)
+        new_wins = np.frombuffer(b"".join([e[3] for e in self._pending]), dtype=np.uint8)
+        stop = np.union1d(self._main.stop, self._delta.stop).astype(np.uint32)
+        if not len(self._main) and not len(self._delta) and _LITTLE and self._alive.all():
+            # The first build (a restart): (key << 32 | value) written straight into one
+            # uint64 array, its halves seen as two uint32 columns: no separate key and value
+            # arrays of the whole index.
+            packed = np.empty(int(lengths.sum()), dtype=np.uint64)
+            halves = packed.view(np.uint32).reshape(-1, 2)
+            halves[:, 1] = new_keys
+            halves[:, 0] = np.repeat(nums << np.uint32(6), lengths)
+            halves[:, 0] |= new_wins
+            self._pending = []
+            self._main = _Sorted(_EMPTY, _EMPTY, self._cap, stop, packed=packed)
+            return
+        keys = np.concatenate([new_keys, self._delta.keys])
         vals = np.repeat(nums, lengths)
         vals <<= np.uint32(6)
-        vals |= np.concatenate([e[2] for e in self._pending])
-        vals = np.concatenate([vals, self._delta.vals])
+        vals |= new_wins
+        if len(self._delta.vals):
+            vals = np.concatenate([vals, self._delta.vals])
         self._pending = []
         keys, vals = self._live(keys, vals)
-        stop = np.union1d(self._main.stop, self._delta.stop).astype(np.uint32)
         if len(keys) * 8 >= len(self._main):  # delta grew big: one sorted array again
             main_keys, main_vals = self._live(self._main.keys, self._main.vals)
             self._main = _Sorted(np.concatenate([main_keys, keys]), np.concatenate([main_vals, vals]),
