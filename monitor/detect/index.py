@@ -513,7 +513,8 @@ class BandIndex:
 
     def hits(self, keys: np.ndarray, max_postings: int, min_hits: int,
              min_scattered: int | None = None) -> list[tuple[int, int]]:
-        """[(source id, number of keys shared)] best first, for the sources that share at least
+        """[(source id, number of keys shared)] best first (most keys in one window and the next,
+        then most keys), for the sources that share at least
         `min_hits` keys of which two come from windows at most NEAR_WINDOWS apart in the source,
         or `min_scattered` (default min_hits + 1) keys anywhere. A copied passage hits neighbouring windows; chance
         collisions are scattered over the source. A key held by more than `max_postings`
