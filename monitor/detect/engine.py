@@ -18,7 +18,7 @@ from monitor.detect import align as _align
 from monitor.detect import sentences as _sentences
 from monitor.detect.fold import fold_related
 from monitor.detect.lexicon import is_feature
-from monitor.detect.index import BandIndex, SignatureError, WindowHasher, WordTable, pack_signature, unpack_signature
+from monitor.detect.index import BandIndex, SignatureError, WindowHasher, WordTable, pack_signature, signature_parts
 from monitor.detect.normalise import Tokens, tokenize
 from monitor.domain import MatchKind, Passage
 
@@ -48,8 +48,8 @@ class DetectSettings:
     window: int = 16  # fingerprint words per source window (≈ 50 words of text)
     rows: int = 2  # min-hashes per band key: a band collides with probability J² (README)
     bands: int = 32  # band keys per window at most (short sources) ...
-    min_bands: int = 6  # ... and at least (long sources)
-    key_budget: int = 150  # keys per source: 150 × 8 bytes ≈ 1.2 KB of index per source
+    min_bands: int = 12  # ... and at least (long sources: a lifted paragraph needs ~12, README)
+    key_budget: int = 150  # keys per source (long ones: min_bands a window); ≈ 1.35 KB of index a source
     post_step: int = 2  # post windows start every 2 content words (query side only)
     min_hits: int = 4  # keys shared, two of them from source windows ≤ 3 apart (Poisson
     # tail of many J² draws: spun window ≈ 0.9, chance ≈ 2e-5; see README) ...
@@ -239,8 +239,7 @@ class Detector:
     def add(self, source_id: int, sig: bytes) -> None:
         """Index a stored signature. Raises SignatureError (a ValueError) if it was made by
         another format version or other settings: re-fingerprint the source then."""
-        _, keys, wins = unpack_signature(self._hasher, sig)
-        self._index.add(source_id, keys, wins)
+        self._index.add_bytes(source_id, *signature_parts(self._hasher, sig))
 
     def remove(self, source_id: int) -> None:
         self._index.remove(source_id)
@@ -253,7 +252,9 @@ class Detector:
 
     def candidates(self, text: str) -> list[int]:
         """Sources sharing at least `min_hits` window band keys with the post, best first."""
-        content, n = self._content(text)
+        return self._candidates(*self._content(text))
+
+    def _candidates(self, content: np.ndarray, n: int) -> list[int]:
         s = self.settings
         hits = self._index.hits(self._hasher.post_keys(content), s.max_postings, s.min_hits,
                                 s.min_scattered_hits)
@@ -431,11 +432,13 @@ class Detector:
     def scan(self, post_text: str,
              load_sources: Callable[[list[int]], Mapping[int, str]]) -> list[tuple[int, Verdict]]:
         """Every source the post copies (one post may copy several), best first."""
-        ids = self.candidates(post_text)
+        # the post is split into words once, for its keys and for every comparison
+        tokens = tokenize(post_text or "", self.settings.max_words)
+        ids = self._candidates(*self._table.encode_words(tokens.words))
         if not ids:
             return []
         texts = load_sources(ids)
-        post = _Post(post_text or "", tokenize(post_text or "", self.settings.max_words))  # once for all
+        post = _Post(post_text or "", tokens)
         out = [(sid, self._compare(texts[sid] or "", tokenize(texts[sid] or "", self.settings.max_words), post))
                for sid in ids if sid in texts]
         return self.fold(out)

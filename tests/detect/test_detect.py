@@ -271,6 +271,52 @@ def test_stop_keys_are_skipped_in_main_and_delta_parts() -> None:
     assert idx.hits(common, 3, 1, 1) == []
 
 
+def test_candidates_rank_hits_in_one_window_and_the_next_first() -> None:
+    """A lifted paragraph's source (hits packed in two neighbouring windows) ranks above a
+    source with more hits spread over its length (what a long post's chance hits look like),
+    so the cap cannot push it out."""
+    import numpy as np
+
+    from monitor.detect.index import BandIndex
+
+    idx = BandIndex(max_postings=10)
+    idx.add(1, np.arange(100, 106, dtype=np.uint32), np.array([0, 3, 6, 9, 12, 15], dtype=np.uint8))
+    idx.add(2, np.arange(200, 205, dtype=np.uint32), np.array([3, 3, 3, 4, 4], dtype=np.uint8))
+    idx.add(3, np.arange(300, 304, dtype=np.uint32), np.array([7, 7, 9, 20], dtype=np.uint8))
+    q = np.concatenate([np.arange(100, 106), np.arange(200, 205), np.arange(300, 304)]).astype(np.uint32)
+    assert idx.hits(q, 10, 4, 5) == [(2, 5), (3, 4), (1, 6)]  # 5, 2 and 1 hits in two windows
+
+
+def test_the_first_build_and_a_merge_drop_the_same_stop_keys() -> None:
+    """The first build writes (key, value) pairs straight into one array; later builds merge
+    the main part with a delta. Both must keep exactly the entries of keys held ≤ max_postings
+    times, and lookups through the bucket directory must find every kept entry."""
+    import numpy as np
+
+    from monitor.detect.index import BandIndex
+
+    rng = np.random.default_rng(5)
+    sigs = [(sid, rng.integers(0, 400, size=30).astype(np.uint32), rng.integers(0, 64, size=30).astype(np.uint8))
+            for sid in range(200)]
+    once, twice = BandIndex(max_postings=12), BandIndex(max_postings=12)
+    for sid, k, w in sigs:
+        once.add(sid, np.unique(k), w[: len(np.unique(k))])
+    for sid, k, w in sigs[:150]:
+        twice.add(sid, np.unique(k), w[: len(np.unique(k))])
+    twice.hits(np.arange(400, dtype=np.uint32), 12, 1, 1)  # builds the main part
+    for sid, k, w in sigs[150:]:
+        twice.add(sid, np.unique(k), w[: len(np.unique(k))])
+    q = np.arange(400, dtype=np.uint32)
+    assert once.hits(q, 12, 1, 1) == twice.hits(q, 12, 1, 1) != []
+    held = np.bincount(np.concatenate([np.unique(k) for _, k, _ in sigs]), minlength=400)
+    main = once._main
+    assert set(main.keys.tolist()) == {int(k) for k in np.flatnonzero((held > 0) & (held <= 12))}
+    assert set(main.stop.tolist()) == {int(k) for k in np.flatnonzero(held > 12)}
+    for key in main.keys[:: 7]:
+        vals, _ = main.lookup(np.array([key], dtype=np.uint32))
+        assert len(vals) == held[key]
+
+
 def test_adding_a_source_again_replaces_its_keys() -> None:
     """An edited source is added again under its id: the old text's keys stop pointing at it,
     and the replaced entries never count as postings (re-adding the same signature 40 times
