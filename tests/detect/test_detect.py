@@ -568,3 +568,15 @@ def test_weights_and_evidence_chain() -> None:
     ev, chain = S.evidence_chain([S.Pair(0, 4, 4, 0.8), S.Pair(1, 6, 4, 0.8), S.Pair(2, 7, 4, 0.8),
                                   S.Pair(3, 8, 4, 0.8)], ps, 1 / 3, 4, 2, 4)
     assert len(chain) == 4 and abs(ev - (4 * (0.8 - 1 / 3) - 1 / 3)) < 1e-9
+
+
+def test_the_c_matcher_and_difflib_give_the_same_blocks() -> None:
+    """cdifflib (the [fast] extra) only speeds difflib up: an install without it aligns alike."""
+    import difflib
+
+    cdifflib = pytest.importorskip("cdifflib")
+    src = (DATA / "bridge.txt").read_text(encoding="utf-8").lower().split()
+    cpy = (DATA / "bridge_spun.txt").read_text(encoding="utf-8").lower().split()
+    fast = cdifflib.CSequenceMatcher(None, src, cpy, autojunk=False).get_matching_blocks()
+    plain = difflib.SequenceMatcher(None, src, cpy, autojunk=False).get_matching_blocks()
+    assert [tuple(b) for b in fast] == [tuple(b) for b in plain] and len(plain) > 10
