@@ -6,7 +6,11 @@ COPY pyproject.toml README.md LICENSE alembic.ini ./
 COPY alembic ./alembic
 COPY monitor ./monitor
 COPY config/monitor.example.yaml ./config/monitor.example.yaml
-RUN pip install ".[postgres]" && useradd --create-home monitor && mkdir -p /data && chown monitor /data
+# cdifflib (the [fast] extra) is built from source: a compiler for the build, removed after.
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && pip install ".[postgres,fast]" \
+    && apt-get purge -y --auto-remove gcc libc6-dev && rm -rf /var/lib/apt/lists/* \
+    && useradd --create-home monitor && mkdir -p /data && chown monitor /data
 USER monitor
 ENV MONITOR_DATA_DIR=/data MONITOR_CONFIG=/config/monitor.yaml
 VOLUME ["/data"]

@@ -12,6 +12,14 @@ is then rebuilt from that file as after a restart. Posts are ~700 words: fresh s
 text (no source to find) and a share of spun copies of registered sources, spun here with
 random replacement words (no thesaurus at all: the hardest case for the lexicon-free part).
 Figures are printed, never asserted.
+
+Lifts (`--lifts`, README "Short lifts"): a paragraph of 50, 65 or 80 words, verbatim or spun
+(../shared/tools/spinner.py, seedlike at rate 0.5; the bench's own random-word spinner if
+WordNet is missing), taken from a long registered source (1,500+ words) and put in the middle
+of a fresh ~2,000-word post. Candidate recall and end-to-end recall (the true source among
+scan()'s matches or their `related`) are printed for this index and, with
+`--before-min-bands 6`, for an index of the same sources fingerprinted with that many bands a
+window (signature v6's 6), in the same run.
 """
 
 from __future__ import annotations
@@ -81,11 +89,76 @@ def spin_random(text: str, rate: float, vocab: np.ndarray, rng: np.random.Genera
 _DET: Detector | None = None
 
 
+def _init_sig(settings: DetectSettings) -> None:
+    global _DET
+    _DET = Detector(settings)
+
+
 def _sig(args: tuple[int, str]) -> tuple[int, bytes]:
     global _DET
     if _DET is None:
         _DET = Detector(DetectSettings())
     return args[0], _DET.signature(args[1])
+
+
+def _spinner():
+    """../shared/tools/spinner.py with its WordNet, or None."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / ".." / "shared" / "tools"))
+    try:
+        import spinner  # type: ignore[import-not-found]
+
+        spinner.wordnet()
+        return spinner
+    except (ImportError, OSError):
+        return None
+
+
+def make_lifts(texts: list[str], long_ids: list[int], n: int, hosts: "Corpus",
+               rng: np.random.Generator) -> list[tuple[int, str, int, str]]:
+    """[(source id, "verbatim" | "spun", words lifted, post)]: a paragraph of a long source,
+    starting at a sentence, in the middle of a fresh ~2,000-word post (at a paragraph break)."""
+    spinner = _spinner()
+    out = []
+    for k in range(n if long_ids else 0):
+        sid = int(rng.choice(long_ids))
+        ws = texts[sid].split(" ")
+        n_lift = (50, 65, 80)[k % 3]
+        variant = ("verbatim", "spun")[(k // 3) % 2]
+        starts = [0] + [i + 1 for i, w in enumerate(ws) if w.endswith((".", "!", "?", ".\n\n"))]
+        starts = [b for b in starts if b + n_lift <= len(ws)]
+        b = int(rng.choice(starts))
+        lift = " ".join(ws[b: b + n_lift])
+        if variant == "spun":
+            lift = (spinner.spin(lift, 0.5, "seedlike", seed=k)[0] if spinner
+                    else spin_random(lift, 0.3, hosts.vocab, rng))
+        host = hosts.article(2000).split(" ")
+        out.append((sid, variant, n_lift, " ".join(host[:1000]) + "\n\n" + lift + "\n\n" + " ".join(host[1000:])))
+    return out
+
+
+def report_lifts(name: str, det: Detector, texts: list[str], cases: list[tuple[int, str, int, str]]) -> None:
+    """Candidate and end-to-end recall of the lifts, by kind and length."""
+    stats: dict[tuple[str, int], list[int]] = {}
+    chance = []
+    fps = 0
+    for sid, variant, n_lift, post in cases:
+        cands = det.candidates(post)
+        got: set[int] = set()
+        for found, v in det.scan(post, lambda ids: {i: texts[i] for i in ids}):
+            got |= {found, *v.related}
+        fps += len(got - {sid})
+        st = stats.setdefault((variant, n_lift), [0, 0, 0])
+        st[0] += 1
+        st[1] += sid in cands
+        st[2] += sid in got
+        chance.append(len(set(cands) - {sid}))
+    cells = [f"{v} {k}: {c / n:.2f} / {g / n:.2f}" for (v, k), (n, c, g) in sorted(stats.items())]
+    allc = [sum(x[i] for (v, _), x in stats.items() if v == want) for want in ("verbatim", "spun") for i in (0, 1, 2)]
+    print(f"  {name}: {'; '.join(cells)}")
+    print(f"    all verbatim {allc[1] / max(1, allc[0]):.2f} / {allc[2] / max(1, allc[0]):.2f}, all spun "
+          f"{allc[4] / max(1, allc[3]):.2f} / {allc[5] / max(1, allc[3]):.2f}; "
+          f"{statistics.mean(chance):.1f} chance candidates per post (max {max(chance)}); "
+          f"other sources matched {fps}")
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -102,6 +175,9 @@ def main() -> None:
                     help="sources in the datasketch baseline index (its query cost hardly depends on it)")
     ap.add_argument("--dev", default=str(DEV))
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--lifts", type=int, default=300, help="lifted paragraphs in long posts (0: none)")
+    ap.add_argument("--before-min-bands", type=int, default=6,
+                    help="also measure lifts on an index fingerprinted with this min_bands (0: no)")
     ap.add_argument("--profile", action="store_true",
                     help="also print where scan() with all tiers spends its time (cProfile, top 25)")
     args = ap.parse_args()
@@ -174,42 +250,64 @@ def main() -> None:
           f"p99 {pct(cand_wall, 99) * 1e3:.2f} ms, CPU {statistics.median(cand_cpu) * 1e3:.2f} ms median "
           f"({1 / statistics.mean(cand_cpu):.0f} posts/s of one core's CPU); "
           f"{statistics.mean(n_cands):.2f} candidates per post (max {max(n_cands)})")
-    # scan() with each verification tier: alignment only, then alignment + the rewrite check
-    # (without and with its pre-filter and sentence cache). The tiers take turns post by post,
-    # in a rotating order, so that a change in the machine's load falls on all of them alike;
-    # throughput is given in CPU time of this process (one core) and in wall time.
-    tiers = [("alignment only (rewrites off)", replace(det.settings, rewrites=False)),
-             ("+ rewrite check, no pre-filter, no cache",
-              replace(det.settings, rewrite_prefilter=False, rewrite_cache=0)),
-             ("+ rewrite check, pre-filter, no cache", replace(det.settings, rewrite_cache=0)),
-             ("all lexical tiers (semantic tier off)", replace(det.settings, semantic=False))]
+    # scan() tier by tier: candidates only, + alignment (rewrite check off, no folding),
+    # + the rewrite check (without, then with its weighted chain), + folding (all tiers, as shipped). The tiers take turns post by
+    # post, in a rotating order, so that a change in the machine's load falls on all of them
+    # alike; throughput is given in CPU time of this process (one core) and in wall time.
+    def unfolded(matches):
+        return [m for m in matches if m[1].is_match]
+
+    tiers = [("candidates() only", None, False),
+             ("+ alignment", replace(det.settings, rewrites=False), False),
+             ("+ rewrite check", replace(det.settings, semantic=False), False),
+             ("+ fold (all lexical tiers; semantic tier off)", replace(det.settings, semantic=False), True)]
     if semantic.available():  # the optional tier (monitor/detect/semantic.py), when its extra is installed
-        tiers.append(("+ semantic tier", replace(det.settings, semantic=True)))
-    caches = [type(det._split)(st.rewrite_cache) for _, st in tiers]  # each tier its own, cold
+        tiers.append(("+ semantic tier", replace(det.settings, semantic=True), True))
+    caches = [type(det._split)(det.settings.rewrite_cache) for _ in tiers]  # each tier its own, cold
+    shipped = det.settings
     scan_wall: list[list[float]] = [[] for _ in tiers]
     scan_cpu: list[list[float]] = [[] for _ in tiers]
     found = [0] * len(tiers)
     fps = [0] * len(tiers)
     for k, (text, sid) in enumerate(zip(post_texts, truth)):
         for t in [(k + r) % len(tiers) for r in range(len(tiers))]:
-            det.settings, det._split = tiers[t][1], caches[t]
+            name, settings, fold = tiers[t]
+            det.settings, det._split = settings or shipped, caches[t]
+            det.fold = det.__class__.fold.__get__(det) if fold else unfolded  # type: ignore[method-assign]
             w0, c0 = time.perf_counter(), time.process_time()
-            matches = det.scan(text, lambda ids: {i: texts[i] for i in ids})
+            if settings is None:
+                got = set(det.candidates(text))
+            else:
+                got = {i for i, _ in det.scan(text, lambda ids: {i: texts[i] for i in ids})}
             scan_wall[t].append(time.perf_counter() - w0)  # scan() includes candidates()
             scan_cpu[t].append(time.process_time() - c0)
-            got = {i for i, _ in matches}
             found[t] += sid in got
-            fps[t] += len(got - {sid})
-    for t, (name, settings) in enumerate(tiers):
+            if settings is not None:
+                fps[t] += len(got - {sid})
+    det.settings, det.fold = shipped, det.__class__.fold.__get__(det)  # type: ignore[method-assign]
+    det._split = caches[-1]
+    base_cpu = sum(scan_cpu[1])
+    for t, (name, settings, _) in enumerate(tiers):
         cpu, wall = scan_cpu[t], scan_wall[t]
-        print(f"  scan(), {name}: {1 / statistics.mean(cpu):.0f} posts/s of CPU "
-              f"(p50 {pct(cpu, 50) * 1e3:.2f} ms, p99 {pct(cpu, 99) * 1e3:.2f} ms); wall "
+        what = (f"copies among candidates {found[t]}/{n_copies}" if settings is None else
+                f"copies found {found[t]}/{n_copies}, false-positive matches {fps[t]}")
+        print(f"  {name}: {1 / statistics.mean(cpu):.0f} posts/s of CPU "
+              f"(median {statistics.median(cpu) * 1e3:.2f} ms, p99 {pct(cpu, 99) * 1e3:.2f} ms); wall "
               f"{1 / statistics.mean(wall):.0f} posts/s (p50 {pct(wall, 50) * 1e3:.2f} ms, "
-              f"p99 {pct(wall, 99) * 1e3:.2f} ms); copies found {found[t]}/{n_copies}, "
-              f"false-positive matches {fps[t]}; CPU / alignment only {sum(cpu) / sum(scan_cpu[0]):.2f}x")
-        if settings.rewrites and settings.rewrite_cache:
-            c = caches[t]
-            print(f"    sentence cache: {c.hits} hits, {c.misses} misses ({settings.rewrite_cache} sources kept)")
+              f"p99 {pct(wall, 99) * 1e3:.2f} ms); {what}; CPU / alignment tier {sum(cpu) / base_cpu:.2f}x")
+    c = caches[-1]
+    print(f"    sentence cache (all tiers): {c.hits} hits, {c.misses} misses ({shipped.rewrite_cache} sources kept)")
+    full = scan_cpu[-1]
+    slow = sorted(range(len(full)), key=lambda i: -full[i])[: max(1, len(full) // 100)]
+    print(f"  slowest 1% (all tiers): {', '.join(f'{full[i] * 1e3:.0f} ms' for i in slow)}; words "
+          f"{', '.join(str(len(post_texts[i].split())) for i in slow)}; candidates "
+          f"{', '.join(str(n_cands[i]) for i in slow)}; copies {sum(truth[i] is not None for i in slow)}")
+    if args.lifts:
+        long_ids = [i for i, t in enumerate(texts) if len(t.split()) >= 1500]
+        cases = make_lifts(texts, long_ids, args.lifts, Corpus(list(srcs.values()), seed=99), rng)
+        print(f"{len(cases)} lifts from {len(long_ids)} long sources (1,500+ words) into ~2,000-word posts "
+              f"(candidate recall / end-to-end recall):")
+        report_lifts("after  (min_bands %d)" % det.settings.min_bands, det, texts, cases)
     if args.profile:
         import cProfile
         import pstats
@@ -233,6 +331,17 @@ def main() -> None:
     print(f"baseline (5-gram MinHash 128 perms + MinHashLSH query, {min(n, args.baseline_sources)} sources): "
           f"CPU {statistics.median(b_cpu) * 1e3:.2f} ms median per post; "
           f"candidates() / baseline = {ratio:.2f}x (target <= 3x)")
+    if args.lifts and args.before_min_bands:
+        before = replace(DetectSettings(), min_bands=args.before_min_bands)
+        t0 = time.perf_counter()
+        with mp.Pool(args.workers, initializer=_init_sig, initargs=(before,)) as pool:
+            sigs = pool.map(_sig, enumerate(texts), chunksize=500)
+        old = Detector(before)
+        for sid, sig in sigs:
+            old.add(sid, sig)
+        print(f"before: the same sources fingerprinted with min_bands {args.before_min_bands} in "
+              f"{time.perf_counter() - t0:.0f} s; {old.index_bytes() / n:.0f} index bytes per source")
+        report_lifts(f"before (min_bands {args.before_min_bands})", old, texts, cases)
 
 
 if __name__ == "__main__":

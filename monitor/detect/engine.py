@@ -19,7 +19,7 @@ from monitor.detect import semantic as _semantic
 from monitor.detect import sentences as _sentences
 from monitor.detect.fold import fold_related
 from monitor.detect.lexicon import is_feature
-from monitor.detect.index import BandIndex, SignatureError, WindowHasher, WordTable, pack_signature, unpack_signature
+from monitor.detect.index import BandIndex, SignatureError, WindowHasher, WordTable, pack_signature, signature_parts
 from monitor.detect.normalise import Tokens, tokenize
 from monitor.domain import MatchKind, Passage
 
@@ -54,8 +54,8 @@ class DetectSettings:
     window: int = 16  # fingerprint words per source window (≈ 50 words of text)
     rows: int = 2  # min-hashes per band key: a band collides with probability J² (README)
     bands: int = 32  # band keys per window at most (short sources) ...
-    min_bands: int = 6  # ... and at least (long sources)
-    key_budget: int = 150  # keys per source: 150 × 8 bytes ≈ 1.2 KB of index per source
+    min_bands: int = 12  # ... and at least (long sources: a lifted paragraph needs ~12, README)
+    key_budget: int = 150  # keys per source (long ones: min_bands a window); ≈ 1.35 KB of index a source
     post_step: int = 2  # post windows start every 2 content words (query side only)
     min_hits: int = 4  # keys shared, two of them from source windows ≤ 3 apart (Poisson
     # tail of many J² draws: spun window ≈ 0.9, chance ≈ 2e-5; see README) ...
@@ -72,6 +72,13 @@ class DetectSettings:
     rewrite_max_skip: int = 1  # sentences dropped or added between two re-told ones
     rewrite_min_run: int = 4  # re-told sentences, in local runs: ≈ 80 words, "a few paragraphs"
     rewrite_min_local: int = 3  # sentences in order in one run (a heavy rewrite moves paragraphs)
+    # ... else the weighted chain (README "AI rewrites"): re-told details, not the event's topic words
+    rewrite_chain: bool = True  # look for it when the runs above find nothing
+    rewrite_chain_shared: int = 3  # terms a pair shares (the weights, not the count, judge it)
+    rewrite_chance: float = 1 / 3  # weighted overlap of a same-event sentence with its best counterpart
+    rewrite_post_skip: int = 2  # added lines between two re-told sentences (a subhead, a line of background)
+    rewrite_min_evidence: float = 2 / 3  # Σ (overlap − chance), less chance per unrelated line inside:
+    # the chain must still beat chance if two more of its sentences were unrelated (README "AI rewrites")
     # --- semantic tier (semantic.py; README "Semantic tier"): optional extra, candidates every
     # lexical tier rejected; thresholds derived from same-event negatives' sentence similarities
     semantic: bool = field(default_factory=_semantic_installed)  # on if the extra and model are installed
@@ -149,14 +156,22 @@ class _Post:
     """A post's tokens and, made once when first needed, its sentences (scan compares one
     post with several sources)."""
 
-    __slots__ = ("text", "tokens", "_sentences", "_where", "_terms", "_vectors")
+    __slots__ = ("text", "tokens", "_sentences", "_where", "_terms", "_weights", "_vectors")
 
     def __init__(self, text: str, tokens: Tokens) -> None:
         self.text, self.tokens = text, tokens
         self._sentences: list | None = None
         self._where: dict[str, list[int]] | None = None
         self._terms: frozenset[str] | None = None
+        self._weights: tuple[dict[str, float], list[float]] | None = None
         self._vectors: np.ndarray | None = None
+
+    def weights(self) -> tuple[dict[str, float], list[float]]:
+        """(term → specificity in the post, each sentence's total): the weighted chain's, made once."""
+        if self._weights is None:
+            w = _sentences.weights(self.sentences())
+            self._weights = (w, _sentences.weight_sums(self.sentences(), w))
+        return self._weights
 
     def vectors(self) -> np.ndarray:
         """The post's sentence vectors (semantic tier), made once."""
@@ -191,8 +206,24 @@ class _SentenceCache:
     def __init__(self, size: int) -> None:
         self.size = size
         self._lru: OrderedDict[str, list[_sentences.Sentence]] = OrderedDict()
+        self._weights: dict[str, tuple[dict[str, float], list[float]]] = {}
         self._lock = threading.Lock()
         self.hits = self.misses = 0
+
+    def weighted(self, text: str, ss: list[_sentences.Sentence]) -> tuple[dict[str, float], list[float]]:
+        """The weighted chain's term weights and sentence totals of a source whose sentences
+        `get` returned, kept beside them (a source comes back as a candidate of post after post)."""
+        with self._lock:
+            found = self._weights.get(text)
+            if found is not None:
+                return found
+        w = _sentences.weights(ss)
+        made = (w, _sentences.weight_sums(ss, w))
+        if self.size > 0:
+            with self._lock:
+                if text in self._lru:  # kept only while its sentences are
+                    self._weights[text] = made
+        return made
 
     def get(self, text: str, tokens: Tokens) -> list[_sentences.Sentence]:
         with self._lock:
@@ -207,7 +238,8 @@ class _SentenceCache:
             with self._lock:
                 self._lru[text] = ss
                 if len(self._lru) > self.size:
-                    self._lru.popitem(last=False)
+                    gone, _ = self._lru.popitem(last=False)
+                    self._weights.pop(gone, None)
         return ss
 
 
@@ -272,8 +304,7 @@ class Detector:
     def add(self, source_id: int, sig: bytes) -> None:
         """Index a stored signature. Raises SignatureError (a ValueError) if it was made by
         another format version or other settings: re-fingerprint the source then."""
-        _, keys, wins = unpack_signature(self._hasher, sig)
-        self._index.add(source_id, keys, wins)
+        self._index.add_bytes(source_id, *signature_parts(self._hasher, sig))
 
     def remove(self, source_id: int) -> None:
         self._index.remove(source_id)
@@ -286,7 +317,9 @@ class Detector:
 
     def candidates(self, text: str) -> list[int]:
         """Sources sharing at least `min_hits` window band keys with the post, best first."""
-        content, n = self._content(text)
+        return self._candidates(*self._content(text))
+
+    def _candidates(self, content: np.ndarray, n: int) -> list[int]:
         s = self.settings
         hits = self._index.hits(self._hasher.post_keys(content), s.max_postings, s.min_hits,
                                 s.min_scattered_hits)
@@ -376,25 +409,49 @@ class Detector:
 
     def _rewrite(self, source_text: str, src: Tokens, post: _Post) -> Verdict:
         """A sentence-by-sentence re-telling of the source (sentences.py), for a candidate the
-        alignment did not confirm."""
+        alignment did not confirm: runs of sentences with most terms kept, else the weighted
+        chain (re-told details over what a same-event article shares; README "AI rewrites")."""
         s = self.settings
         ss = self._split.get(source_text, src)
-        if s.rewrite_prefilter and not _sentences.may_retell(ss, post.terms(), s.rewrite_min_shared,
-                                                             s.rewrite_min_dice, s.rewrite_min_run):
-            return Verdict(False, None, reason=f"no run of {s.rewrite_min_run} source sentences re-told in order",
-                           method="sentences")
+        none = Verdict(False, None, reason=f"no run of {s.rewrite_min_run} source sentences re-told in order",
+                       method="sentences")
+        runs: list[list[_sentences.Pair]] = []
+        if not s.rewrite_prefilter or _sentences.may_retell(ss, post.terms(), s.rewrite_min_shared,
+                                                            s.rewrite_min_dice, s.rewrite_min_run):
+            runs = _sentences.retold(ss, post.sentences(), s.rewrite_min_shared, s.rewrite_min_dice,
+                                     s.rewrite_max_skip, s.rewrite_min_run, s.rewrite_min_local, post.where())
+        if runs:
+            v = self._retold(ss, src, post, runs, _CHANCE_DICE, "mean term overlap")
+            if v.is_match or not s.rewrite_chain:
+                return v
+        if not s.rewrite_chain or (s.rewrite_prefilter and not _sentences.may_pair(
+                ss, post.terms(), s.rewrite_chain_shared, s.rewrite_min_run)):
+            return none if not runs else v
         ps = post.sentences()
-        runs = _sentences.retold(ss, ps, s.rewrite_min_shared, s.rewrite_min_dice, s.rewrite_max_skip,
-                                 s.rewrite_min_run, s.rewrite_min_local, post.where())
-        if not runs:
-            return Verdict(False, None, reason=f"no run of {s.rewrite_min_run} source sentences re-told in order",
-                           method="sentences")
+        wsrc, src_sums = self._split.weighted(source_text, ss)
+        wpost, post_sums = post.weights()
+        found = _sentences.weighted_pairs(ss, ps, wsrc, wpost, s.rewrite_chain_shared, s.rewrite_chance,
+                                          post.where(), src_sums, post_sums)
+        evidence, chain = _sentences.evidence_chain(found, ps, s.rewrite_chance, s.rewrite_min_shared,
+                                                     s.rewrite_post_skip, s.rewrite_min_run)
+        if evidence < s.rewrite_min_evidence:
+            return (v if runs else none) if not chain else Verdict(
+                False, None, reason=f"{len({p.i for p in chain})} source sentences re-told in order, evidence "
+                f"{evidence:.2f} below {s.rewrite_min_evidence:.2f} over a same-event article", method="sentences")
+        return self._retold(ss, src, post, [chain], s.rewrite_chance, "mean weighted overlap",
+                            f", evidence {evidence:.2f}")
+
+    def _retold(self, ss: list, src: Tokens, post: _Post, runs: list[list[_sentences.Pair]], chance: float,
+                measure: str, extra: str = "") -> Verdict:
+        """The verdict on re-told sentence pairs (runs in order): coverage, score, kind, evidence."""
+        s = self.settings
+        ps = post.sentences()
         src_done = sorted({p.i for c in runs for p in c})
         reused = sum(ss[i].words for i in src_done)
         coverage = reused / len(src)
         pairs = [p for c in runs for p in c]
         dice = sum(p.dice for p in pairs) / len(pairs)
-        quality = min(1.0, max(0.0, (dice - _CHANCE_DICE) / (_LIGHT_DICE - _CHANCE_DICE)))
+        quality = min(1.0, max(0.0, (dice - chance) / (_LIGHT_DICE - chance)))
         # a re-telling has no identical runs to vouch for a short passage: "a few paragraphs"
         enough = coverage >= s.min_coverage or reused >= _FULL_WORDS
         amount = min(1.0, max(coverage / s.min_coverage, reused / _FULL_WORDS))
@@ -411,7 +468,7 @@ class Detector:
         passages = tuple(Passage(ss[i0].start, ss[i1].end, ps[j0].start, ps[j1].end) for i0, i1, j0, j1 in groups)
         changed = 1.0 - dice  # share of a re-told sentence's terms not in its counterpart
         what = (f"{len(src_done)} of {len(ss)} source sentences re-told in order "
-                f"(mean term overlap {dice:.2f})")
+                f"({measure} {dice:.2f}{extra})")
         if not enough:
             return Verdict(False, None, score * amount, coverage, changed, passages, (),
                            f"{what}: only {coverage:.0%} of the source ({reused} words)", "sentences", reused)
@@ -492,11 +549,13 @@ class Detector:
     def scan(self, post_text: str,
              load_sources: Callable[[list[int]], Mapping[int, str]]) -> list[tuple[int, Verdict]]:
         """Every source the post copies (one post may copy several), best first."""
-        ids = self.candidates(post_text)
+        # the post is split into words once, for its keys and for every comparison
+        tokens = tokenize(post_text or "", self.settings.max_words)
+        ids = self._candidates(*self._table.encode_words(tokens.words))
         if not ids:
             return []
         texts = load_sources(ids)
-        post = _Post(post_text or "", tokenize(post_text or "", self.settings.max_words))  # once for all
+        post = _Post(post_text or "", tokens)
         out = [(sid, self._compare(texts[sid] or "", tokenize(texts[sid] or "", self.settings.max_words), post))
                for sid in ids if sid in texts]
         return self.fold(out)

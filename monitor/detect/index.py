@@ -36,6 +36,7 @@ they lie in are rebuilt.
 from __future__ import annotations
 
 import struct
+import sys
 import threading
 import zlib
 from collections.abc import Callable, Sequence
@@ -57,7 +58,7 @@ IMMUTABLE_WEIGHT = 3
 # collisions fall anywhere in the source.
 NEAR_WINDOWS = 3
 
-SIGNATURE_VERSION = 6  # 6: bands of 2 min-hashes; 5: key budget per source; common words out, immutables ×3
+SIGNATURE_VERSION = 7  # 7: 12 bands a window at least; 6: bands of 2 min-hashes; 5: key budget per source; common words out, immutables ×3
 _HEADER = struct.Struct("<BBBHII")  # version, bands, rows, window, n_words, n_keys
 _MASK32 = np.uint64(0xFFFFFFFF)
 
@@ -229,6 +230,11 @@ class WordTable:
             toks = _WORD_RE.findall(low)
             if len(toks) > max_words:
                 toks = toks[:max_words]
+        return self.encode_words(toks)
+
+    def encode_words(self, toks: list[str]) -> tuple[np.ndarray, int]:
+        """The same from the text's words already split (`normalise.tokenize`: lower-cased,
+        folded; a folded word has the row of the word it was folded from)."""
         with self._lock:
             rows = list(map(self.codes.get, toks))  # None: a token not seen yet
             if None in rows:
@@ -262,6 +268,23 @@ class SignatureError(ValueError):
     """The stored signature was made by another format version or other parameters."""
 
 
+def signature_parts(hasher: WindowHasher, sig: bytes) -> tuple[int, bytes, bytes]:
+    """(number of keys, the keys' bytes, the windows' bytes) without numpy: an index rebuilt
+    from 100,000 signatures parses them all at once (two numpy arrays per signature cost more
+    than the rest of the rebuild's per-source work). Byte strings, not views: the garbage
+    collector does not track them, so 100,000 waiting sources do not slow its passes.
+    SignatureError if it must be re-made."""
+    if len(sig) < _HEADER.size:
+        raise SignatureError("signature too short")
+    version, bands, rows, window, _, n_keys = _HEADER.unpack_from(sig)
+    if version != SIGNATURE_VERSION or (bands, rows, window) != (hasher.bands, hasher.rows, hasher.window):
+        raise SignatureError(f"signature v{version} {bands}x{rows}/{window} does not match this detector; re-fingerprint")
+    if len(sig) != _HEADER.size + 5 * n_keys:
+        raise SignatureError("signature truncated or corrupt; re-fingerprint")
+    cut = _HEADER.size + 4 * n_keys
+    return n_keys, bytes(sig[_HEADER.size: cut]), bytes(sig[cut:])
+
+
 def unpack_signature(hasher: WindowHasher, sig: bytes) -> tuple[int, np.ndarray, np.ndarray]:
     """(words fingerprinted, band keys, their windows); SignatureError if it must be re-made."""
     if len(sig) < _HEADER.size:
@@ -287,33 +310,68 @@ class _Sorted:
     earlier dropped) are dropped too."""
 
     def __init__(self, keys: np.ndarray, vals: np.ndarray, cap: int = 2**31,
-                 stop_before: np.ndarray | None = None) -> None:
-        # one uint64 sort of (key << 32 | value) is several times faster than argsort + gathers
-        packed = (keys.astype(np.uint64) << np.uint64(32)) | vals.astype(np.uint64)
+                 stop_before: np.ndarray | None = None, packed: np.ndarray | None = None) -> None:
+        # One uint64 sort of (key << 32 | value) is several times faster than argsort + gathers;
+        # built and split in place, temporaries kept few and small: at 100,000 sources each is
+        # 20-170 MB, and on a fresh process most of a rebuild's time is the memory's first touch.
+        # `packed` (taken over, sorted in place): the (key << 32 | value) array, built by the caller.
+        if packed is None:
+            packed = keys.astype(np.uint64)
+            packed <<= np.uint64(32)
+            packed |= vals
         packed.sort()
-        keys = (packed >> np.uint64(32)).astype(np.uint32)
-        vals = packed.astype(np.uint32)
-        del packed
+        if _LITTLE:  # the halves of each uint64 as two uint32 columns (views): low = value, high = key
+            halves = packed.view(np.uint32).reshape(-1, 2)
+            hi, lo = halves[:, 1], halves[:, 0]
+        else:  # pragma: no cover
+            hi, lo = (packed >> np.uint64(32)).astype(np.uint32), packed.astype(np.uint32)
         stop = _EMPTY if stop_before is None else stop_before
-        if len(keys):
-            first = np.empty(len(keys), dtype=bool)
-            first[0] = True
-            np.not_equal(keys[1:], keys[:-1], out=first[1:])
-            starts = np.flatnonzero(first)
-            lens = np.diff(np.append(starts, len(keys)))
-            drop = lens > cap
-            if len(stop):
-                drop |= _member(keys[starts], stop)
-            if drop.any():
-                stop = np.union1d(stop, keys[starts[drop]]).astype(np.uint32)
-                keep = np.repeat(~drop, lens)
-                keys, vals = keys[keep], vals[keep]
+        n = len(hi)
+        drop = np.zeros(n, dtype=bool)
+        if cap < n:
+            # A key held more than `cap` times equals, in sorted order, the entry `cap` places
+            # on; the entries from there to `cap` places on are all that key's: one comparison
+            # and one running sum mark every entry of a stop key, with no per-key run lengths.
+            same = hi[cap:] == hi[: n - cap]
+            if same.any():
+                depth = np.int8 if cap < 127 else np.int32  # ≤ cap + 1 spans overlap
+                mark = np.zeros(n + 1, dtype=depth)  # +1 opens a span, -1 closes it
+                mark[: n - cap] = same
+                np.subtract(mark[cap + 1:], same, out=mark[cap + 1:])
+                np.cumsum(mark, out=mark)
+                drop = np.greater(mark[:n], 0)
+                del mark
+                new = hi[: n - cap][same]
+                stop = np.union1d(stop, new[np.concatenate(([True], new[1:] != new[:-1]))]).astype(np.uint32)
+            del same
+        if stop_before is not None and len(stop_before) and n:  # keys an earlier build dropped
+            flat = np.ascontiguousarray(hi)
+            held = stop_before[_member(stop_before, flat)]  # distinct runs: distinct bounds
+            if len(held):
+                mark = np.zeros(n + 1, dtype=np.int8)
+                mark[np.searchsorted(flat, held, "left")] += 1
+                mark[np.searchsorted(flat, held, "right")] -= 1
+                drop |= np.cumsum(mark[:n], dtype=np.int8) > 0
+        if drop.any():
+            keep = ~drop
+            keys, vals = hi[keep], lo[keep]
+        else:
+            keys, vals = np.ascontiguousarray(hi), np.ascontiguousarray(lo)
+        del packed, hi, lo, drop
         self.keys, self.vals, self.stop = keys, vals, stop
         bits = max(1, min(24, int(np.ceil(np.log2(max(2, len(keys) / _KEYS_PER_BUCKET))))))
         self.shift = np.uint32(32 - bits)
-        counts = np.bincount(self.keys >> self.shift, minlength=1 << bits)
-        self.dir = np.zeros((1 << bits) + 1, dtype=np.uint32 if len(keys) < 2**32 else np.uint64)
-        np.cumsum(counts, out=self.dir[1:])
+        # dir[b] = the first key whose top bits are ≥ b (keys are sorted): set at the first key
+        # of each bucket that has any, then the empty buckets take the next one's
+        self.dir = np.full((1 << bits) + 1, len(keys), dtype=np.uint32 if len(keys) < 2**32 else np.uint64)
+        if len(keys):
+            top = self.keys >> self.shift
+            first = np.empty(len(top), dtype=bool)
+            first[0] = True
+            np.not_equal(top[1:], top[:-1], out=first[1:])
+            at = np.flatnonzero(first)
+            self.dir[top[at]] = at
+            self.dir[:] = np.minimum.accumulate(self.dir[::-1])[::-1]
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -337,11 +395,21 @@ class _Sorted:
 
 
 _EMPTY = np.zeros(0, dtype=np.uint32)
+_LITTLE = sys.byteorder == "little"
 
 # Directory size: about this many keys a bucket (at most twice as many: the bucket count is a
 # power of two). A lookup gathers a whole bucket, so fewer keys a bucket is a faster lookup;
 # 4 costs 1-2 bytes a key of directory, inside the 1.5 KB a source with the 8 bytes a key.
 _KEYS_PER_BUCKET = 4
+
+
+def _runs(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(start, length) of the runs of equal values of a sorted, non-empty array."""
+    first = np.empty(len(a), dtype=bool)
+    first[0] = True
+    np.not_equal(a[1:], a[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    return starts, np.diff(starts, append=len(a))
 
 
 def _member(a: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
@@ -363,19 +431,23 @@ class BandIndex:
         self._alive = np.zeros(0, dtype=bool)
         self._main = _Sorted(np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint32))
         self._delta = self._main
-        self._pending: list[tuple[int, np.ndarray, np.ndarray]] = []
+        self._pending: list[tuple[int, int, bytes, bytes]] = []  # num, n keys, keys, windows
 
     def __len__(self) -> int:
         return len(self._num)
 
     def add(self, source_id: int, keys: np.ndarray, wins: np.ndarray) -> None:
+        self.add_bytes(source_id, len(keys), keys.astype("<u4").tobytes(), wins.astype(np.uint8).tobytes())
+
+    def add_bytes(self, source_id: int, n: int, keys: bytes, wins: bytes) -> None:
+        """`add` with the n keys as little-endian uint32 bytes and their windows as bytes."""
         self.remove(source_id)
         num = len(self._ids)
         if num >= 2**26:
             raise OverflowError("more than 67 million sources added to one index")
         self._ids.append(source_id)
         self._num[source_id] = num
-        self._pending.append((num, keys, wins))
+        self._pending.append((num, n, keys, wins))
 
     def remove(self, source_id: int) -> None:
         num = self._num.pop(source_id, None)
@@ -398,13 +470,30 @@ class BandIndex:
         nums = np.fromiter((e[0] for e in self._pending), dtype=np.uint32, count=len(self._pending))
         alive[nums] = True
         self._alive = alive
-        lengths = np.fromiter((len(e[1]) for e in self._pending), dtype=np.int64, count=len(self._pending))
-        keys = np.concatenate([e[1] for e in self._pending] + [self._delta.keys])
-        wins = np.concatenate([e[2] for e in self._pending]).astype(np.uint32)
-        vals = np.concatenate([(np.repeat(nums, lengths) << np.uint32(6)) | wins, self._delta.vals])
+        lengths = np.fromiter((e[1] for e in self._pending), dtype=np.int64, count=len(self._pending))
+        new_keys = np.frombuffer(b"".join([e[2] for e in self._pending]), dtype="<u4").astype(np.uint32, copy=False)
+        new_wins = np.frombuffer(b"".join([e[3] for e in self._pending]), dtype=np.uint8)
+        stop = np.union1d(self._main.stop, self._delta.stop).astype(np.uint32)
+        if not len(self._main) and not len(self._delta) and _LITTLE and self._alive.all():
+            # The first build (a restart): (key << 32 | value) written straight into one
+            # uint64 array, its halves seen as two uint32 columns: no separate key and value
+            # arrays of the whole index.
+            packed = np.empty(int(lengths.sum()), dtype=np.uint64)
+            halves = packed.view(np.uint32).reshape(-1, 2)
+            halves[:, 1] = new_keys
+            halves[:, 0] = np.repeat(nums << np.uint32(6), lengths)
+            halves[:, 0] |= new_wins
+            self._pending = []
+            self._main = _Sorted(_EMPTY, _EMPTY, self._cap, stop, packed=packed)
+            return
+        keys = np.concatenate([new_keys, self._delta.keys])
+        vals = np.repeat(nums, lengths)
+        vals <<= np.uint32(6)
+        vals |= new_wins
+        if len(self._delta.vals):
+            vals = np.concatenate([vals, self._delta.vals])
         self._pending = []
         keys, vals = self._live(keys, vals)
-        stop = np.union1d(self._main.stop, self._delta.stop).astype(np.uint32)
         if len(keys) * 8 >= len(self._main):  # delta grew big: one sorted array again
             main_keys, main_vals = self._live(self._main.keys, self._main.vals)
             self._main = _Sorted(np.concatenate([main_keys, keys]), np.concatenate([main_vals, vals]),
@@ -417,12 +506,15 @@ class BandIndex:
         """The entries of sources still in the index: those of a removed source, or of one
         re-added since (replaced), are dropped before arrays are built, so they neither take
         memory for ever nor count towards stop keys."""
+        if self._alive.all():  # nothing removed or replaced (a rebuild after a restart)
+            return keys, vals
         live = self._alive[vals >> np.uint32(6)]
         return (keys, vals) if live.all() else (keys[live], vals[live])
 
     def hits(self, keys: np.ndarray, max_postings: int, min_hits: int,
              min_scattered: int | None = None) -> list[tuple[int, int]]:
-        """[(source id, number of keys shared)] best first, for the sources that share at least
+        """[(source id, number of keys shared)] best first (most keys in one window and the next,
+        then most keys), for the sources that share at least
         `min_hits` keys of which two come from windows at most NEAR_WINDOWS apart in the source,
         or `min_scattered` (default min_hits + 1) keys anywhere. A copied passage hits neighbouring windows; chance
         collisions are scattered over the source. A key held by more than `max_postings`
@@ -431,10 +523,11 @@ class BandIndex:
         if not len(keys) or not self._num:
             return []
         keys = keys.astype(np.uint32, copy=False)
-        # the delta is built knowing the main part's stop keys, so the longer list holds both
-        stop = self._delta.stop if len(self._delta.stop) >= len(self._main.stop) else self._main.stop
-        if len(stop):
-            keys = keys[~_member(keys, stop)]
+        # Neither part holds entries of its own stop keys, and the delta is built knowing the
+        # main part's (its list holds both): only keys that became stop keys in the delta can
+        # still have entries, in the main part.
+        if len(self._delta.stop) > len(self._main.stop):
+            keys = keys[~_member(keys, self._delta.stop)]
         found = [part.lookup(keys) for part in (self._main, self._delta) if len(part)]
         if not found:
             return []
@@ -449,12 +542,17 @@ class BandIndex:
         nums = vals >> np.uint32(6)
         if not len(vals):
             return []
-        first = np.empty(len(nums), dtype=bool)
-        first[0] = True
-        np.not_equal(nums[1:], nums[:-1], out=first[1:])
-        starts = np.flatnonzero(first)  # nums is sorted
+        starts, counts = _runs(nums)  # nums is sorted
+        # most sources hold one or two of the post's keys: keep those that can pass before
+        # looking at their windows
+        enough = counts >= min_hits
+        if not enough.any():
+            return []
+        if not enough.all():
+            vals = vals[np.repeat(enough, counts)]
+            nums = vals >> np.uint32(6)
+            starts, counts = _runs(nums)
         uniq = nums[starts]
-        counts = np.diff(np.append(starts, len(nums)))
         wins = (vals & np.uint32(63)).astype(np.int16)
         # sorted by (source, window): array neighbours are the closest windows of a source
         near = (nums[1:] == nums[:-1]) & (np.abs(wins[1:] - wins[:-1]) <= NEAR_WINDOWS)
@@ -462,7 +560,15 @@ class BandIndex:
         if near.any():
             close[np.searchsorted(uniq, nums[1:][near])] = True
         scattered = min_hits + 1 if min_scattered is None else min_scattered
-        ok = (counts >= scattered) | ((counts >= min_hits) & close)
-        uniq, counts = uniq[ok], counts[ok]
-        order = np.argsort(-counts, kind="stable")
+        ok = (counts >= scattered) | close
+        if not ok.any():
+            return []
+        # Rank by the most hits in one source window and the next (what one copied paragraph
+        # gives), then by all hits: a long post's chance hits are spread over many windows
+        # and must not push a lifted paragraph's source past the cap.
+        src_end = np.repeat(starts + counts, counts)
+        reach = np.minimum(np.searchsorted(vals, vals + np.uint32(2), "left"), src_end)
+        best = np.maximum.reduceat(reach - np.arange(len(vals)), starts)
+        uniq, counts, best = uniq[ok], counts[ok], best[ok]
+        order = np.lexsort((-counts, -best))
         return [(self._ids[int(uniq[i])], int(counts[i])) for i in order]

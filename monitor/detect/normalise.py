@@ -16,6 +16,9 @@ from itertools import accumulate
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SPLIT = re.compile(r"(\w+)", re.UNICODE)
+# A letter outside ASCII: a text without one has no word to fold (curly quotes, dashes and
+# other non-ASCII punctuation are enough to make `str.isascii` false).
+_NON_ASCII_LETTER = re.compile(r"[^\W\x00-\x7f]", re.UNICODE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +60,31 @@ def tokenize(text: str, max_words: int | None = None) -> Tokens:
     if truncated:
         ws, starts, ends = ws[:max_words], starts[:max_words], ends[:max_words]
     if not text.isascii():
-        ws = [w if w.isascii() else _fold(w) for w in ws]
+        ws = _fold_all(ws, low)
     return Tokens(ws, starts, ends, truncated)
+
+
+class _Folded(dict):
+    """word → folded word, worked out once per distinct word: a text's words are then one
+    C-level `map` (no Python call per word). Starts again empty when full."""
+
+    max_words = 200_000
+
+    def __missing__(self, word: str) -> str:
+        if len(self) >= self.max_words:
+            self.clear()
+        f = self[word] = word if word.isascii() else _fold(word)
+        return f
+
+
+_FOLDED = _Folded()
+
+
+def _fold_all(ws: list[str], low: str) -> list[str]:
+    """`ws` with its non-ASCII words folded."""
+    if _NON_ASCII_LETTER.search(low) is None:
+        return ws
+    return list(map(_FOLDED.__getitem__, ws))
 
 
 def _tokenize_slow(text: str, max_words: int | None) -> Tokens:
@@ -85,7 +111,7 @@ def words(text: str, max_words: int | None = None) -> tuple[list[str], bool]:
         return t.words, t.truncated
     ws = _WORD.findall(low)
     if not text.isascii():  # curly quotes are enough: fold only the words that need it
-        ws = [w if w.isascii() else _fold(w) for w in ws]
+        ws = _fold_all(ws, low)
     if max_words is not None and len(ws) > max_words:
         return ws[:max_words], True
     return ws, False

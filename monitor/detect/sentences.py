@@ -24,6 +24,7 @@ Thresholds and their derivations are in README.md ("Rewrites"). Pure, no I/O.
 
 from __future__ import annotations
 
+import math
 import re
 from bisect import bisect_left
 from dataclasses import dataclass
@@ -232,3 +233,115 @@ def retold(src: list[Sentence], cpy: list[Sentence], min_shared: int, min_dice: 
     if len({p.i for c in runs for p in c}) < min_run:
         return []
     return sorted(runs, key=lambda c: c[0].i)
+
+
+# --- the weighted chain: re-told details, not shared topic words (README "AI rewrites") ----
+
+def weights(sents: list[Sentence]) -> dict[str, float]:
+    """term → log((n + 1) / df), n the text's sentences and df those holding the term. A term
+    in many sentences of a text is its topic (the event's names, the subject), which every
+    article on the event shares; a term in one sentence is that sentence's own detail, which a
+    rewriter keeps sentence by sentence and another writer of the same facts mostly does not."""
+    df: dict[str, int] = {}
+    for s in sents:
+        for t in s.terms:
+            df[t] = df.get(t, 0) + 1
+    n1 = len(sents) + 1
+    return {t: math.log(n1 / k) for t, k in df.items()}
+
+
+def may_pair(src: list[Sentence], post_terms: frozenset[str], min_shared: int, min_run: int) -> bool:
+    """Whether at least `min_run` source sentences share `min_shared` terms with the post as a
+    whole (a pair needs that many with one post sentence): exact, and needs no post split."""
+    enough = 0
+    for s in src:
+        if len(s.terms & post_terms) >= min_shared:
+            enough += 1
+            if enough >= min_run:
+                return True
+    return False
+
+
+def weight_sums(sents: list[Sentence], w: dict[str, float]) -> list[float]:
+    """Each sentence's total weight (the denominators of `weighted_pairs`; made once a text)."""
+    return [sum(map(w.__getitem__, s.terms)) for s in sents]
+
+
+def weighted_pairs(src: list[Sentence], cpy: list[Sentence], wsrc: dict[str, float],
+                   wcpy: dict[str, float], min_shared: int, floor: float,
+                   where: dict[str, list[int]], src_sums: list[float] | None = None,
+                   cpy_sums: list[float] | None = None) -> list[Pair]:
+    """Every (source sentence, post sentence) sharing at least `min_shared` terms whose weighted
+    Dice Σ_shared (w_s + w_p) / (Σ_S w_s + Σ_P w_p) (weights: `weights`) is above `floor`."""
+    pw = cpy_sums if cpy_sums is not None else weight_sums(cpy, wcpy)
+    out = []
+    for i, s in enumerate(src):
+        shared = [t for t in s.terms if t in where]
+        if len(shared) < min_shared:
+            continue
+        sw = src_sums[i] if src_sums is not None else sum(wsrc[t] for t in s.terms)
+        num: dict[int, float] = {}
+        count: dict[int, int] = {}
+        for t in shared:
+            w = wsrc[t] + wcpy[t]
+            for j in where[t]:
+                num[j] = num.get(j, 0.0) + w
+                count[j] = count.get(j, 0) + 1
+        for j, k in count.items():
+            if k >= min_shared:
+                d = num[j] / (sw + pw[j]) if sw + pw[j] > 0 else 0.0
+                if d > floor:
+                    out.append(Pair(i, j, k, d))
+    return out
+
+
+def evidence_chain(found: list[Pair], cpy: list[Sentence], chance: float, min_shared: int,
+                   max_post_skip: int, min_src: int) -> tuple[float, list[Pair]]:
+    """The in-order chain of pairs with the most evidence among those re-telling at least
+    `min_src` sentences (counted on both sides: two source sentences merged into one post
+    sentence re-tell one sentence's worth): (evidence, pairs), or (0, []). Evidence is Σ (similarity −
+    chance) over the chain's pairs, less `chance` for every post sentence inside the chain
+    that pairs with nothing (one that could: `min_shared` terms or more; a subhead cannot), as
+    if it were a pair at similarity 0. So the post side of a re-told passage must stand
+    together, as a rewriter's does, at most `max_post_skip` sentences apart; a same-event
+    article's matching sentences lie among sentences of its own. The source side may skip any
+    number (a partial or heavy rewrite drops or summarises sentences). A sentence pairs with at
+    most two adjacent sentences of the other text (a merge or a split, 1:2 or 2:1)."""
+    ps = sorted(found, key=lambda p: (p.i, p.j))
+    n = len(ps)
+    could = [0]  # post sentences that could pair, before each post sentence (prefix sums)
+    for c in cpy:
+        could.append(could[-1] + (len(c.terms) >= min_shared))
+    best = [0.0] * n
+    prev = [-1] * n
+    srcs = [1] * n  # distinct source sentences in the chain ending here ...
+    posts = [1] * n  # ... and post sentences (a merge or split re-tells one sentence, not two)
+    same_i = [1] * n  # pairs in a row on one source sentence (a split) ...
+    same_j = [1] * n  # ... or on one post sentence (a merge)
+    by_j: dict[int, list[int]] = {}  # post sentence → pairs already visited (all with i ≤ current)
+    top, end = 0.0, -1
+    for b, pb in enumerate(ps):
+        best[b] = pb.dice - chance
+        for j in range(max(0, pb.j - max_post_skip - 1), pb.j + 1):
+            gap = chance * (could[pb.j] - could[j + 1]) if j < pb.j else 0.0
+            for a in by_j.get(j, ()):
+                pa = ps[a]
+                di = pb.i - pa.i
+                if not di and j == pb.j:
+                    continue
+                ri = same_i[a] + 1 if di == 0 else 1
+                rj = same_j[a] + 1 if j == pb.j else 1
+                if ri > 2 or rj > 2:
+                    continue
+                v = best[a] + pb.dice - chance - gap
+                if v > best[b]:
+                    best[b], prev[b], same_i[b], same_j[b] = v, a, ri, rj
+                    srcs[b], posts[b] = srcs[a] + (di > 0), posts[a] + (j < pb.j)
+        by_j.setdefault(pb.j, []).append(b)
+        if min(srcs[b], posts[b]) >= min_src and best[b] > top:
+            top, end = best[b], b
+    chain = []
+    while end >= 0:
+        chain.append(ps[end])
+        end = prev[end]
+    return top, chain[::-1]

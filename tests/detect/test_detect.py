@@ -271,6 +271,52 @@ def test_stop_keys_are_skipped_in_main_and_delta_parts() -> None:
     assert idx.hits(common, 3, 1, 1) == []
 
 
+def test_candidates_rank_hits_in_one_window_and_the_next_first() -> None:
+    """A lifted paragraph's source (hits packed in two neighbouring windows) ranks above a
+    source with more hits spread over its length (what a long post's chance hits look like),
+    so the cap cannot push it out."""
+    import numpy as np
+
+    from monitor.detect.index import BandIndex
+
+    idx = BandIndex(max_postings=10)
+    idx.add(1, np.arange(100, 106, dtype=np.uint32), np.array([0, 3, 6, 9, 12, 15], dtype=np.uint8))
+    idx.add(2, np.arange(200, 205, dtype=np.uint32), np.array([3, 3, 3, 4, 4], dtype=np.uint8))
+    idx.add(3, np.arange(300, 304, dtype=np.uint32), np.array([7, 7, 9, 20], dtype=np.uint8))
+    q = np.concatenate([np.arange(100, 106), np.arange(200, 205), np.arange(300, 304)]).astype(np.uint32)
+    assert idx.hits(q, 10, 4, 5) == [(2, 5), (3, 4), (1, 6)]  # 5, 2 and 1 hits in two windows
+
+
+def test_the_first_build_and_a_merge_drop_the_same_stop_keys() -> None:
+    """The first build writes (key, value) pairs straight into one array; later builds merge
+    the main part with a delta. Both must keep exactly the entries of keys held ≤ max_postings
+    times, and lookups through the bucket directory must find every kept entry."""
+    import numpy as np
+
+    from monitor.detect.index import BandIndex
+
+    rng = np.random.default_rng(5)
+    sigs = [(sid, rng.integers(0, 400, size=30).astype(np.uint32), rng.integers(0, 64, size=30).astype(np.uint8))
+            for sid in range(200)]
+    once, twice = BandIndex(max_postings=12), BandIndex(max_postings=12)
+    for sid, k, w in sigs:
+        once.add(sid, np.unique(k), w[: len(np.unique(k))])
+    for sid, k, w in sigs[:150]:
+        twice.add(sid, np.unique(k), w[: len(np.unique(k))])
+    twice.hits(np.arange(400, dtype=np.uint32), 12, 1, 1)  # builds the main part
+    for sid, k, w in sigs[150:]:
+        twice.add(sid, np.unique(k), w[: len(np.unique(k))])
+    q = np.arange(400, dtype=np.uint32)
+    assert once.hits(q, 12, 1, 1) == twice.hits(q, 12, 1, 1) != []
+    held = np.bincount(np.concatenate([np.unique(k) for _, k, _ in sigs]), minlength=400)
+    main = once._main
+    assert set(main.keys.tolist()) == {int(k) for k in np.flatnonzero((held > 0) & (held <= 12))}
+    assert set(main.stop.tolist()) == {int(k) for k in np.flatnonzero(held > 12)}
+    for key in main.keys[:: 7]:
+        vals, _ = main.lookup(np.array([key], dtype=np.uint32))
+        assert len(vals) == held[key]
+
+
 def test_adding_a_source_again_replaces_its_keys() -> None:
     """An edited source is added again under its id: the old text's keys stop pointing at it,
     and the replaced entries never count as postings (re-adding the same signature 40 times
@@ -336,7 +382,13 @@ def test_rewrite_check_needs_a_run_of_sentences_in_order(det: Detector) -> None:
     garden = [s for s in text("garden").replace("\n", " ").split(". ") if len(s.split()) > 8]
     told = [s for p in paras[1:] for s in p.split(". ")]
     mixed = ". ".join(x for pair in zip(told[::3], garden) for x in pair)
-    assert not det.compare_sentences(src, mixed).is_match
+    runs_only = Detector(DetectSettings(rewrite_chain=False))
+    assert not runs_only.compare_sentences(src, mixed).is_match
+    # the weighted chain takes close re-tellings one unrelated line apart (that line costs as
+    # much as a pair at chance), but not two lines apart: the re-told text must stand together
+    two_apart = ". ".join(x for k, t in enumerate(told[::3]) for x in (t, garden[2 * k % len(garden)],
+                                                                      garden[(2 * k + 1) % len(garden)]))
+    assert not det.compare_sentences(src, two_apart).is_match
     # the re-told sentences in reverse order are not a re-telling either
     assert not det.compare_sentences(src, ". ".join(reversed(told))).is_match
     # and the check can be turned off
@@ -443,3 +495,88 @@ def test_sentence_cache_is_bounded_and_keyed_by_text() -> None:
     edited = a.replace("Kestrel", "Falcon")  # an edited source is a new entry, not a stale one
     v = det.compare_sentences(edited, post)
     assert det._split.hits == 1 and v == Detector(DetectSettings(rewrite_cache=0)).compare_sentences(edited, post)
+
+
+# --- the weighted chain (AI rewrites, README "AI rewrites") ---------------------------------
+
+_TOPIC = "harbour kestrel bridge"  # in every source sentence: the subject, as in any article on it
+
+
+def _src_sentence(k: int) -> str:
+    return " ".join([_TOPIC] + [f"fact{k}x{m}" for m in range(4)] + [f"word{k}y{m}" for m in range(3)]) + "."
+
+
+def _retold(k: int) -> str:  # the sentence's four facts kept, its own words replaced, no topic words
+    return " ".join([f"fact{k}x{m}" for m in range(4)] + [f"other{k}z{m}" for m in range(5)]) + "."
+
+
+def _unrelated(tag: str, k: int) -> str:
+    return " ".join(f"{tag}{k}h{m}" for m in range(9)) + "."
+
+
+_SOURCE = " ".join(_src_sentence(k) for k in range(10))
+_TOLD = (1, 3, 4, 6, 8)  # a partial rewrite drops and summarises: source sentences skipped
+
+
+def _host(body: list[str]) -> str:
+    return " ".join([_unrelated("host", k) for k in range(4)] + body + [_unrelated("tail", k) for k in range(4)])
+
+
+def test_ai_partial_rewrite_is_found_by_the_weighted_chain() -> None:
+    post = _host([_retold(k) for k in _TOLD])
+    v = Detector().compare_sentences(_SOURCE, post)
+    assert v.is_match and v.kind == "partial_rewrite" and v.method == "sentences", v.reason
+    assert "evidence" in v.reason and len(v.passages) == len(_TOLD)
+    told = [_SOURCE[p.source_start:p.source_end] for p in v.passages]
+    assert [t.split()[3] for t in told] == [f"fact{k}x0" for k in _TOLD]  # source sentences, in order
+    assert [p.copy_start for p in v.passages] == sorted(p.copy_start for p in v.passages)
+    # each pair keeps 4 of 10 and 9 terms (Dice 0.42): below the runs' 0.5, so only the chain finds it
+    assert not Detector(DetectSettings(rewrite_chain=False)).compare_sentences(_SOURCE, post).is_match
+    # and the verdict is the same with the pre-filter and the cache off
+    assert Detector(DetectSettings(rewrite_prefilter=False, rewrite_cache=0)).compare_sentences(_SOURCE, post) == v
+
+
+def test_weighted_chain_asks_for_retold_sentences_that_stand_together_in_order() -> None:
+    det = Detector()
+    # the same re-told sentences, each followed by two unrelated ones: a same-event article's
+    # matching sentences lie among its own; each unrelated sentence inside costs a pair at chance
+    spread = _host([s for k in _TOLD for s in (_retold(k), _unrelated("own", k), _unrelated("more", k))])
+    assert not det.compare_sentences(_SOURCE, spread).is_match
+    # out of order: no chain
+    assert not det.compare_sentences(_SOURCE, _host([_retold(k) for k in reversed(_TOLD)])).is_match
+    # sharing the subject and one fact a sentence is what any article on the event does
+    same_event = _host([" ".join([_TOPIC, f"fact{k}x0"] + [f"mine{k}q{m}" for m in range(6)]) + "."
+                        for k in _TOLD])
+    assert not det.compare_sentences(_SOURCE, same_event).is_match
+
+
+def test_weights_and_evidence_chain() -> None:
+    from monitor.detect import sentences as S
+    from monitor.detect.normalise import tokenize
+
+    ss = S.sentences(_SOURCE, tokenize(_SOURCE, 20_000))
+    w = S.weights(ss)
+    assert w["harbou"] < 0.1 < w["fact1x0"]  # the topic (in all 10 sentences) against a detail (in 1)
+    ps = S.sentences(_host([_retold(k) for k in _TOLD]), tokenize(_host([_retold(k) for k in _TOLD]), 20_000))
+    # a merge (two source sentences told in one post sentence) re-tells one sentence's worth:
+    # 4 source sentences in 3 post sentences are not the 4 a chain needs
+    pairs = [S.Pair(0, 4, 4, 0.8), S.Pair(1, 4, 4, 0.8), S.Pair(2, 5, 4, 0.8), S.Pair(3, 6, 4, 0.8)]
+    assert S.evidence_chain(pairs, ps, 1 / 3, 4, 2, 4) == (0.0, [])
+    ev, chain = S.evidence_chain(pairs + [S.Pair(4, 7, 4, 0.8)], ps, 1 / 3, 4, 2, 4)
+    assert len(chain) == 5 and abs(ev - 5 * (0.8 - 1 / 3)) < 1e-9
+    # a post sentence between two re-told ones that could have paired costs the chance level
+    ev, chain = S.evidence_chain([S.Pair(0, 4, 4, 0.8), S.Pair(1, 6, 4, 0.8), S.Pair(2, 7, 4, 0.8),
+                                  S.Pair(3, 8, 4, 0.8)], ps, 1 / 3, 4, 2, 4)
+    assert len(chain) == 4 and abs(ev - (4 * (0.8 - 1 / 3) - 1 / 3)) < 1e-9
+
+
+def test_the_c_matcher_and_difflib_give_the_same_blocks() -> None:
+    """cdifflib (the [fast] extra) only speeds difflib up: an install without it aligns alike."""
+    import difflib
+
+    cdifflib = pytest.importorskip("cdifflib")
+    src = (DATA / "bridge.txt").read_text(encoding="utf-8").lower().split()
+    cpy = (DATA / "bridge_spun.txt").read_text(encoding="utf-8").lower().split()
+    fast = cdifflib.CSequenceMatcher(None, src, cpy, autojunk=False).get_matching_blocks()
+    plain = difflib.SequenceMatcher(None, src, cpy, autojunk=False).get_matching_blocks()
+    assert [tuple(b) for b in fast] == [tuple(b) for b in plain] and len(plain) > 10
