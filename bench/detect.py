@@ -18,6 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import DEV, Baseline, load_set  # noqa: E402
+from monitor.detect import semantic  # noqa: E402
 from monitor.detect import DetectSettings, Detector  # noqa: E402
 
 _EXPECTED_KIND = {"spun": "spun_copy", "partial": "partial_copy", "copy": "copy"}
@@ -57,19 +58,9 @@ def report(name: str, labels: list[dict], found: dict[str, list[str]], kinds: di
         print(f"  FALSE POSITIVE {post} -> {src}")
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("folder", nargs="?", default=str(DEV))
-    args = ap.parse_args()
-    folder = Path(args.folder)
-    if not (folder / "labels.jsonl").exists():
-        sys.exit(f"no labelled set at {folder} (needs sources.jsonl, candidates.jsonl, labels.jsonl)")
-    sources, posts, labels = load_set(folder)
-    urls = list(sources)
-    print(f"{len(sources)} sources, {len(labels)} labelled posts "
-          f"({sum(1 for l in labels if not l['source'])} negatives) from {folder}")
-
-    det = Detector(DetectSettings())
+def run_detector(settings: DetectSettings, sources: dict[str, str], posts: dict[str, str], labels: list[dict],
+                 urls: list[str]) -> None:
+    det = Detector(settings)
     for i, u in enumerate(urls):
         det.add(i, det.signature(sources[u]))
     found: dict[str, list[str]] = {}
@@ -89,12 +80,33 @@ def main() -> None:
         found[lab["url"]] = [urls[i] for i, _ in matches]
         kinds[lab["url"]] = {urls[i]: v.kind for i, v in matches}
         folded += sum(len(v.related) for _, v in matches)
-    report("detector (windowed MinHash candidates + spin-tolerant alignment)", labels, found, kinds)
+    report("detector (windowed MinHash candidates + spin-tolerant alignment)"
+           + (", semantic tier ON" if settings.semantic else ", semantic tier off"), labels, found, kinds)
     print(f"  candidate stage: recall {cand_true / max(1, positives):.3f}, "
           f"{cand_total / len(labels):.2f} candidates per post (false-positive candidates "
           f"{cand_total - cand_true}); median {statistics.median(times) * 1e3:.1f} ms per post "
           f"(candidates + verification)")
     print(f"  related sources folded into a better match on the same post: {folded}")
+
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("folder", nargs="?", default=str(DEV))
+    args = ap.parse_args()
+    folder = Path(args.folder)
+    if not (folder / "labels.jsonl").exists():
+        sys.exit(f"no labelled set at {folder} (needs sources.jsonl, candidates.jsonl, labels.jsonl)")
+    sources, posts, labels = load_set(folder)
+    urls = list(sources)
+    print(f"{len(sources)} sources, {len(labels)} labelled posts "
+          f"({sum(1 for l in labels if not l['source'])} negatives) from {folder}")
+
+    # The semantic tier (monitor/detect/semantic.py) is optional: with its extra installed,
+    # the detector is scored without it and with it, in the same run.
+    tiers = [False, True] if semantic.available() else [False]
+    for sem in tiers:
+        run_detector(DetectSettings(semantic=sem), sources, posts, labels, urls)
 
     base = Baseline()
     for i, u in enumerate(urls):

