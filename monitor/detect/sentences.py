@@ -28,7 +28,8 @@ import math
 import re
 from bisect import bisect_left
 from dataclasses import dataclass
-from typing import NamedTuple
+from collections.abc import Callable, Sequence
+from typing import NamedTuple, Protocol, TypeVar
 
 from monitor.detect.lexicon import is_immutable
 from monitor.detect.normalise import Tokens, is_content
@@ -187,12 +188,26 @@ def pairs(src: list[Sentence], cpy: list[Sentence], min_shared: int, min_dice: f
     return out
 
 
-def chains(found: list[Pair], max_skip: int) -> list[list[Pair]]:
-    """Disjoint in-order chains of pairs, best (most source sentences) first. A step goes
-    forward in both texts, or stays on one sentence of one side (a merge or a split)."""
+class _Step(Protocol):
+    @property
+    def i(self) -> int: ...  # source sentence
+
+    @property
+    def j(self) -> int: ...  # post sentence
+
+
+P = TypeVar("P", bound=_Step)
+
+
+def chains(found: Sequence[P], max_skip: int, gain: Callable[[P], float] | None = None) -> list[list[P]]:
+    """Disjoint in-order chains of pairs, best first by total `gain` (default 1 a pair: most
+    sentences). A step goes forward in both texts by at most max_skip + 1 sentences, or stays
+    on one sentence of one side (a merge or a split). Shared by the runs here and the semantic
+    tier's chains (gain: a pair's margin)."""
     ps = sorted(found, key=lambda p: (p.i, p.j))
     n = len(ps)
-    best = [1] * n
+    gains = [gain(p) for p in ps] if gain is not None else [1.0] * n
+    best = gains[:]
     prev = [-1] * n
     step = max_skip + 1
     for b in range(n):
@@ -202,8 +217,8 @@ def chains(found: list[Pair], max_skip: int) -> list[list[Pair]]:
             di, dj = pb.i - pa.i, pb.j - pa.j
             if di > step:
                 break  # sorted by source sentence: all earlier pairs are further back
-            if 0 <= dj <= step and (di or dj) and best[a] + 1 > best[b]:
-                best[b], prev[b] = best[a] + 1, a
+            if 0 <= dj <= step and (di or dj) and best[a] + gains[b] > best[b]:
+                best[b], prev[b] = best[a] + gains[b], a
     used = [False] * n
     out = []
     for b in sorted(range(n), key=lambda k: -best[k]):
