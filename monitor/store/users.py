@@ -12,6 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
+from monitor.errors import InputError
 from monitor.store.database import Database
 from monitor.store.rows import changed
 from monitor.store.models import ApiTokenRow, UserRow, utcnow
@@ -26,8 +27,9 @@ _hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 _DUMMY = _hasher.hash("not a password")
 
 
-class UserError(ValueError):
-    pass
+class UserError(InputError, ValueError):
+    """A desk account or token cannot be made or changed as asked (the command line prints it
+    as one line, like every MonitorError; the desk shows it on the form)."""
 
 
 @dataclass(frozen=True, slots=True)

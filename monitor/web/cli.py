@@ -106,14 +106,12 @@ def users_add(
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin")] = False,
 ) -> None:
     """Add a desk account (the password is asked for, and kept as an argon2 hash)."""
-    from monitor.store.users import UserError, add_user
+    from monitor.store.users import add_user
 
     cli = _cli()
     db = open_db()
     try:
         user = add_user(db, name, _password(password_stdin), role)
-    except UserError as e:
-        cli.fail(str(e))
     finally:
         db.close()
     cli.out.print(f"user {user.name} ({user.role}) added", highlight=False)
@@ -125,14 +123,12 @@ def users_password(
     password_stdin: Annotated[bool, typer.Option("--password-stdin")] = False,
 ) -> None:
     """Set a new password."""
-    from monitor.store.users import UserError, set_password
+    from monitor.store.users import set_password
 
     cli = _cli()
     db = open_db()
     try:
         set_password(db, name, _password(password_stdin))
-    except UserError as e:
-        cli.fail(str(e))
     finally:
         db.close()
     cli.out.print(f"password of {name} changed", highlight=False)
@@ -159,14 +155,12 @@ def users_list() -> None:
 @users_app.command("remove")
 def users_remove(name: Annotated[str, typer.Argument()]) -> None:
     """Remove an account and its API tokens."""
-    from monitor.store.users import UserError, remove_user
+    from monitor.store.users import remove_user
 
     cli = _cli()
     db = open_db()
     try:
         remove_user(db, name)
-    except UserError as e:
-        cli.fail(str(e))
     finally:
         db.close()
     cli.out.print(f"user {name} removed", highlight=False)
@@ -178,14 +172,11 @@ def tokens_create(
     label: Annotated[str, typer.Option(help="What the token is for")] = "",
 ) -> None:
     """Make an API token (shown once; only its hash is kept). Send it as `Authorization: Bearer …`."""
-    from monitor.store.users import UserError, create_token
+    from monitor.store.users import create_token
 
-    cli = _cli()
     db = open_db()
     try:
         token = create_token(db, user, label)
-    except UserError as e:
-        cli.fail(str(e))
     finally:
         db.close()
     print(token)
@@ -194,14 +185,12 @@ def tokens_create(
 @tokens_app.command("revoke")
 def tokens_revoke(user: Annotated[str, typer.Option(help="Revoke every token of this account")]) -> None:
     """Revoke an account's API tokens."""
-    from monitor.store.users import UserError, revoke_tokens
+    from monitor.store.users import revoke_tokens
 
     cli = _cli()
     db = open_db()
     try:
         n = revoke_tokens(db, user)
-    except UserError as e:
-        cli.fail(str(e))
     finally:
         db.close()
     cli.err.print(f"{n} token(s) revoked", highlight=False)
