@@ -17,13 +17,13 @@ import json
 import re
 import statistics
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.timing import paired_medians, print_speed  # noqa: E402
 from monitor.extract import extract_page  # noqa: E402
 
 _TOKEN = re.compile(r"\w+")
@@ -110,17 +110,8 @@ def main() -> int:
         for h in html_str.values():
             traf_extract(h, include_comments=False)
 
-    run_ours(), run_traf()  # warm up
-    t_ours, t_traf = [], []
-    for _ in range(args.reps):
-        t0 = time.perf_counter(); run_ours(); t_ours.append(time.perf_counter() - t0)
-        t0 = time.perf_counter(); run_traf(); t_traf.append(time.perf_counter() - t0)
-    mo, mt = statistics.median(t_ours), statistics.median(t_traf)
-    n = len(pages)
-    print(f"\nspeed, median of {args.reps} passes over {n} pages:")
-    print(f"  trafilatura     {mt:7.3f} s  ({1000 * mt / n:6.2f} ms/page)")
-    print(f"  this extractor  {mo:7.3f} s  ({1000 * mo / n:6.2f} ms/page)  (bytes in, decoding included)")
-    print(f"  speed ratio     {mt / mo:7.1f}x")
+    mo, mt = paired_medians(run_ours, run_traf, args.reps)
+    print_speed(len(pages), mo, mt, args.reps)
     return 0
 
 

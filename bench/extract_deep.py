@@ -12,9 +12,7 @@ parsing the unflattened input (the cost before the scan: quadratic in depth, ~10
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,20 +20,12 @@ sys.path.insert(0, str(ROOT))
 
 from selectolax.lexbor import LexborHTMLParser  # noqa: E402
 
+from bench.timing import median_seconds  # noqa: E402
 from monitor.extract import extract_page  # noqa: E402
 
 SHAPES = {"div": ("<div>", "</div>"), "ul/li": ("<ul><li>", "</li></ul>"),
           "table": ("<table><tr><td>", "</td></tr></table>"), "b": ("<b>", "</b>")}
 PARA = "<p>The paragraph at the bottom of a page nested far too deep, long enough to count.</p>"
-
-
-def median_time(fn, reps: int) -> float:
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def main() -> int:
@@ -50,8 +40,8 @@ def main() -> int:
             html = "<html><body>" + op * n + PARA + cl * n + "</body></html>"
             page = extract_page(html)
             ok = "paragraph at the bottom" in page.text
-            t = median_time(lambda h=html: extract_page(h), args.reps)
-            raw = f"{median_time(lambda h=html: LexborHTMLParser(h), 1):9.3f}s" if n <= args.raw_max else "   skipped"
+            t = median_seconds(lambda h=html: extract_page(h), args.reps)
+            raw = f"{median_seconds(lambda h=html: LexborHTMLParser(h), 1):9.3f}s" if n <= args.raw_max else "   skipped"
             print(f"{shape:<7} {n:>7} {len(html):>9} {t:8.3f}s {raw}  {page.reason!r}{'' if ok else ' TEXT LOST'}")
     return 0
 

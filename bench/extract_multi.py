@@ -25,15 +25,13 @@ import gzip
 import hashlib
 import json
 import re
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.timing import paired_medians, print_speed  # noqa: E402
 from monitor.extract import extract_page  # noqa: E402
 
 _WS = re.compile(r"\s+")
@@ -78,15 +76,6 @@ class Tally:
 def half_of(key: str) -> str:
     """'a' or 'b', fixed per page: the first byte of the key's SHA-1, even or odd."""
     return "ab"[hashlib.sha1(key.encode("utf-8")).digest()[0] & 1]
-
-
-def timed(fn: Callable[[], None], reps: int) -> float:
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def main() -> int:
@@ -154,12 +143,8 @@ def main() -> int:
         for h in html_str.values():
             traf_extract(h, include_comments=False)
 
-    mo, mt = timed(run_ours, args.reps), timed(run_traf, args.reps)
-    n = len(pages)
-    print(f"\nspeed, median of {args.reps} passes over {n} pages:")
-    print(f"  trafilatura     {mt:7.3f} s  ({1000 * mt / n:6.2f} ms/page)")
-    print(f"  this extractor  {mo:7.3f} s  ({1000 * mo / n:6.2f} ms/page)  (bytes in, decoding included)")
-    print(f"  speed ratio     {mt / mo:7.1f}x")
+    mo, mt = paired_medians(run_ours, run_traf, args.reps)
+    print_speed(len(pages), mo, mt, args.reps)
     return 0
 
 
