@@ -268,25 +268,9 @@ class SignatureError(ValueError):
     """The stored signature was made by another format version or other parameters."""
 
 
-def signature_parts(hasher: WindowHasher, sig: bytes) -> tuple[int, bytes, bytes]:
-    """(number of keys, the keys' bytes, the windows' bytes) without numpy: an index rebuilt
-    from 100,000 signatures parses them all at once (two numpy arrays per signature cost more
-    than the rest of the rebuild's per-source work). Byte strings, not views: the garbage
-    collector does not track them, so 100,000 waiting sources do not slow its passes.
-    SignatureError if it must be re-made."""
-    if len(sig) < _HEADER.size:
-        raise SignatureError("signature too short")
-    version, bands, rows, window, _, n_keys = _HEADER.unpack_from(sig)
-    if version != SIGNATURE_VERSION or (bands, rows, window) != (hasher.bands, hasher.rows, hasher.window):
-        raise SignatureError(f"signature v{version} {bands}x{rows}/{window} does not match this detector; re-fingerprint")
-    if len(sig) != _HEADER.size + 5 * n_keys:
-        raise SignatureError("signature truncated or corrupt; re-fingerprint")
-    cut = _HEADER.size + 4 * n_keys
-    return n_keys, bytes(sig[_HEADER.size: cut]), bytes(sig[cut:])
-
-
-def unpack_signature(hasher: WindowHasher, sig: bytes) -> tuple[int, np.ndarray, np.ndarray]:
-    """(words fingerprinted, band keys, their windows); SignatureError if it must be re-made."""
+def _header(hasher: WindowHasher, sig: bytes) -> tuple[int, int]:
+    """(words fingerprinted, number of keys) of a signature this detector can read;
+    SignatureError (re-fingerprint) otherwise."""
     if len(sig) < _HEADER.size:
         raise SignatureError("signature too short")
     version, bands, rows, window, n_words, n_keys = _HEADER.unpack_from(sig)
@@ -294,6 +278,23 @@ def unpack_signature(hasher: WindowHasher, sig: bytes) -> tuple[int, np.ndarray,
         raise SignatureError(f"signature v{version} {bands}x{rows}/{window} does not match this detector; re-fingerprint")
     if len(sig) != _HEADER.size + 5 * n_keys:
         raise SignatureError("signature truncated or corrupt; re-fingerprint")
+    return n_words, n_keys
+
+
+def signature_parts(hasher: WindowHasher, sig: bytes) -> tuple[int, bytes, bytes]:
+    """(number of keys, the keys' bytes, the windows' bytes) without numpy: an index rebuilt
+    from 100,000 signatures parses them all at once (two numpy arrays per signature cost more
+    than the rest of the rebuild's per-source work). Byte strings, not views: the garbage
+    collector does not track them, so 100,000 waiting sources do not slow its passes.
+    SignatureError if it must be re-made."""
+    _, n_keys = _header(hasher, sig)
+    cut = _HEADER.size + 4 * n_keys
+    return n_keys, bytes(sig[_HEADER.size: cut]), bytes(sig[cut:])
+
+
+def unpack_signature(hasher: WindowHasher, sig: bytes) -> tuple[int, np.ndarray, np.ndarray]:
+    """(words fingerprinted, band keys, their windows); SignatureError if it must be re-made."""
+    n_words, n_keys = _header(hasher, sig)
     keys = np.frombuffer(sig, dtype="<u4", count=n_keys, offset=_HEADER.size)
     wins = np.frombuffer(sig, dtype=np.uint8, count=n_keys, offset=_HEADER.size + 4 * n_keys)
     return n_words, keys.astype(np.uint32, copy=False), wins
