@@ -12,6 +12,7 @@ three pairs of real articles from different papers on the same event): none may 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from pathlib import Path
@@ -19,11 +20,40 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import DEV, ROOT, load_set, load_sources  # noqa: E402
-from monitor.detect import DetectSettings, Detector  # noqa: E402
+from monitor.detect import DetectSettings, Detector, semantic  # noqa: E402
 
 REWRITES = ROOT / "tests" / "detect" / "data" / "rewrites.jsonl"
-HELDOUT = ROOT / "bench" / "data" / "llm-heldout" / "posts.jsonl"
+HELDOUT_DIR = ROOT / "bench" / "data" / "llm-heldout"
+HELDOUT = HELDOUT_DIR / "posts.jsonl"  # batches 1-3; batch4.jsonl, batch5.jsonl beside it
 LLM = DEV.parent / "detect-dev-llm"
+EXTRACT = DEV.parent / "extract-dev" / "ground-truth.json"
+
+
+def heldout_items() -> list[dict]:
+    """Every held-out post: posts.jsonl (batches 1-3, of dev sources) and batch*.jsonl
+    (batches 4 on, of extract-dev articles that detect-dev does not register)."""
+    files = [HELDOUT] + sorted(HELDOUT_DIR.glob("batch*.jsonl"))
+    return [json.loads(line) for f in files if f.exists() for line in open(f, encoding="utf-8") if line.strip()]
+
+
+def extract_articles() -> dict[str, str]:
+    """url → text of the extraction benchmark's articles (real pages, a third of them not in
+    detect-dev: among them other papers' reports of three dev events), or {} without it."""
+    if not EXTRACT.exists():
+        return {}
+    truth = json.loads(EXTRACT.read_text(encoding="utf-8"))
+    return {x["url"]: x["articleBody"] for x in truth.values() if len(x["articleBody"].split()) >= 40}
+
+
+@functools.lru_cache(maxsize=None)
+def same_page(post_url: str) -> frozenset[str]:
+    """The extract-dev article a detect-dev negative post is (its url ends in the page id's
+    first 12 hex digits), which must not be counted as a match against itself."""
+    if not EXTRACT.exists():
+        return frozenset()
+    page = post_url.rsplit("/", 1)[-1].split(".")[0]
+    truth = json.loads(EXTRACT.read_text(encoding="utf-8"))
+    return frozenset(x["url"] for k, x in truth.items() if len(page) >= 12 and k.startswith(page))
 
 
 def heldout(sources: dict[str, str], urls: list[str]) -> None:
@@ -31,9 +61,12 @@ def heldout(sources: dict[str, str], urls: list[str]) -> None:
     per batch: batches 1 and 2 were read while the rule was made (each showed a same-event
     article the chain then matched: see README), batch 3 was written after and run once.
     Found per kind with the weighted chain and without; the sentence check alone too."""
-    items = [json.loads(line) for line in open(HELDOUT, encoding="utf-8")]
-    print(f"== held-out AI rewrites: {len(items)} posts from {HELDOUT.relative_to(ROOT)}")
+    items = [it for it in heldout_items() if it["source"] in sources]
+    print(f"== held-out AI rewrites: {len(items)} posts from {HELDOUT_DIR.relative_to(ROOT)}, "
+          f"{len(urls)} sources registered")
     tiers = {"runs only (before)": DetectSettings(rewrite_chain=False), "with weighted chain": DetectSettings()}
+    if semantic.available():  # the opt-in tier, when its extra and model are installed
+        tiers["+ semantic (opt-in)"] = DetectSettings(semantic=True)
     for name, settings in tiers.items():
         det = Detector(settings)
         for i, u in enumerate(urls):
@@ -71,7 +104,9 @@ def sentence_negatives(det: Detector, sources: dict[str, str], urls: list[str]) 
     and the held-out ones, each against every source."""
     groups: dict[str, list[tuple[str, str]]] = {}
     _, dp, dl = load_set(DEV)
-    groups["dev negative x source"] = [(dp[lab["url"]], u) for lab in dl if lab["source"] is None for u in urls]
+    # detect-dev's negatives are the extract-dev articles it does not register: not against themselves
+    groups["dev negative x source"] = [(dp[lab["url"]], u) for lab in dl if lab["source"] is None
+                                       for u in urls if u not in same_page(lab["url"])]
     if (LLM / "labels.jsonl").exists():
         _, lp, ll = load_set(LLM)
         groups["llm same-event x source"] = [(lp[lab["url"]], u) for lab in ll if lab["source"] is None for u in urls]
@@ -79,8 +114,7 @@ def sentence_negatives(det: Detector, sources: dict[str, str], urls: list[str]) 
                                              for u in urls if u != lab["source"]]
     rw = [json.loads(line) for line in open(REWRITES, encoding="utf-8")]
     groups["bench same-event x source"] = [(it["text"], u) for it in rw if it["kind"] == "same-topic" for u in urls]
-    if HELDOUT.exists():
-        ho = [json.loads(line) for line in open(HELDOUT, encoding="utf-8")]
+    if ho := heldout_items():
         groups["held-out same-event x source"] = [(it["text"], u) for it in ho
                                                   if it["kind"].startswith("negative") for u in urls]
     print("== the sentence check alone on pairs that are not copies (must match none)")
@@ -97,13 +131,19 @@ def main() -> None:
     if not (folder / "sources.jsonl").exists():
         sys.exit(f"no dev set at {folder}")
     sources = load_sources(folder)
+    dev_urls = list(sources)
+    # the extraction benchmark's other articles are registered too (real articles, some on dev
+    # events: every pair of them must stay unmatched, and batch 4 on copies them)
+    for u, t in extract_articles().items():
+        sources.setdefault(u, t)
     urls = list(sources)
     det = Detector()
     for i, u in enumerate(urls):
         det.add(i, det.signature(sources[u]))
     load = lambda ids: {i: sources[urls[i]] for i in ids}  # noqa: E731
     items = [json.loads(line) for line in open(REWRITES, encoding="utf-8")]
-    print(f"{len(items)} posts from {REWRITES.relative_to(ROOT)}, {len(urls)} sources")
+    print(f"{len(items)} posts from {REWRITES.relative_to(ROOT)}, {len(urls)} sources "
+          f"({len(dev_urls)} of detect-dev, {len(urls) - len(dev_urls)} more of extract-dev)")
     found = missed = fp = cand_hit = 0
     positives = 0
     for it in items:
@@ -146,7 +186,7 @@ def main() -> None:
                 alone_pairs.append((u, w, v.kind, v.reused, v.reason))
     # Not copies, but some dev sources do share text (one wire story in two papers, a blog's
     # stock paragraph in two of its posts): each is printed with its evidence to be checked.
-    print(f"dev sources scanned against the other 54: matches {fp2} (shared text, listed); "
+    print(f"registered articles scanned against the other {len(urls) - 1}: matches {fp2} (shared text, listed); "
           f"the sentence check alone on all {len(urls) * (len(urls) - 1)} pairs: {alone2}")
     for u, w, kind, reused, run, method in pairs:
         print(f"  SHARED TEXT {u} <- {w} {kind} by {method}: {reused} words, identical run {run}")
@@ -155,8 +195,7 @@ def main() -> None:
 
 
     sentence_negatives(det, sources, urls)
-    if HELDOUT.exists():
-        heldout(sources, urls)
+    heldout(sources, urls)
 
 
 if __name__ == "__main__":
