@@ -14,6 +14,7 @@ from monitor.demo.run import demo_blog, seed
 from monitor.demo.servers import WebhookReceiver
 from monitor.detect import Detector
 from monitor.detect import reverse
+from monitor.detect.normalise import tokenize
 from monitor.domain import Post, Source
 from monitor.pipeline import Monitor
 from monitor.store import Database
@@ -220,3 +221,29 @@ def test_a_rescan_keeps_two_articles_copied_side_by_side(db_url, tmp_path):
         assert sorted(r.source_url for r in m.store.list_matches()) == ["https://publisher.example/bakery", X_URL]
     finally:
         m.close()
+
+
+def test_reverse_candidates_rank_and_cap_as_forward(seed_pair):
+    """A long post's candidates both ways: the same sources in the same order, and as many as
+    its length allows (the post's word count travels in its stored signature)."""
+    import random
+
+    original, _ = seed_pair
+    rng = random.Random(7)
+    words = original.split()
+    det = Detector()
+    # long sources recombined from the seed's words: each shares chance keys with the post
+    sources = {sid: " ".join(rng.sample(words, len(words))) for sid in range(1, 90)}
+    sources[200] = original
+    sigs = [(sid, det.signature(t)) for sid, t in sources.items()]
+    for sid, sig in sigs:
+        det.add(sid, sig)
+    lift = " ".join(words[100:160])  # a lifted paragraph of the seed inside ~3,000 other words
+    post = " ".join(rng.sample(words, len(words)) * 3) + " " + lift
+    stored = reverse.post_keys(det, reverse.post_signature(det, post))
+    assert stored is not None and stored.words == len(tokenize(post))
+    forward = det.candidates(post)
+    (_, backward), = reverse.SourceKeys(det, sigs).candidates([(1, stored)])
+    assert 200 in forward[:3] and 200 in backward[:3]
+    assert len(backward) <= det._cap(stored.words)
+    assert backward[:10] == forward[:10]

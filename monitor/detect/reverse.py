@@ -8,7 +8,10 @@ candidate step again over every stored post's text, each post keeps its candidat
 sorted once (`SourceKeys`); a rescan then reads the stored post keys in batches and finds, in
 a few vectorised passes, the (post, source) pairs that share keys by the forward rule:
 `min_hits` keys of which two come from source windows at most NEAR_WINDOWS apart, or
-`min_scattered_hits` anywhere. Only those pairs are aligned.
+`min_scattered_hits` anywhere. Only those pairs are aligned, best first (most keys in one
+source window and the next, as forward) and as many a post as forward: `Detector._cap` of
+the post's words, which the signature keeps (a long post's chance hits must not crowd out
+a lifted paragraph's source).
 
 What a post keeps: the keys of the first `min_bands` bands of every post window. Every source
 has keys in those bands (a long source has only those); a short source also has keys in
@@ -24,13 +27,15 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable
+from typing import NamedTuple
 
 import numpy as np
 
 from monitor.detect.engine import Detector
 from monitor.detect.index import NEAR_WINDOWS, SIGNATURE_VERSION, unpack_signature
 
-_HEADER = struct.Struct("<BBBHBI")  # signature version, bands kept, rows, window, post step, n_keys
+# signature version, bands kept, rows, window, post step, n_keys, words in the post (its cap)
+_HEADER = struct.Struct("<BBBHBII")
 _EMPTY = np.zeros(0, dtype=np.uint32)
 
 
@@ -41,23 +46,30 @@ def _bands(det: Detector) -> int:
 def post_signature(det: Detector, text: str) -> bytes:
     """The post's candidate keys of the bands every source indexes, to store with the post."""
     h, s = det._hasher, det.settings
-    content, _ = det._content(text)
+    content, words = det._content(text)
     keys = h.post_keys(content[:, : _bands(det) * s.rows]) if len(content) else _EMPTY
-    head = _HEADER.pack(SIGNATURE_VERSION, _bands(det), s.rows, s.window, s.post_step, len(keys))
+    head = _HEADER.pack(SIGNATURE_VERSION, _bands(det), s.rows, s.window, s.post_step, len(keys), words)
     return head + keys.astype("<u4").tobytes()
 
 
-def post_keys(det: Detector, sig: bytes | None) -> np.ndarray | None:
+class PostKeys(NamedTuple):
+    keys: np.ndarray
+    words: int  # words in the post: its candidate cap, as forward
+
+
+def post_keys(det: Detector, sig: bytes | None) -> PostKeys | None:
     """The keys of a stored post signature; None when it is missing or of another format
-    (make it again from the post's text)."""
+    (make it again from the post's text). A signature of the previous layout (no word count:
+    its header is 4 bytes shorter) never passes the length check."""
     if not sig or len(sig) < _HEADER.size:
         return None
-    version, bands, rows, window, step, n = _HEADER.unpack_from(sig)
+    version, bands, rows, window, step, n, words = _HEADER.unpack_from(sig)
     s = det.settings
     if (version, bands, rows, window, step) != (SIGNATURE_VERSION, _bands(det), s.rows, s.window, s.post_step) \
             or len(sig) != _HEADER.size + 4 * n:
         return None
-    return np.frombuffer(sig, dtype="<u4", count=n, offset=_HEADER.size).astype(np.uint32, copy=False)
+    keys = np.frombuffer(sig, dtype="<u4", count=n, offset=_HEADER.size).astype(np.uint32, copy=False)
+    return PostKeys(keys, words)
 
 
 class SourceKeys:
@@ -97,13 +109,13 @@ class SourceKeys:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def candidates(self, posts: list[tuple[int, np.ndarray]]) -> list[tuple[int, list[int]]]:
+    def candidates(self, posts: list[tuple[int, PostKeys]]) -> list[tuple[int, list[int]]]:
         """[(post id, source ids best first)] for the posts of the batch that have any."""
         s = self.det.settings
         if not posts or not len(self.keys):
             return []
-        q = np.concatenate([k for _, k in posts])
-        owner = np.repeat(np.arange(len(posts), dtype=np.uint64), [len(k) for _, k in posts])
+        q = np.concatenate([k.keys for _, k in posts])
+        owner = np.repeat(np.arange(len(posts), dtype=np.uint64), [len(k.keys) for _, k in posts])
         maybe = self._top[q >> np.uint32(12)]
         q, owner = q[maybe], owner[maybe]
         lo = np.searchsorted(self.keys, q, "left")
@@ -129,8 +141,14 @@ class SourceKeys:
         if near.any():
             close[np.searchsorted(uniq, pair[1:][near])] = True
         ok = (counts >= s.min_scattered_hits) | ((counts >= s.min_hits) & close)
-        out: dict[int, list[tuple[int, int]]] = {}
-        for p, c in zip(uniq[ok].tolist(), counts[ok].tolist()):
-            out.setdefault(p >> 26, []).append((c, self.ids[p & ((1 << 26) - 1)]))
-        return [(posts[i][0], [sid for _, sid in sorted(found, key=lambda x: -x[0])][: s.max_candidates])
+        # rank as forward (index.BandIndex.hits): most keys in one source window and the next,
+        # then most keys; a group is sorted by window, so that is a run of values < window + 2
+        group_end = np.repeat(starts + counts, counts)
+        reach = np.minimum(np.searchsorted(packed, packed + np.uint64(2), "left"), group_end)
+        best = np.maximum.reduceat(reach - np.arange(len(packed)), starts)
+        out: dict[int, list[tuple[int, int, int]]] = {}
+        for p, b, c in zip(uniq[ok].tolist(), best[ok].tolist(), counts[ok].tolist()):
+            out.setdefault(p >> 26, []).append((b, c, self.ids[p & ((1 << 26) - 1)]))
+        return [(posts[i][0], [sid for _, _, sid in sorted(found, key=lambda x: (-x[0], -x[1]))]
+                 [: self.det._cap(posts[i][1].words)])
                 for i, found in sorted(out.items())]
