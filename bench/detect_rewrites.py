@@ -29,11 +29,15 @@ LLM = DEV.parent / "detect-dev-llm"
 EXTRACT = DEV.parent / "extract-dev" / "ground-truth.json"
 
 
+BATCHES: set[int] | None = None  # --batches: the held-out batches to read (None: all)
+
+
 def heldout_items() -> list[dict]:
-    """Every held-out post: posts.jsonl (batches 1-3, of dev sources) and batch*.jsonl
+    """The held-out posts: posts.jsonl (batches 1-3, of dev sources) and batch*.jsonl
     (batches 4 on, of extract-dev articles that detect-dev does not register)."""
     files = [HELDOUT] + sorted(HELDOUT_DIR.glob("batch*.jsonl"))
-    return [json.loads(line) for f in files if f.exists() for line in open(f, encoding="utf-8") if line.strip()]
+    items = [json.loads(line) for f in files if f.exists() for line in open(f, encoding="utf-8") if line.strip()]
+    return [it for it in items if BATCHES is None or it["batch"] in BATCHES]
 
 
 def extract_articles() -> dict[str, str]:
@@ -126,7 +130,12 @@ def sentence_negatives(det: Detector, sources: dict[str, str], urls: list[str]) 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dev", default=str(DEV))
+    ap.add_argument("--batches", help="held-out batches to read, e.g. 1,2,3,4 (default: all; "
+                    "batch 5 is the final measurement, not for tuning)")
+    ap.add_argument("--heldout-only", action="store_true", help="only the held-out posts")
     args = ap.parse_args()
+    global BATCHES
+    BATCHES = {int(b) for b in args.batches.split(",")} if args.batches else None
     folder = Path(args.dev)
     if not (folder / "sources.jsonl").exists():
         sys.exit(f"no dev set at {folder}")
@@ -141,6 +150,9 @@ def main() -> None:
     for i, u in enumerate(urls):
         det.add(i, det.signature(sources[u]))
     load = lambda ids: {i: sources[urls[i]] for i in ids}  # noqa: E731
+    if args.heldout_only:
+        heldout(sources, urls)
+        return
     items = [json.loads(line) for line in open(REWRITES, encoding="utf-8")]
     print(f"{len(items)} posts from {REWRITES.relative_to(ROOT)}, {len(urls)} sources "
           f"({len(dev_urls)} of detect-dev, {len(urls) - len(dev_urls)} more of extract-dev)")
