@@ -1,6 +1,7 @@
 """The command line, in-process (typer's runner) on a SQLite file."""
 
 import json
+import re
 import shutil
 
 import pytest
@@ -212,3 +213,29 @@ def test_earlier_revisions_keep_their_evidence(cli, tmp_path):
     page = (tmp_path / "r0.html").read_text()
     assert "<mark>One. Two. Three. Four.</mark>" in page and "shown as it was" in page
     assert cli("report", str(mid), "--revision", "7").exit_code == 2
+
+
+def test_report_of_a_rewrite_shows_what_it_kept(cli, tmp_path):
+    """A re-told passage is shown by the words it kept (names, numbers, stems), not by a
+    word-order diff that would underline nearly all of it; the copy's words stay escaped."""
+    from monitor.domain import Post, Source
+    from monitor.store import Database, Store
+
+    cli("migrate")
+    db = Database(f"sqlite:///{tmp_path / 'm.db'}")
+    store = Store(db)
+    original = "Governor Kristi Noem defended the $449,000 campaign on Tuesday."
+    copy = "On Tuesday the <i>$449,000</i> drive was defended by Noem, the state's governor."
+    sid, _ = store.upsert_source(Source("https://publisher.example/a", original, "A"), b"s", "url")
+    pid = store.save_post(Post("https://copy.example/1", copy, "T", http_status=200), None)
+    ev = {"method": "sentences", "passages": [{"source_start": 0, "source_end": len(original),
+                                               "copy_start": 0, "copy_end": len(copy)}]}
+    mid, _ = store.record_match(sid, pid, "rewrite", 0.8, 0.9, 0.3, ev, [])
+    db.close()
+    assert cli("report", str(mid), "--html", str(tmp_path / "r.html")).exit_code == 0
+    page = (tmp_path / "r.html").read_text()
+    kept = set(re.findall(r'<b class="kept">([^<]*)</b>', page))
+    assert {"Noem", "449", "000", "Tuesday", "defended", "governor", "Governor"} <= kept
+    assert not kept & {"drive", "campaign", "the", "state"}  # reworded words and stopwords are not
+    assert '<u class="swap">' not in page and "<i>" not in page and "&lt;i&gt;" in page
+    assert "words it kept of the original" in page

@@ -9,11 +9,13 @@ Public interface (the pipeline and the CLI use only this):
     verdict = det.compare(source_text, post_text)   # alignment, evidence, verdict
     matches = det.scan(post_text, load_sources)     # candidates + compare, matches only, folded
     matches = det.fold(matches)            # one match per copied post: others in `related`
+    kept_words(source_passage, copy_passage)  # what a re-told passage kept (for the report)
 
 How it works and why each threshold is what it is: monitor/detect/README.md.
 """
 
 from monitor.detect.engine import DetectSettings, Detector, SignatureError, Verdict
 from monitor.detect.fold import fold_related
+from monitor.detect.sentences import kept_words
 
-__all__ = ["DetectSettings", "Detector", "SignatureError", "Verdict", "fold_related"]
+__all__ = ["DetectSettings", "Detector", "SignatureError", "Verdict", "fold_related", "kept_words"]

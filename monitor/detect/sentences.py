@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple, Protocol, TypeVar
 
 from monitor.detect.lexicon import is_immutable
-from monitor.detect.normalise import Tokens, is_content
+from monitor.detect.normalise import Tokens, is_content, tokenize
 
 # A sentence ends at . ! ? (with closing quotes or brackets) before a space, or at a line
 # break; the caller does not split after an abbreviation (see _ABBREV).
@@ -360,3 +360,18 @@ def evidence_chain(found: list[Pair], cpy: list[Sentence], chance: float, min_sh
         chain.append(ps[end])
         end = prev[end]
     return top, chain[::-1]
+
+
+# --- what a person checks in a re-told passage ---------------------------------------------
+
+def kept_words(original: str, retold: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """Character ranges of the content words of each text whose term (`_term`: a name or a
+    number whole, another word by its stem) the other text also has: what a re-told passage
+    kept of its original. A word-order diff would mark nearly every word of a rewrite as
+    changed; these are the facts and words that came across, which a reader can check."""
+    a, b = tokenize(original), tokenize(retold)
+    ta = list(map(_TERMS.__getitem__, a.words))
+    tb = list(map(_TERMS.__getitem__, b.words))
+    common = (set(ta) & set(tb)) - _NONE
+    return ([(a.starts[k], a.ends[k]) for k, t in enumerate(ta) if t in common],
+            [(b.starts[k], b.ends[k]) for k, t in enumerate(tb) if t in common])

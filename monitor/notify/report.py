@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from monitor.detect import kept_words
 from monitor.notify.message import link
 from monitor.store import MatchRecord, RevisionInfo
 
@@ -21,7 +22,8 @@ body{font:15px/1.5 system-ui,sans-serif;margin:2em auto;max-width:78em;color:#22
 h1{font-size:1.4em} table.meta td{padding:.15em .8em .15em 0;vertical-align:top}
 .cols{display:grid;grid-template-columns:1fr 1fr;gap:1.5em}
 .col{border:1px solid #ccc;padding:1em;white-space:pre-wrap;overflow-wrap:anywhere}
-mark{background:#ffe58a} u.swap{text-decoration:2px underline #c00;background:#fdd} sup{color:#a60;font-weight:bold} code{font-size:.9em}
+mark{background:#ffe58a} u.swap{text-decoration:2px underline #c00;background:#fdd}
+b.kept{font-weight:600;text-decoration:2px underline #2a7} sup{color:#a60;font-weight:bold} code{font-size:.9em}
 """
 
 
@@ -50,33 +52,69 @@ def _changed(source: str, copy: str, passages: list[dict[str, Any]]) -> tuple[li
     return src_out, cpy_out
 
 
-def _highlight(text: str, start: int, end: int, changes: list[tuple[int, int]]) -> str:
-    """Escape text[start:end], underlining the changed ranges inside it."""
+def _kept(source: str, copy: str, passages: list[dict[str, Any]]) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """Character ranges of the words each re-told passage kept of its original (names,
+    numbers, word stems; detect.kept_words): for a rewrite, what came across is the evidence."""
+    src_out: list[tuple[int, int]] = []
+    cpy_out: list[tuple[int, int]] = []
+    for p in passages:
+        s0, c0 = p["source_start"], p["copy_start"]
+        a, b = kept_words(source[s0:p["source_end"]], copy[c0:p["copy_end"]])
+        src_out += [(s0 + x, s0 + y) for x, y in a]
+        cpy_out += [(c0 + x, c0 + y) for x, y in b]
+    return src_out, cpy_out
+
+
+_SWAPPED = '<u class="swap">{}</u>'
+_KEPT = '<b class="kept">{}</b>'
+
+
+def _highlight(text: str, start: int, end: int, ranges: list[tuple[int, int]], tag: str = _SWAPPED) -> str:
+    """Escape text[start:end], wrapping the ranges inside it in `tag`."""
     out, pos = [], start
-    for a, b in changes:
+    for a, b in ranges:
         a, b = max(a, pos), min(b, end)
         if b <= a:
             continue
         out.append(html.escape(text[pos:a]))
-        out.append(f'<u class="swap">{html.escape(text[a:b])}</u>')
+        out.append(tag.format(html.escape(text[a:b])))
         pos = b
     out.append(html.escape(text[pos:end]))
     return "".join(out)
 
 
-def _marked(text: str, spans: list[tuple[int, int, int]], changes: list[tuple[int, int]]) -> str:
-    """Escape text, wrapping each (start, end, number) span in <mark> with its number."""
-    changes = sorted(changes)
+def _marked(text: str, spans: list[tuple[int, int, int]], ranges: list[tuple[int, int]], tag: str = _SWAPPED) -> str:
+    """Escape text, wrapping each (start, end, number) span in <mark> with its number and the
+    ranges inside the spans in `tag`."""
+    ranges = sorted(ranges)
     out, pos = [], 0
     for start, end, n in sorted(spans):
         start = max(start, pos)
         if end <= start:
             continue
         out.append(html.escape(text[pos:start]))
-        out.append(f"<sup>{n}</sup><mark>{_highlight(text, start, end, changes)}</mark>")
+        out.append(f"<sup>{n}</sup><mark>{_highlight(text, start, end, ranges, tag)}</mark>")
         pos = end
     out.append(html.escape(text[pos:]))
     return "".join(out)
+
+
+_SWAPPED_NOTE = "Underlined: within each passage, the words that differ between original and copy."
+_KEPT_NOTE = ("The copy re-tells these sentences in other words. Bold and underlined: within each passage, "
+              "the words it kept of the original (names, numbers and word stems); the rest was reworded.")
+
+
+def _how(match: MatchRecord) -> str:
+    """How the copy was found, in the words of its method (the verdict's spin_rate means
+    swapped words, changed terms, or 1 − the mean sentence similarity)."""
+    method = match.evidence.get("method")
+    if method == "sentences":
+        return (f"{match.spin_rate:.0%} of the content words of re-told sentences changed "
+                "(found sentence by sentence, word order aside)")
+    if method == "semantic":
+        return (f"sentences re-told by meaning, mean similarity {1 - match.spin_rate:.2f} "
+                "(sentence embeddings, word order and wording aside)")
+    return f"{match.spin_rate:.0%} of aligned words swapped"
 
 
 def evidence_html(match: MatchRecord, source_text: str, copy_text: str,
@@ -90,17 +128,17 @@ def evidence_html(match: MatchRecord, source_text: str, copy_text: str,
     cpy_spans = [(p["copy_start"], p["copy_end"], i) for i, p in enumerate(passages, 1)]
     pairs = match.evidence.get("substitutions", [])[:40]
     subs = "".join(f"<li><code>{e(a)}</code> &rarr; <code>{e(b)}</code></li>" for a, b in pairs)
-    src_changes, cpy_changes = _changed(source_text, copy_text, passages)
+    # word order (alignment): underline what the spinner swapped; a re-telling (sentences,
+    # semantic) changes most words, so show instead what it kept
+    retold = match.evidence.get("method") in ("sentences", "semantic")
+    src_words, cpy_words = (_kept if retold else _changed)(source_text, copy_text, passages)
+    tag = _KEPT if retold else _SWAPPED
     fetched = match.fetched_at.isoformat(timespec="seconds") if match.fetched_at else "—"
     rows = [
         ("Original", f"{link(match.source_url)} {e(match.source_title)}"),
         ("Copy", f"{link(match.copy_url)} {e(match.copy_title)}"),
         ("Verdict", f"{e(match.kind.replace('_', ' '))}: score {match.score:.2f}, "
-                    f"{match.coverage:.0%} of the original reused, " + (
-                        f"{match.spin_rate:.0%} of the content words of re-told sentences changed "
-                        "(found sentence by sentence, word order aside)"
-                        if match.evidence.get("method") == "sentences" else
-                        f"{match.spin_rate:.0%} of aligned words swapped")),
+                    f"{match.coverage:.0%} of the original reused, " + _how(match)),
         ("Detected", e(match.detected_at.isoformat(timespec="seconds"))),
         ("Copy fetched", f"{e(fetched)}, HTTP status {e(str(match.http_status or '—'))}"
                          + (" — the post has changed since; shown as it was when this was found"
@@ -121,9 +159,9 @@ def evidence_html(match: MatchRecord, source_text: str, copy_text: str,
     meta = "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in rows)
     return f"""<table class="meta">{meta}</table>
 <h2>Side by side</h2><p>Highlighted and numbered: the passages of the original found in the copy.
-Underlined: within each passage, the words that differ between original and copy.</p>
-<div class="cols"><div><h3>Original</h3><div class="col">{_marked(source_text, src_spans, src_changes)}</div></div>
-<div><h3>Copy</h3><div class="col">{_marked(copy_text, cpy_spans, cpy_changes)}</div></div></div>
+{_KEPT_NOTE if retold else _SWAPPED_NOTE}</p>
+<div class="cols"><div><h3>Original</h3><div class="col">{_marked(source_text, src_spans, src_words, tag)}</div></div>
+<div><h3>Copy</h3><div class="col">{_marked(copy_text, cpy_spans, cpy_words, tag)}</div></div></div>
 {f"<h2>Words swapped</h2><ul>{subs}</ul>" if subs else ""}"""
 
 
