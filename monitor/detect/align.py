@@ -150,7 +150,7 @@ def chains(pairs: list[tuple[int, int]], max_gap: int, min_seeds: int) -> list[l
 
 # From this many seeds on (a copy: hundreds to thousands) the candidates of the dynamic
 # programming are found in numpy; below, numpy's per-call cost is more than the Python loop's.
-_MANY_SEEDS = 256
+_MANY_SEEDS = 160
 # Candidate (earlier seed, seed) pairs looked at in one numpy pass at most: bounds the memory
 # on a huge repetitive page (200,000 seeds, hundreds in every post window).
 _EDGES_AT_ONCE = 1 << 20

@@ -410,7 +410,10 @@ def _runs(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     first[0] = True
     np.not_equal(a[1:], a[:-1], out=first[1:])
     starts = np.flatnonzero(first)
-    return starts, np.diff(starts, append=len(a))
+    lengths = np.empty(len(starts), dtype=starts.dtype)  # (np.diff with append: 3x the calls)
+    np.subtract(starts[1:], starts[:-1], out=lengths[:-1])
+    lengths[-1] = len(a) - starts[-1]
+    return starts, lengths
 
 
 def _member(a: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:

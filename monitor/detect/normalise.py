@@ -55,7 +55,7 @@ def tokenize(text: str, max_words: int | None = None) -> Tokens:
     pieces = _SPLIT.split(low)
     ws = pieces[1::2]
     offsets = list(accumulate(map(len, pieces)))
-    starts, ends = offsets[0::2][: len(ws)], offsets[1::2]
+    starts, ends = offsets[0 : 2 * len(ws) : 2], offsets[1::2]
     truncated = max_words is not None and len(ws) > max_words
     if truncated:
         ws, starts, ends = ws[:max_words], starts[:max_words], ends[:max_words]
