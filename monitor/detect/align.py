@@ -118,7 +118,7 @@ def chains(pairs: list[tuple[int, int]], max_gap: int, min_seeds: int) -> list[l
     def free(i: int, j: int) -> bool:
         return not any(a <= i <= b for a, b in claimed_src) and not any(a <= j <= b for a, b in claimed_cpy)
 
-    for k in sorted(range(n), key=lambda x: -score[x]):
+    for k in sorted(range(n), key=score.__getitem__, reverse=True):  # stable: ties keep seed order
         if score[k] < min_seeds:
             break
         if used[k]:
@@ -133,7 +133,7 @@ def chains(pairs: list[tuple[int, int]], max_gap: int, min_seeds: int) -> list[l
         # A chain may run past the end of a paragraph into a neighbouring one that a better
         # chain already claimed (reordered copies): drop the claimed seeds, split the rest
         # where the dropped seeds leave a hole wider than max_gap.
-        kept = [pairs[q] for q in chain if free(*pairs[q])]
+        kept = [pairs[q] for q in chain if free(*pairs[q])] if out else [pairs[q] for q in chain]
         pieces: list[list[tuple[int, int]]] = []
         for pr in kept:
             if pieces and pr[0] - pieces[-1][-1][0] <= max_gap and pr[1] - pieces[-1][-1][1] <= max_gap:
