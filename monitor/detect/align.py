@@ -22,9 +22,34 @@ from itertools import compress
 
 try:  # the same SequenceMatcher with its inner loop (find_longest_match) in C: same blocks,
     # 2-3x faster on a whole copied article, where that loop is most of a copy's alignment
-    from cdifflib import CSequenceMatcher as _Matcher
+    import _cdifflib
+    from cdifflib import CSequenceMatcher
+
+    class _Matcher(CSequenceMatcher):
+        """cdifflib's matcher without its check that every word can be hashed (a Python
+        `hash()` call per word of each side, twice for the source; ours are lists of str),
+        which costs more than its C `chain_b`. Otherwise cdifflib 1.2's set_seq1/set_seq2."""
+
+        a: list[str]
+        b: list[str]
+
+        def set_seq1(self, a: list[str]) -> None:
+            if a is not self.a:
+                self.a = a
+                self.matching_blocks = self.opcodes = None
+
+        def set_seq2(self, b: list[str]) -> None:
+            if b is self.b and hasattr(self, "isbjunk"):
+                return
+            self.b = b
+            self.matching_blocks = self.opcodes = None
+            self.fullbcount = None
+            junk, popular = _cdifflib.chain_b(self)
+            self.isbjunk = junk.__contains__
+            self.isbpopular = popular.__contains__
+
 except ImportError:  # pragma: no cover - an install without the C extension
-    _Matcher = difflib.SequenceMatcher
+    _Matcher = difflib.SequenceMatcher  # type: ignore[misc,assignment]
 from dataclasses import dataclass, field
 
 import numpy as np
