@@ -116,13 +116,7 @@ def seeds(src: list[str], cpy: list[str], max_occurrences: int = 50,
     while max_occurrences > 1 and len(hits) * max_occurrences > max_seeds \
             and sum(len(p) for _, p in hits if len(p) <= max_occurrences) > max_seeds:
         max_occurrences //= 2
-    out: list[tuple[int, int]] = []
-    for j, pos in hits:
-        if len(pos) == 1:
-            out.append((pos[0], j))
-        elif len(pos) <= max_occurrences:
-            out.extend([(i, j) for i in pos])
-    return out
+    return [(i, j) for j, pos in hits if len(pos) <= max_occurrences for i in pos]
 
 
 def chains(pairs: list[tuple[int, int]], max_gap: int, min_seeds: int) -> list[list[tuple[int, int]]]:

@@ -545,8 +545,8 @@ class BandIndex:
         found = [part.lookup(keys) for part in (self._main, self._delta) if len(part)]
         if not found:
             return []
-        vals = np.concatenate([f[0] for f in found])
-        qi = np.concatenate([f[1] for f in found])
+        vals, qi = found[0] if len(found) == 1 else (np.concatenate([f[0] for f in found]),
+                                                      np.concatenate([f[1] for f in found]))
         if not len(vals):
             return []
         live = self._alive[vals >> np.uint32(6)]  # removed or replaced sources hold no postings
