@@ -195,7 +195,8 @@ def _longest(pairs: list[tuple[int, int]], max_gap: int) -> tuple[list[int], lis
     return score, prev
 
 
-def _longest_np(pairs: list[tuple[int, int]], max_gap: int) -> tuple[list[int], list[int]]:
+def _longest_np(pairs: list[tuple[int, int]], max_gap: int,
+                at_once: int = _EDGES_AT_ONCE) -> tuple[list[int], list[int]]:
     """`_longest` with each seed's candidates (a contiguous range in post order, then filtered
     by source position) found for all seeds at once in numpy, so the Python loop visits only
     the few that qualify. Candidates are visited in the same order (by seed, then earliest
@@ -209,9 +210,9 @@ def _longest_np(pairs: list[tuple[int, int]], max_gap: int) -> tuple[list[int], 
     score = [1] * n
     prev = [-1] * n
     k0 = 0
-    while k0 < n:  # blocks of seeds with at most _EDGES_AT_ONCE candidates together
+    while k0 < n:  # blocks of seeds with at most `at_once` candidates together
         done = int(ends[k0 - 1]) if k0 else 0
-        k1 = min(n, max(k0 + 1, int(np.searchsorted(ends, done + _EDGES_AT_ONCE, "right"))))
+        k1 = min(n, max(k0 + 1, int(np.searchsorted(ends, done + at_once, "right"))))
         sp = span[k0:k1]
         total = int(sp.sum())
         if total:
