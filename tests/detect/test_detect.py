@@ -580,3 +580,39 @@ def test_the_c_matcher_and_difflib_give_the_same_blocks() -> None:
     fast = cdifflib.CSequenceMatcher(None, src, cpy, autojunk=False).get_matching_blocks()
     plain = difflib.SequenceMatcher(None, src, cpy, autojunk=False).get_matching_blocks()
     assert [tuple(b) for b in fast] == [tuple(b) for b in plain] and len(plain) > 10
+    from monitor.detect.align import _Matcher  # cdifflib's, without its per-word hash() check
+
+    ours = _Matcher(None, src, cpy, autojunk=False).get_matching_blocks()
+    assert [tuple(b) for b in ours] == [tuple(b) for b in plain]
+
+
+def test_chains_from_numpy_candidates_are_those_of_the_plain_loop() -> None:
+    """A copy's chains (hundreds of seeds) take their candidates from numpy; the result is the
+    plain loop's, ties and all, also when the candidates are taken in small blocks."""
+    from monitor.detect import align
+    from monitor.detect.normalise import tokenize
+
+    src = tokenize(text("bridge")).words
+    cases = [(src, tokenize(text("bridge_spun")).words), (src, tokenize(text("bridge_other")).words),
+             (src * 6, src * 4)]  # a repetitive page: many seeds a window
+    for a, b in cases:
+        pairs = align.seeds(a, b)
+        for gap in (20, 3):
+            assert align._longest_np(pairs, gap) == align._longest(pairs, gap)
+        assert align._longest_np(pairs, 20, at_once=7) == align._longest(pairs, 20)
+    assert len(align.seeds(src * 6, src * 4)) > align._MANY_SEEDS
+
+
+def test_sentence_ends_are_those_of_the_plain_pattern() -> None:
+    """_END starts with one character class (fast to search); its matches are those of the
+    plain pattern it replaced on every short string of the characters that matter."""
+    import itertools
+    import re
+
+    from monitor.detect.sentences import _END
+
+    plain = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s)|\n")
+    for n in range(1, 5):
+        for chars in itertools.product(".!?\n\"’) a", repeat=n):
+            t = "".join(chars)
+            assert [m.span() for m in _END.finditer(t)] == [m.span() for m in plain.finditer(t)], repr(t)
