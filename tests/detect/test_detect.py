@@ -616,3 +616,14 @@ def test_sentence_ends_are_those_of_the_plain_pattern() -> None:
         for chars in itertools.product(".!?\n\"’) a", repeat=n):
             t = "".join(chars)
             assert [m.span() for m in _END.finditer(t)] == [m.span() for m in plain.finditer(t)], repr(t)
+
+
+def test_compare_each_is_compare_with_each_source(seed_pair):
+    """A check's candidates compared at once (the post split once) give compare's verdicts."""
+    original, spun = seed_pair
+    det = Detector()
+    sources = {1: original, 2: spun[: len(spun) // 3], 3: "an unrelated text about gardens " * 20, 4: ""}
+    each = det.compare_each(spun, sources)
+    assert list(each) == [1, 2, 3, 4]
+    assert {k: v.to_dict() for k, v in each.items()} == {k: det.compare(t, spun).to_dict() for k, t in sources.items()}
+    assert each[1].is_match and not each[3].is_match
