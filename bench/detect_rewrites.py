@@ -72,7 +72,7 @@ def heldout(sources: dict[str, str], urls: list[str]) -> None:
           f"{len(urls)} sources registered")
     tiers = {"runs only (before)": DetectSettings(rewrite_chain=False), "with weighted chain": DetectSettings()}
     if semantic.available():  # the opt-in tier, when its extra and model are installed
-        tiers["+ semantic (opt-in)"] = DetectSettings(semantic=True)
+        tiers["+ semantic tier"] = DetectSettings(semantic=True)
     for name, settings in tiers.items():
         det = Detector(settings)
         for i, u in enumerate(urls):
