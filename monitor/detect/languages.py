@@ -17,7 +17,6 @@ translation is not a re-telling. Numbers are kept whole in every language.
 from __future__ import annotations
 
 import threading
-from collections import Counter
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -71,16 +70,15 @@ def language(words: list[str]) -> str | None:
     English, an unlisted language or too little text to tell: the language with most distinct
     words on its list alone (_telling), if its whole list covers MIN_SHARE of the text."""
     sample = words[:SAMPLE_WORDS]
-    counts = Counter(sample)
-    seen = counts.keys()
+    seen = set(sample)
     best, most = "en", 0
     for lang, telling in _telling().items():
         n = len(seen & telling)  # distinct words: a repeated "to" in a dozen links is one
         if n > most:
             best, most = lang, n
-    if best == "en":
+    if best == "en":  # most texts: no count of words needed
         return None
-    hits = sum(map(counts.__getitem__, seen & stop_lists()[best]))
+    hits = sum(map(stop_lists()[best].__contains__, sample))
     if hits < MIN_STOPWORDS or hits < MIN_SHARE * len(sample):
         return None
     return best

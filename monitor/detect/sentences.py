@@ -13,6 +13,9 @@ word order inside a sentence does not matter, and only the order of sentences do
    names, numbers and other words no thesaurus has (lexicon.is_immutable) are kept whole.
    They count like any other term: a rewriter keeps them, but so does another article on
    the same event, so they are no better evidence of a rewrite than the ordinary words.
+   A text in another language that its stop words tell (languages.py: German, French,
+   Spanish, Italian, Portuguese, Dutch, Indonesian/Malay) gets that language's terms
+   instead: its stop words dropped, the other words by their Snowball stem.
 3. Pairs: a source sentence and a post sentence match if they share at least `min_shared`
    terms and their Dice coefficient 2|S ∩ P| / (|S| + |P|) is at least `min_dice`.
 4. Chains: matched pairs in order in both texts (a merged or split sentence may pair one
