@@ -2,7 +2,7 @@
 language, with the rewrite check's terms in the text's language (after) and with the English rule
 for every text (before), in the same run.
 
-    python bench/detect_multilingual.py [--dev ../shared/data/detect-dev]
+    python bench/detect_multilingual.py [--dev ../shared/data/detect-dev] [--pairs]
 
 Posts: bench/data/multilingual/posts.jsonl (written for this bench, README there): per source a
 paraphrase, a heavy rewrite, a partial rewrite inside an unrelated post, and an article on the
@@ -12,6 +12,8 @@ Registered: the dev set's 55 sources, the extract-dev articles and every extract
 40 words or more (about 450 more pages, two thirds German): each post is scanned against all.
 Also each extract-dev-multi page is scanned against the others, and the sentence check alone
 compares every same-event post and every source of this bench with every registered text.
+--pairs: also the sentence check alone on every ordered pair of registered texts of one language
+other than English (~115,000 pairs, ~8 minutes of CPU a pass).
 """
 
 from __future__ import annotations
@@ -120,9 +122,36 @@ def run(name: str, sources: dict[str, str], urls: list[str], posts: list[dict], 
     print(f"  ({time.process_time() - t0:.1f} s CPU)")
 
 
+def same_language(sources: dict[str, str]) -> dict[str, list[str]]:
+    """language → the registered texts judged of it (not English)."""
+    by_lang: dict[str, list[str]] = {}
+    for u, t in sources.items():
+        lang = languages.language(tokenize(t).words)
+        if lang is not None:
+            by_lang.setdefault(lang, []).append(u)
+    return by_lang
+
+
+def all_pairs(name: str, sources: dict[str, str], by_lang: dict[str, list[str]]) -> None:
+    """The sentence check alone on every ordered pair of registered texts judged the same
+    language (not English): articles of one language share its function words and, here, stems."""
+    det, t0, n, hits = Detector(), time.process_time(), 0, []
+    for lang, us in sorted(by_lang.items()):
+        for a in us:
+            for b in us:
+                if a != b:
+                    n += 1
+                    if (v := det.compare_sentences(sources[a], sources[b])).is_match:
+                        hits.append(f"{lang} {b} <- {a}: {v.reason}")
+    print(f"== {name}: the sentence check alone on {n} ordered pairs of registered texts of one language "
+          f"({', '.join(f'{k} {len(v)}' for k, v in sorted(by_lang.items()))}): matches {len(hits)} "
+          f"({time.process_time() - t0:.0f} s CPU)" + "".join(f"\n    {h}" for h in hits))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dev", default=str(DEV))
+    ap.add_argument("--pairs", action="store_true", help="also every same-language pair (slow)")
     args = ap.parse_args()
     sources = load_sources(Path(args.dev))
     n_dev = len(sources)
@@ -143,6 +172,11 @@ def main() -> None:
     with english_rule():
         run("before: the English rule for every text", sources, urls, posts, list(pages))
     run("after: terms in the text's language", sources, urls, posts, list(pages))
+    if args.pairs:
+        by_lang = same_language(sources)
+        with english_rule():
+            all_pairs("before", sources, by_lang)
+        all_pairs("after", sources, by_lang)
 
 
 if __name__ == "__main__":
