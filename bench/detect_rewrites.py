@@ -63,8 +63,10 @@ def same_page(post_url: str) -> frozenset[str]:
 def heldout(sources: dict[str, str], urls: list[str]) -> None:
     """The held-out AI rewrites (bench/data/llm-heldout, of sources detect-dev-llm does not use),
     per batch: batches 1 and 2 were read while the rule was made (each showed a same-event
-    article the chain then matched: see README), batch 3 was written after and run once.
-    Found per kind with the weighted chain and without; the sentence check alone too."""
+    article the chain then matched: see README), batch 3 was written after and run once;
+    batches 4 and 5 (of extract-dev articles) were written by an AI model that did not see the
+    detector, 4 read during the next round, 5 run once at its end. Found per kind with the
+    weighted chain and without, the sentence check alone too, and all batches together."""
     items = [it for it in heldout_items() if it["source"] in sources]
     print(f"== held-out AI rewrites: {len(items)} posts from {HELDOUT_DIR.relative_to(ROOT)}, "
           f"{len(urls)} sources registered")
@@ -75,6 +77,7 @@ def heldout(sources: dict[str, str], urls: list[str]) -> None:
         det = Detector(settings)
         for i, u in enumerate(urls):
             det.add(i, det.signature(sources[u]))
+        total: dict[str, list[int]] = {}
         for batch in sorted({it["batch"] for it in items}):
             by_kind: dict[str, list[int]] = {}
             fps = []
@@ -100,6 +103,12 @@ def heldout(sources: dict[str, str], urls: list[str]) -> None:
             for post, src in fps:
                 print(f"    FALSE POSITIVE {post} -> {src}")
             print("    " + "; ".join(how))
+            for kind, counts in by_kind.items():
+                t = total.setdefault(kind, [0, 0, 0])
+                t[:] = [x + y for x, y in zip(t, counts)]
+        print(f"  {name:<20} all batches: " + "  ".join(
+            f"{kind} {'clean' if kind.startswith('negative') else 'found'} {a}/{n}"
+            for kind, (a, n, _) in sorted(total.items())))
 
 
 def sentence_negatives(det: Detector, sources: dict[str, str], urls: list[str]) -> None:

@@ -149,10 +149,11 @@ class NotifyConfig(_Strict):
 class DetectionConfig(_Strict):
     min_score: float = Field(0.5, ge=0.0, le=1.0)
     rewrites: bool = True  # also look for a sentence-by-sentence re-telling (kind rewrite)
-    # The semantic tier (sentence embeddings): opt in, once its optional extra and model are
-    # installed. About a second of CPU for each post that reaches it, so off by default
-    # (monitor/detect/README.md "Semantic tier").
-    semantic: bool = False
+    # The semantic tier (sentence embeddings, monitor/detect/README.md "Semantic tier"): "auto"
+    # runs it when its optional extra and model are installed (installing them is the opt-in:
+    # the default install has neither), true asks for it (a warning if they are missing), false
+    # keeps it off. About a second of CPU for each post that reaches it.
+    semantic: bool | Literal["auto"] = "auto"
     # A new source is compared with the posts stored in this many days (0: none); `monitor rescan`.
     recheck_days: int = Field(default=30, ge=0)
     # A source's text longer than this is refused: one comparison costs time and memory in

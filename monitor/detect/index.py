@@ -60,7 +60,6 @@ NEAR_WINDOWS = 3
 
 SIGNATURE_VERSION = 7  # 7: 12 bands a window at least; 6: bands of 2 min-hashes; 5: key budget per source; common words out, immutables ×3
 _HEADER = struct.Struct("<BBBHII")  # version, bands, rows, window, n_words, n_keys
-_MASK32 = np.uint64(0xFFFFFFFF)
 
 
 class WindowHasher:
@@ -99,13 +98,22 @@ class WindowHasher:
     def _band_keys(self, mins: np.ndarray) -> np.ndarray:
         """(n_windows, b*rows) minima → (n_windows, b) uint32 keys of the first b bands."""
         b = mins.shape[1] // self.rows
-        m = mins.reshape(len(mins), b, self.rows).astype(np.uint64)
+        m = mins.reshape(len(mins), b, self.rows)
+        mix = self._mix[:b]
+        # Σ_r m·mix (mod 2^64) one row at a time, in place: the same sums as one uint64
+        # reduction over a (windows, bands, rows) product, 3x faster
         with np.errstate(over="ignore"):
-            acc = (m * self._mix[None, :b, :]).sum(axis=2, dtype=np.uint64) + self._band_salt[None, :b]
+            acc = m[:, :, 0].astype(np.uint64)
+            acc *= mix[:, 0]
+            for r in range(1, self.rows):
+                term = m[:, :, r].astype(np.uint64)
+                term *= mix[:, r]
+                acc += term
+            acc += self._band_salt[:b]
             acc ^= acc >> np.uint64(29)
             acc *= np.uint64(0xBF58476D1CE4E5B9)
             acc ^= acc >> np.uint64(32)
-        return (acc & _MASK32).astype(np.uint32)
+        return acc.astype(np.uint32)  # the low 32 bits
 
     def source_keys(self, ph: np.ndarray, budget: int, min_bands: int) -> tuple[np.ndarray, np.ndarray]:
         """Keys of consecutive windows (the last one aligned to the end of the text), from
@@ -147,10 +155,12 @@ class WindowHasher:
             if step == 1:
                 blocks = ph
             else:
-                if n % step:  # pad with the largest hash: the last block is shorter
-                    pad = np.full((step - n % step, ph.shape[1]), 0xFFFFFFFF, dtype=ph.dtype)
-                    ph = np.vstack([ph, pad])
-                blocks = ph.reshape(len(ph) // step, step, ph.shape[1]).min(axis=1)
+                # minima of rows k, k + step, ... side by side (the last block may be shorter:
+                # it takes the rows it has)
+                blocks = ph[0::step].copy()
+                for r in range(1, step):
+                    part = ph[r::step]
+                    np.minimum(blocks[: len(part)], part, out=blocks[: len(part)])
             mins = _sliding_min(blocks, w // step)
         return _unique(self._band_keys(mins).ravel())
 
@@ -410,7 +420,10 @@ def _runs(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     first[0] = True
     np.not_equal(a[1:], a[:-1], out=first[1:])
     starts = np.flatnonzero(first)
-    return starts, np.diff(starts, append=len(a))
+    lengths = np.empty(len(starts), dtype=starts.dtype)  # (np.diff with append: 3x the calls)
+    np.subtract(starts[1:], starts[:-1], out=lengths[:-1])
+    lengths[-1] = len(a) - starts[-1]
+    return starts, lengths
 
 
 def _member(a: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
@@ -532,8 +545,8 @@ class BandIndex:
         found = [part.lookup(keys) for part in (self._main, self._delta) if len(part)]
         if not found:
             return []
-        vals = np.concatenate([f[0] for f in found])
-        qi = np.concatenate([f[1] for f in found])
+        vals, qi = found[0] if len(found) == 1 else (np.concatenate([f[0] for f in found]),
+                                                      np.concatenate([f[1] for f in found]))
         if not len(vals):
             return []
         live = self._alive[vals >> np.uint32(6)]  # removed or replaced sources hold no postings

@@ -55,7 +55,7 @@ def tokenize(text: str, max_words: int | None = None) -> Tokens:
     pieces = _SPLIT.split(low)
     ws = pieces[1::2]
     offsets = list(accumulate(map(len, pieces)))
-    starts, ends = offsets[0::2][: len(ws)], offsets[1::2]
+    starts, ends = offsets[0 : 2 * len(ws) : 2], offsets[1::2]
     truncated = max_words is not None and len(ws) > max_words
     if truncated:
         ws, starts, ends = ws[:max_words], starts[:max_words], ends[:max_words]
@@ -81,10 +81,21 @@ _FOLDED = _Folded()
 
 
 def _fold_all(ws: list[str], low: str) -> list[str]:
-    """`ws` with its non-ASCII words folded."""
-    if _NON_ASCII_LETTER.search(low) is None:
+    """`ws` with its non-ASCII words folded. Only those words are looked up: an English text
+    has a handful (a name with an accent), found by one C-level pass of `str.isascii` and
+    `list.index`, not by a Python step per word."""
+    ascii_ = list(map(str.isascii, ws))
+    try:
+        k = ascii_.index(False)
+    except ValueError:
         return ws
-    return list(map(_FOLDED.__getitem__, ws))
+    out = ws[:]
+    while True:
+        out[k] = _FOLDED[ws[k]]
+        try:
+            k = ascii_.index(False, k + 1)
+        except ValueError:
+            return out
 
 
 def _tokenize_slow(text: str, max_words: int | None) -> Tokens:

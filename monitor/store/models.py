@@ -351,6 +351,20 @@ class ApiTokenRow(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
+class LoginFailureRow(Base):
+    """A failed desk login, kept under the client's address and under the name tried: every desk
+    process on the database counts them (web/auth.LoginLimiter), so replicas behind a balancer
+    share one limit. Rows older than the limit's window are deleted as new ones come."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(320))  # "ip:<address>" or "name:<name, lower case>"
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_login_failures_key_at", "key", "at"), Index("ix_login_failures_at", "at"))
+
+
 class AllowedSiteRow(Base):
     """A site allowed to republish (all sources, or one): its matches are licensed, not alerted."""
 

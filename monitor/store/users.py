@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -15,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from monitor.errors import InputError
 from monitor.store.database import Database
 from monitor.store.rows import changed
-from monitor.store.models import ApiTokenRow, UserRow, utcnow
+from monitor.store.models import ApiTokenRow, LoginFailureRow, UserRow, utcnow
 
 ROLES = ("editor", "viewer")
 TOKEN_PREFIX = "rm_"
@@ -135,3 +137,29 @@ def revoke_tokens(db: Database, user_name: str) -> int:
         if user_id is None:
             raise UserError(f"no user named {user_name!r}")
         return changed(s.execute(delete(ApiTokenRow).where(ApiTokenRow.user_id == user_id)))
+
+
+# --- failed logins, counted across the desk's processes ----------------------------------
+
+def recent_login_failures(db: Database, keys: Sequence[str], since: datetime) -> dict[str, list[datetime]]:
+    """key → the times of its failed logins after `since`, oldest first."""
+    out: dict[str, list[datetime]] = {k: [] for k in keys}
+    with db.session() as s:
+        for key, at in s.execute(select(LoginFailureRow.key, LoginFailureRow.at)
+                                 .where(LoginFailureRow.key.in_(list(keys)), LoginFailureRow.at > since)
+                                 .order_by(LoginFailureRow.at)):
+            out[key].append(at)
+    return out
+
+
+def record_login_failure(db: Database, keys: Sequence[str], at: datetime, forget_before: datetime) -> None:
+    """A failed login under each key; failures from before `forget_before` (out of every
+    window) go, so the table stays as small as the guessing of the last few minutes."""
+    with db.session() as s:
+        s.execute(delete(LoginFailureRow).where(LoginFailureRow.at <= forget_before))
+        s.add_all(LoginFailureRow(key=k, at=at) for k in keys)
+
+
+def clear_login_failures(db: Database, keys: Sequence[str]) -> None:
+    with db.session() as s:
+        s.execute(delete(LoginFailureRow).where(LoginFailureRow.key.in_(list(keys))))

@@ -77,7 +77,7 @@ def create_app(monitor: Monitor) -> FastAPI:
     app = FastAPI(title="Reuse Monitor desk", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.monitor = monitor
     app.state.templates = templates()
-    app.state.limiter = LoginLimiter()
+    app.state.limiter = LoginLimiter(monitor.db)
     https = bool(settings.web.base_url and settings.web.base_url.startswith("https://"))
     app.add_middleware(SessionMiddleware, secret_key=session_secret(monitor.db), session_cookie="monitor_desk",
                        max_age=14 * 24 * 3600, same_site="lax", https_only=https)

@@ -4,14 +4,16 @@ limit on failed logins. Every route but /healthz and /login needs a user; change
 from __future__ import annotations
 
 import secrets
-import threading
-import time
-from collections import defaultdict, deque
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from fastapi import HTTPException, Request
 from starlette.datastructures import FormData
 
-from monitor.store.users import User, user_by_id, user_for_token
+from monitor.store.database import Database
+from monitor.store.models import utcnow
+from monitor.store.users import (User, clear_login_failures, record_login_failure, recent_login_failures,
+                                 user_by_id, user_for_token)
 
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "x-csrf-token"
@@ -22,40 +24,30 @@ class LoginRequired(Exception):
 
 
 class LoginLimiter:
-    """At most `attempts` failed logins per client address and per name within `window` seconds.
+    """At most `attempts` failed logins per client address and per name within `window` seconds,
+    counted in the database: every desk process sharing it (replicas behind a balancer) counts
+    the same failures, so more processes do not mean more tries. Blocking calls: run them off
+    the event loop."""
 
-    Kept in the process: a replica behind a balancer counts its own share (each still slows a
-    guesser to a few tries a minute)."""
-
-    def __init__(self, attempts: int = 5, window: float = 300.0) -> None:
-        self.attempts, self.window = attempts, window
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        q = self._failures[key]
-        while q and q[0] <= now - self.window:
-            q.popleft()
-        return q
+    def __init__(self, db: Database, attempts: int = 5, window: float = 300.0,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.db, self.attempts, self.window, self.clock = db, attempts, timedelta(seconds=window), clock
 
     def retry_after(self, *keys: str) -> int:
-        """Seconds to wait before another try, 0 if allowed."""
-        now = time.monotonic()
-        with self._lock:
-            waits = [self._recent(k, now)[0] + self.window - now for k in keys
-                     if len(self._recent(k, now)) >= self.attempts]
+        """Seconds to wait before another try, 0 if allowed: until enough of a key's failures
+        have left the window that fewer than `attempts` remain."""
+        now = self.clock()
+        waits = [(times[len(times) - self.attempts] + self.window - now).total_seconds()
+                 for times in recent_login_failures(self.db, keys, now - self.window).values()
+                 if len(times) >= self.attempts]
         return int(max(waits)) + 1 if waits else 0
 
     def failed(self, *keys: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for k in keys:
-                self._recent(k, now).append(now)
+        now = self.clock()
+        record_login_failure(self.db, keys, now, now - self.window)
 
     def succeeded(self, *keys: str) -> None:
-        with self._lock:
-            for k in keys:
-                self._failures.pop(k, None)
+        clear_login_failures(self.db, keys)
 
 
 def csrf_token(request: Request) -> str:

@@ -68,19 +68,19 @@ async def login(request: Request) -> Response:
     limiter = request.app.state.limiter
     client = request.client.host if request.client else "?"
     keys = (f"ip:{client}", f"name:{name.lower()}")
-    wait = limiter.retry_after(*keys)
+    from starlette.concurrency import run_in_threadpool
+
+    wait = await run_in_threadpool(limiter.retry_after, *keys)  # counted in the database
     if wait:
         return render(request, "login.html", None, status=429, next=nxt, name=name,
                       error=f"Too many failed logins: try again in {wait} s.")
     db = monitor_of(request).db
-    from starlette.concurrency import run_in_threadpool
-
     user = await run_in_threadpool(authenticate, db, name, password)  # argon2 is slow on purpose
     if user is None:
-        limiter.failed(*keys)
+        await run_in_threadpool(limiter.failed, *keys)
         return render(request, "login.html", None, status=401, next=nxt, name=name,
                       error="Wrong name or password.")
-    limiter.succeeded(*keys)
+    await run_in_threadpool(limiter.succeeded, *keys)
     request.session.clear()  # a new session: no fixation
     request.session["uid"] = user.id
     csrf_token(request)

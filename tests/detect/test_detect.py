@@ -580,3 +580,50 @@ def test_the_c_matcher_and_difflib_give_the_same_blocks() -> None:
     fast = cdifflib.CSequenceMatcher(None, src, cpy, autojunk=False).get_matching_blocks()
     plain = difflib.SequenceMatcher(None, src, cpy, autojunk=False).get_matching_blocks()
     assert [tuple(b) for b in fast] == [tuple(b) for b in plain] and len(plain) > 10
+    from monitor.detect.align import _Matcher  # cdifflib's, without its per-word hash() check
+
+    ours = _Matcher(None, src, cpy, autojunk=False).get_matching_blocks()
+    assert [tuple(b) for b in ours] == [tuple(b) for b in plain]
+
+
+def test_chains_from_numpy_candidates_are_those_of_the_plain_loop() -> None:
+    """A copy's chains (hundreds of seeds) take their candidates from numpy; the result is the
+    plain loop's, ties and all, also when the candidates are taken in small blocks."""
+    from monitor.detect import align
+    from monitor.detect.normalise import tokenize
+
+    src = tokenize(text("bridge")).words
+    cases = [(src, tokenize(text("bridge_spun")).words), (src, tokenize(text("bridge_other")).words),
+             (src * 6, src * 4)]  # a repetitive page: many seeds a window
+    for a, b in cases:
+        pairs = align.seeds(a, b)
+        for gap in (20, 3):
+            assert align._longest_np(pairs, gap) == align._longest(pairs, gap)
+        assert align._longest_np(pairs, 20, at_once=7) == align._longest(pairs, 20)
+    assert len(align.seeds(src * 6, src * 4)) > align._MANY_SEEDS
+
+
+def test_sentence_ends_are_those_of_the_plain_pattern() -> None:
+    """_END starts with one character class (fast to search); its matches are those of the
+    plain pattern it replaced on every short string of the characters that matter."""
+    import itertools
+    import re
+
+    from monitor.detect.sentences import _END
+
+    plain = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s)|\n")
+    for n in range(1, 5):
+        for chars in itertools.product(".!?\n\"’) a", repeat=n):
+            t = "".join(chars)
+            assert [m.span() for m in _END.finditer(t)] == [m.span() for m in plain.finditer(t)], repr(t)
+
+
+def test_compare_each_is_compare_with_each_source(seed_pair):
+    """A check's candidates compared at once (the post split once) give compare's verdicts."""
+    original, spun = seed_pair
+    det = Detector()
+    sources = {1: original, 2: spun[: len(spun) // 3], 3: "an unrelated text about gardens " * 20, 4: ""}
+    each = det.compare_each(spun, sources)
+    assert list(each) == [1, 2, 3, 4]
+    assert {k: v.to_dict() for k, v in each.items()} == {k: det.compare(t, spun).to_dict() for k, t in sources.items()}
+    assert each[1].is_match and not each[3].is_match

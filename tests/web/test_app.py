@@ -16,6 +16,7 @@ from monitor.store.models import ServiceStateRow, utcnow
 from monitor.store.service import record_cycle
 from monitor.store.users import add_user, create_token
 from monitor.web.app import create_app
+from monitor.web.auth import LoginLimiter
 from tests.web.conftest import SOURCE_URL
 
 HOSTILE_TITLE = '</textarea><script>alert("title")</script>'
@@ -85,6 +86,38 @@ def test_login_checks_password_csrf_and_rate(app):
         token = csrf_of(c.get("/login").text)
         r = c.post("/login", data={"csrf": token, "name": "bob", "password": "bob-password"})
         assert r.status_code == 429
+
+
+def test_failed_logins_are_counted_by_every_desk_process(desk):
+    """Two desks on one database (replicas behind a balancer): the limit is shared, and the
+    wait ends when enough failures have left the window."""
+    add_user(desk.db, "alice", "alice-password", "editor")
+    one, two = create_app(desk.monitor), create_app(desk.monitor)
+    with TestClient(one) as a, TestClient(two) as b:
+        for client in (a, b, a, b, a):
+            token = csrf_of(client.get("/login").text)
+            r = client.post("/login", data={"csrf": token, "name": "alice", "password": "wrong"})
+            assert r.status_code == 401
+        token = csrf_of(b.get("/login").text)
+        r = b.post("/login", data={"csrf": token, "name": "Alice", "password": "alice-password"})
+        assert r.status_code == 429 and "Too many failed logins" in r.text
+    now = utcnow()
+    clock = [now]
+    limiter = LoginLimiter(desk.db, attempts=2, window=60, clock=lambda: clock[0])
+    limiter.failed("name:x")
+    clock[0] = now + timedelta(seconds=10)
+    limiter.failed("name:x")
+    limiter.failed("name:x")  # three within the window: two must leave before the next try
+    assert limiter.retry_after("name:x", "ip:y") == 61
+    clock[0] = now + timedelta(seconds=61)
+    assert limiter.retry_after("name:x") == 10  # the first has left; two remain
+    clock[0] = now + timedelta(seconds=71)
+    assert limiter.retry_after("name:x") == 0
+    limiter.failed("name:x")
+    limiter.failed("name:x")
+    assert limiter.retry_after("name:x") > 0
+    limiter.succeeded("name:x")
+    assert limiter.retry_after("name:x") == 0
 
 
 def test_logout_ends_the_session(alice):
