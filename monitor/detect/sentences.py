@@ -13,6 +13,9 @@ word order inside a sentence does not matter, and only the order of sentences do
    names, numbers and other words no thesaurus has (lexicon.is_immutable) are kept whole.
    They count like any other term: a rewriter keeps them, but so does another article on
    the same event, so they are no better evidence of a rewrite than the ordinary words.
+   A text in another language that its stop words tell (languages.py: German, French,
+   Spanish, Italian, Portuguese, Dutch, Indonesian/Malay) gets that language's terms
+   instead: its stop words dropped, the other words by their Snowball stem.
 3. Pairs: a source sentence and a post sentence match if they share at least `min_shared`
    terms and their Dice coefficient 2|S ∩ P| / (|S| + |P|) is at least `min_dice`.
 4. Chains: matched pairs in order in both texts (a merged or split sentence may pair one
@@ -27,6 +30,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
+import threading
 from bisect import bisect_left
 from collections import Counter
 from operator import attrgetter
@@ -34,6 +38,7 @@ from dataclasses import dataclass
 from collections.abc import Callable, Sequence
 from typing import NamedTuple, Protocol, TypeVar
 
+from monitor.detect import languages
 from monitor.detect.lexicon import is_immutable
 from monitor.detect.normalise import Tokens, is_content, tokenize
 
@@ -79,18 +84,40 @@ def _term(word: str) -> str:
 
 class _TermTable(dict):
     """word → term, worked out once per distinct word: a text's terms are then one C-level
-    `map` over its words (no Python call per word). Starts again empty when full."""
+    `map` over its words (no Python call per word). Starts again empty when full. One table
+    per language: `term` is the English rule (_term) or a language's (languages.py)."""
 
     max_words = 200_000
+
+    def __init__(self, term: Callable[[str], str] = _term) -> None:
+        super().__init__()
+        self.term = term
 
     def __missing__(self, word: str) -> str:
         if len(self) >= self.max_words:
             self.clear()
-        t = self[word] = _term(word)
+        t = self[word] = self.term(word)
         return t
 
 
 _TERMS = _TermTable()
+_TABLES: dict[str, _TermTable] = {}  # language → its table (made when first met)
+_TABLES_LOCK = threading.Lock()
+
+
+def _table(words: list[str]) -> _TermTable:
+    """The term table for a text of these words: its language's (languages.language), else
+    the English rule's (English, another language, or too little text to tell)."""
+    lang = languages.language(words)
+    if lang is None:
+        return _TERMS
+    table = _TABLES.get(lang)
+    if table is None:
+        with _TABLES_LOCK:
+            table = _TABLES.get(lang)
+            if table is None:
+                table = _TABLES[lang] = _TermTable(languages.term_function(lang, _term))
+    return table
 
 
 def _cuts(text: str) -> list[int]:
@@ -110,7 +137,7 @@ def _cuts(text: str) -> list[int]:
 
 def sentences(text: str, tok: Tokens) -> list[Sentence]:
     """The sentences of `text` (already tokenised as `tok`) that have any content words."""
-    terms_of = list(map(_TERMS.__getitem__, tok.words))
+    terms_of = list(map(_table(tok.words).__getitem__, tok.words))
     starts, ends = tok.starts, tok.ends
     out: list[Sentence] = []
     i, n = 0, len(terms_of)
@@ -141,7 +168,7 @@ class Pair:
 
 def terms_of(tok: Tokens) -> frozenset[str]:
     """Every term of a text (the union of its sentences' terms), without splitting it."""
-    return frozenset(map(_TERMS.__getitem__, tok.words)) - _NONE
+    return frozenset(map(_table(tok.words).__getitem__, tok.words)) - _NONE
 
 
 def may_retell(src: list[Sentence], post_terms: frozenset[str], min_shared: int, min_dice: float,
@@ -374,8 +401,9 @@ def kept_words(original: str, retold: str) -> tuple[list[tuple[int, int]], list[
     kept of its original. A word-order diff would mark nearly every word of a rewrite as
     changed; these are the facts and words that came across, which a reader can check."""
     a, b = tokenize(original), tokenize(retold)
-    ta = list(map(_TERMS.__getitem__, a.words))
-    tb = list(map(_TERMS.__getitem__, b.words))
+    table = _table(a.words + b.words)  # one passage is too short to tell its language alone
+    ta = list(map(table.__getitem__, a.words))
+    tb = list(map(table.__getitem__, b.words))
     common = (set(ta) & set(tb)) - _NONE
     return ([(a.starts[k], a.ends[k]) for k, t in enumerate(ta) if t in common],
             [(b.starts[k], b.ends[k]) for k, t in enumerate(tb) if t in common])
