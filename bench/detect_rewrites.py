@@ -71,7 +71,7 @@ def heldout(sources: dict[str, str], urls: list[str]) -> None:
     print(f"== held-out AI rewrites: {len(items)} posts from {HELDOUT_DIR.relative_to(ROOT)}, "
           f"{len(urls)} sources registered")
     tiers = {"runs only (before)": DetectSettings(rewrite_chain=False), "with weighted chain": DetectSettings()}
-    if semantic.available():  # the opt-in tier, when its extra and model are installed
+    if semantic.available():  # the optional tier, when its extra and model are installed
         tiers["+ semantic tier"] = DetectSettings(semantic=True)
     for name, settings in tiers.items():
         det = Detector(settings)
