@@ -765,11 +765,14 @@ class Monitor:
             # Alerts queued before webhook names hid their tokens still go to their webhook.
             senders.update({w.legacy_name: senders[w.name] for w in self.settings.notify.webhooks
                             if w.legacy_name not in senders})
-            # ... and one that said it is gone (410) under its old name stays disabled.
+            # ... and one that said it is gone (410) under its old name stays disabled: the mark
+            # moves to its name (once), where `monitor destinations test` can lift it again.
             disabled = self.store.disabled_destinations()
             for w in self.settings.notify.webhooks:
-                if w.legacy_name in disabled and w.name not in disabled and w.legacy_name != w.name:
-                    self.store.set_destination_disabled(w.name, disabled[w.legacy_name])
+                if w.legacy_name in disabled and w.legacy_name != w.name:
+                    if w.name not in disabled:
+                        self.store.set_destination_disabled(w.name, disabled[w.legacy_name])
+                    self.store.set_destination_disabled(w.legacy_name, None)
             return await deliver_due(self.store, senders, self.settings.notify.max_attempts)
 
     async def test_destinations(self) -> dict[str, str | None]:

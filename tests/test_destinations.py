@@ -1,6 +1,7 @@
 """Alert destinations: secrets checked when the config is loaded, never a webhook sent unsigned by
 accident, only http(s) URLs made links, one named figure in an alert email."""
 
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import httpx
@@ -145,8 +146,11 @@ async def test_subject_and_body_agree(sqlite_url):
     db.close()
 
 
-async def test_alerts_queued_under_a_webhooks_old_name_are_still_sent(sqlite_url, tmp_path):
-    """Before names hid tokens, a webhook was named by its whole URL: such rows still go out."""
+@contextmanager
+def legacy_webhook(sqlite_url, tmp_path):  # noqa: ANN001, ANN201
+    """A monitor with one webhook whose URL carries a token, so its name (which hides the
+    token) differs from the name alerts were queued under before: (monitor, receiver, its
+    config, a source id)."""
     from monitor.pipeline import Monitor
 
     db = Database(sqlite_url)
@@ -156,8 +160,15 @@ async def test_alerts_queued_under_a_webhooks_old_name_are_still_sent(sqlite_url
         s = config.load(settings(tmp_path, {"webhooks": [{"secret_env": "TEST_WEBHOOK_SECRET", "url": url}]}), database_url=sqlite_url)
         monitor = Monitor(s, db)
         [hook_config] = s.notify.webhooks
-        assert hook_config.legacy_name == f"webhook:{url}" != hook_config.name
         sid, _ = monitor.store.upsert_source(Source("https://publisher.example/a", "text", "A"), b"s", "url")
+        yield monitor, hook, hook_config, sid
+
+
+async def test_alerts_queued_under_a_webhooks_old_name_are_still_sent(sqlite_url, tmp_path):
+    """Before names hid tokens, a webhook was named by its whole URL: such rows still go out."""
+    with legacy_webhook(sqlite_url, tmp_path) as (monitor, hook, hook_config, sid):
+        url = hook.url + "?token=s3cret"
+        assert hook_config.legacy_name == f"webhook:{url}" != hook_config.name
         pid = monitor.store.save_post(Post("https://copy.example/1", "text"), None)
         monitor.store.record_match(sid, pid, "copy", 0.9, 1.0, 0.0, {"passages": []},
                                    [(hook_config.legacy_name, datetime.now(timezone.utc))])
@@ -169,17 +180,8 @@ async def test_alerts_queued_under_a_webhooks_old_name_are_still_sent(sqlite_url
 async def test_a_webhook_disabled_under_its_old_name_stays_disabled(sqlite_url, tmp_path):
     """A receiver that answered 410 Gone before names hid tokens is not called again under
     the new name: neither for an alert queued then nor for a new one."""
-    from monitor.pipeline import Monitor
-
-    db = Database(sqlite_url)
-    db.migrate()
-    with WebhookReceiver() as hook:
-        url = hook.url + "?token=s3cret"
-        s = config.load(settings(tmp_path, {"webhooks": [{"secret_env": "TEST_WEBHOOK_SECRET", "url": url}]}), database_url=sqlite_url)
-        monitor = Monitor(s, db)
-        [hook_config] = s.notify.webhooks
+    with legacy_webhook(sqlite_url, tmp_path) as (monitor, hook, hook_config, sid):
         monitor.store.set_destination_disabled(hook_config.legacy_name, "410 Gone")
-        sid, _ = monitor.store.upsert_source(Source("https://publisher.example/a", "text", "A"), b"s", "url")
         now = datetime.now(timezone.utc)
         for i, name in enumerate([hook_config.legacy_name, hook_config.name]):
             pid = monitor.store.save_post(Post(f"https://copy.example/{i}", "text"), None)
@@ -187,4 +189,20 @@ async def test_a_webhook_disabled_under_its_old_name_stays_disabled(sqlite_url, 
         report = await monitor.deliver_alerts()
     assert report.sent == 0 and hook.accepted == []
     assert monitor.store.disabled_destinations()[hook_config.name] == "410 Gone"
+    monitor.close()
+
+
+async def test_a_webhook_disabled_under_its_old_name_can_be_enabled_again(sqlite_url, tmp_path):
+    """The mark moves to the webhook's name once: when `monitor destinations test` finds it
+    answering and lifts it, the next alerts go out (the old name does not disable it again)."""
+    with legacy_webhook(sqlite_url, tmp_path) as (monitor, hook, hook_config, sid):
+        monitor.store.set_destination_disabled(hook_config.legacy_name, "410 Gone")
+        await monitor.deliver_alerts()
+        assert set(monitor.store.disabled_destinations()) == {hook_config.name}
+        assert (await monitor.test_destinations())[hook_config.name] is None  # it answers: enabled
+        pid = monitor.store.save_post(Post("https://copy.example/1", "text"), None)
+        monitor.store.record_match(sid, pid, "copy", 0.9, 1.0, 0.0, {"passages": []},
+                                   [(hook_config.name, datetime.now(timezone.utc))])
+        report = await monitor.deliver_alerts()
+    assert report.sent == 1 and monitor.store.disabled_destinations() == {}
     monitor.close()
