@@ -263,7 +263,9 @@ def main() -> None:
              ("+ fold (all lexical tiers; semantic tier off)", replace(det.settings, semantic=False), True)]
     if semantic.available():  # the optional tier (monitor/detect/semantic.py), when its extra is installed
         tiers.append(("+ semantic tier", replace(det.settings, semantic=True), True))
-    caches = [type(det._split)(det.settings.rewrite_cache) for _ in tiers]  # each tier its own, cold
+    # each tier its own caches (sentences, their weights), cold
+    caches = [(type(det._split)(det.settings.rewrite_cache), type(det._weights)(det.settings.rewrite_cache))
+              for _ in tiers]
     shipped = det.settings
     scan_wall: list[list[float]] = [[] for _ in tiers]
     scan_cpu: list[list[float]] = [[] for _ in tiers]
@@ -272,7 +274,7 @@ def main() -> None:
     for k, (text, sid) in enumerate(zip(post_texts, truth)):
         for t in [(k + r) % len(tiers) for r in range(len(tiers))]:
             name, settings, fold = tiers[t]
-            det.settings, det._split = settings or shipped, caches[t]
+            det.settings, (det._split, det._weights) = settings or shipped, caches[t]
             det.fold = det.__class__.fold.__get__(det) if fold else unfolded  # type: ignore[method-assign]
             w0, c0 = time.perf_counter(), time.process_time()
             if settings is None:
@@ -285,7 +287,7 @@ def main() -> None:
             if settings is not None:
                 fps[t] += len(got - {sid})
     det.settings, det.fold = shipped, det.__class__.fold.__get__(det)  # type: ignore[method-assign]
-    det._split = caches[-1]
+    det._split, det._weights = caches[-1]
     base_cpu = sum(scan_cpu[1])
     for t, (name, settings, _) in enumerate(tiers):
         cpu, wall = scan_cpu[t], scan_wall[t]
@@ -295,8 +297,8 @@ def main() -> None:
               f"(median {statistics.median(cpu) * 1e3:.2f} ms, p99 {pct(cpu, 99) * 1e3:.2f} ms); wall "
               f"{1 / statistics.mean(wall):.0f} posts/s (p50 {pct(wall, 50) * 1e3:.2f} ms, "
               f"p99 {pct(wall, 99) * 1e3:.2f} ms); {what}; CPU / alignment tier {sum(cpu) / base_cpu:.2f}x")
-    c = caches[-1]
-    print(f"    sentence cache (all tiers): {c.hits} hits, {c.misses} misses ({shipped.rewrite_cache} sources kept)")
+    c = caches[-1][0]
+    print(f"    sentence cache (the last tier): {c.hits} hits, {c.misses} misses ({shipped.rewrite_cache} sources kept)")
     full = scan_cpu[-1]
     slow = sorted(range(len(full)), key=lambda i: -full[i])[: max(1, len(full) // 100)]
     print(f"  slowest 1% (all tiers): {', '.join(f'{full[i] * 1e3:.0f} ms' for i in slow)}; words "

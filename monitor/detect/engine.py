@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from typing import TypeVar
+from typing import Generic, TypeVar
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,8 +24,6 @@ from monitor.detect.normalise import Tokens, tokenize
 from monitor.domain import MatchKind, Passage
 
 __all__ = ["DetectSettings", "Detector", "SignatureError", "Verdict"]
-
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +88,7 @@ class DetectSettings:
 
 
 K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,8 +165,7 @@ class _Post:
     def weights(self) -> tuple[dict[str, float], list[float]]:
         """(term → specificity in the post, each sentence's total): the weighted chain's, made once."""
         if self._weights is None:
-            w = _sentences.weights(self.sentences())
-            self._weights = (w, _sentences.weight_sums(self.sentences(), w))
+            self._weights = _weighted(self.sentences())
         return self._weights
 
     def vectors(self) -> np.ndarray:
@@ -194,35 +192,20 @@ class _Post:
         return self._where
 
 
-class _SentenceCache:
-    """A source's sentences by its text, least recently used dropped first: the same sources
-    come back as candidates of post after post (a publisher's articles on one subject), and
-    splitting them is most of the rewrite check's cost. Keyed by the text itself (a str keeps
-    its hash), so an edited source is simply a new entry. Safe to share between threads."""
+class _TextCache(Generic[V]):
+    """Something made from a source's text (its sentences, their weights, their vectors), kept
+    by the text itself, least recently used dropped first: the same sources come back as
+    candidates of post after post (a publisher's articles on one subject), and making it is
+    most of a tier's cost. A str keeps its hash, and an edited source is simply a new entry.
+    Safe to share between threads."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._lru: OrderedDict[str, list[_sentences.Sentence]] = OrderedDict()
-        self._weights: dict[str, tuple[dict[str, float], list[float]]] = {}
+        self._lru: OrderedDict[str, V] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
-    def weighted(self, text: str, ss: list[_sentences.Sentence]) -> tuple[dict[str, float], list[float]]:
-        """The weighted chain's term weights and sentence totals of a source whose sentences
-        `get` returned, kept beside them (a source comes back as a candidate of post after post)."""
-        with self._lock:
-            found = self._weights.get(text)
-            if found is not None:
-                return found
-        w = _sentences.weights(ss)
-        made = (w, _sentences.weight_sums(ss, w))
-        if self.size > 0:
-            with self._lock:
-                if text in self._lru:  # kept only while its sentences are
-                    self._weights[text] = made
-        return made
-
-    def get(self, text: str, tokens: Tokens) -> list[_sentences.Sentence]:
+    def get(self, text: str, make: Callable[[], V]) -> V:
         with self._lock:
             found = self._lru.get(text)
             if found is not None:
@@ -230,14 +213,19 @@ class _SentenceCache:
                 self.hits += 1
                 return found
             self.misses += 1
-        ss = _sentences.sentences(text, tokens)
+        made = make()
         if self.size > 0:
             with self._lock:
-                self._lru[text] = ss
+                self._lru[text] = made
                 if len(self._lru) > self.size:
-                    gone, _ = self._lru.popitem(last=False)
-                    self._weights.pop(gone, None)
-        return ss
+                    self._lru.popitem(last=False)
+        return made
+
+
+def _weighted(ss: list[_sentences.Sentence]) -> tuple[dict[str, float], list[float]]:
+    """The weighted chain's term weights of a text and its sentences' totals."""
+    w = _sentences.weights(ss)
+    return w, _sentences.weight_sums(ss, w)
 
 
 def _sentence_vectors(text: str, ss: list[_sentences.Sentence]) -> np.ndarray:
@@ -251,30 +239,6 @@ def _sentence_vectors(text: str, ss: list[_sentences.Sentence]) -> np.ndarray:
     return out
 
 
-class _VectorCache:
-    """A source's sentence vectors by its text, least recently used dropped first (as
-    _SentenceCache): encoding is the semantic tier's cost, ~20 MFLOP a word piece."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._lru: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, text: str, ss: list[_sentences.Sentence]) -> np.ndarray:
-        with self._lock:
-            found = self._lru.get(text)
-            if found is not None:
-                self._lru.move_to_end(text)
-                return found
-        v = _sentence_vectors(text, ss)
-        if self.size > 0:
-            with self._lock:
-                self._lru[text] = v
-                if len(self._lru) > self.size:
-                    self._lru.popitem(last=False)
-        return v
-
-
 @dataclass
 class Detector:
     settings: DetectSettings = field(default_factory=DetectSettings)
@@ -284,8 +248,11 @@ class Detector:
         self._hasher = WindowHasher(s.window, s.bands, s.rows, s.post_step)
         self._index = BandIndex(s.max_postings)
         self._table = WordTable(self._hasher, is_feature)
-        self._split = _SentenceCache(self.settings.rewrite_cache)
-        self._vectors = _VectorCache(self.settings.semantic_cache)
+        # per source text, the sentences (rewrite_cache: ≈ 30 KB each for a 700-word source),
+        # their weights, and their vectors (semantic_cache)
+        self._split: _TextCache[list[_sentences.Sentence]] = _TextCache(s.rewrite_cache)
+        self._weights: _TextCache[tuple[dict[str, float], list[float]]] = _TextCache(s.rewrite_cache)
+        self._vectors: _TextCache[np.ndarray] = _TextCache(s.semantic_cache)
 
     # --- fingerprints and index ---------------------------------------------------------
     def _content(self, text: str) -> tuple[np.ndarray, int]:
@@ -368,18 +335,21 @@ class Detector:
         src = tokenize(source_text or "", s.max_words)
         return self._semantic(source_text or "", src, _Post(post_text or "", tokenize(post_text or "", s.max_words)))
 
+    def _source_sentences(self, source_text: str, src: Tokens) -> list[_sentences.Sentence]:
+        return self._split.get(source_text, lambda: _sentences.sentences(source_text, src))
+
     def _semantic(self, source_text: str, src: Tokens, post: _Post) -> Verdict | None:
         """In-order chains of sentences whose meaning matches (semantic.py), for a candidate every
         lexical tier rejected; None if the cheap gate turns it away (no sentence is encoded)."""
         s = self.settings
-        ss = self._split.get(source_text, src)
+        ss = self._source_sentences(source_text, src)
         # Gate: a re-telling keeps names, numbers and a few nouns in each sentence, so enough
         # source sentences share some terms with the post as a whole (may_retell with no Dice floor).
         if len(src) < s.min_source_words or not _sentences.may_retell(
                 ss, post.terms(), s.semantic_gate_shared, 0.0, s.rewrite_min_run):
             return None
         ps = post.sentences()
-        sim = self._vectors.get(source_text, ss) @ post.vectors().T
+        sim = self._vectors.get(source_text, lambda: _sentence_vectors(source_text, ss)) @ post.vectors().T
         found = _semantic.sim_pairs(sim, s.semantic_min_sim, s.semantic_min_margin)
         ranked = _semantic.chains(found, s.semantic_max_skip)
         kept = [(e, c) for e, c in ranked if len({p.i for p in c}) >= s.semantic_min_local]
@@ -416,7 +386,7 @@ class Detector:
         alignment did not confirm: runs of sentences with most terms kept, else the weighted
         chain (re-told details over what a same-event article shares; README "AI rewrites")."""
         s = self.settings
-        ss = self._split.get(source_text, src)
+        ss = self._source_sentences(source_text, src)
         none = Verdict(False, None, reason=f"no run of {s.rewrite_min_run} source sentences re-told in order",
                        method="sentences")
         runs: list[list[_sentences.Pair]] = []
@@ -432,7 +402,7 @@ class Detector:
                 ss, post.terms(), s.rewrite_chain_shared, s.rewrite_min_run)):
             return none if not runs else v
         ps = post.sentences()
-        wsrc, src_sums = self._split.weighted(source_text, ss)
+        wsrc, src_sums = self._weights.get(source_text, lambda: _weighted(ss))
         wpost, post_sums = post.weights()
         found = _sentences.weighted_pairs(ss, ps, wsrc, wpost, s.rewrite_chain_shared, s.rewrite_chance,
                                           post.where(), src_sums, post_sums)
