@@ -152,7 +152,7 @@ class DetectionConfig(_Strict):
     # The semantic tier (sentence embeddings, monitor/detect/README.md "Semantic tier"): "auto"
     # runs it when its optional extra and model are installed (installing them is the opt-in:
     # the default install has neither), true asks for it (a warning if they are missing), false
-    # keeps it off. About a second of CPU for each post that reaches it.
+    # keeps it off. Seconds of CPU for each post that reaches it.
     semantic: bool | Literal["auto"] = "auto"
     # A new source is compared with the posts stored in this many days (0: none); `monitor rescan`.
     recheck_days: int = Field(default=30, ge=0)
