@@ -152,10 +152,11 @@ class _Post:
     """A post's tokens and, made once when first needed, its sentences (scan compares one
     post with several sources)."""
 
-    __slots__ = ("text", "tokens", "_sentences", "_where", "_terms", "_weights", "_vectors")
+    __slots__ = ("text", "tokens", "_token_terms", "_sentences", "_where", "_terms", "_weights", "_vectors")
 
     def __init__(self, text: str, tokens: Tokens) -> None:
         self.text, self.tokens = text, tokens
+        self._token_terms: list[str] | None = None
         self._sentences: list | None = None
         self._where: dict[str, list[int]] | None = None
         self._terms: frozenset[str] | None = None
@@ -177,12 +178,18 @@ class _Post:
     def terms(self) -> frozenset[str]:
         """All the post's terms (the rewrite check's pre-filter; no sentence split needed)."""
         if self._terms is None:
-            self._terms = _sentences.terms_of(self.tokens)
+            self._terms = _sentences.terms_of(self.tokens, self.token_terms())
         return self._terms
+
+    def token_terms(self) -> list[str]:
+        """Each word's term: made once for the pre-filter's terms and the sentences."""
+        if self._token_terms is None:
+            self._token_terms = _sentences.token_terms(self.tokens)
+        return self._token_terms
 
     def sentences(self) -> list:
         if self._sentences is None:
-            self._sentences = _sentences.sentences(self.text, self.tokens)
+            self._sentences = _sentences.sentences(self.text, self.tokens, self.token_terms())
         return self._sentences
 
     def where(self) -> dict[str, list[int]]:

@@ -17,6 +17,7 @@ translation is not a re-telling. Numbers are kept whole in every language.
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -70,10 +71,13 @@ def language(words: list[str]) -> str | None:
     English, an unlisted language or too little text to tell: the language with most distinct
     words on its list alone (_telling), if its whole list covers MIN_SHARE of the text."""
     sample = words[:SAMPLE_WORDS]
-    seen = set(sample)
+    owner = _owners()
+    # distinct words: a repeated "to" in a dozen links is one; one pass over the text, then
+    # only the few telling words it has are counted (a telling word has one language)
+    per = Counter(map(owner.__getitem__, owner.keys() & sample))
     best, most = "en", 0
-    for lang, telling in _telling().items():
-        n = len(seen & telling)  # distinct words: a repeated "to" in a dozen links is one
+    for lang in _telling():
+        n = per[lang]
         if n > most:
             best, most = lang, n
     if best == "en":  # most texts: no count of words needed
@@ -82,6 +86,12 @@ def language(words: list[str]) -> str | None:
     if hits < MIN_STOPWORDS or hits < MIN_SHARE * len(sample):
         return None
     return best
+
+
+@lru_cache(maxsize=1)
+def _owners() -> dict[str, str]:
+    """telling word → its language (_telling's lists are disjoint)."""
+    return {w: lang for lang, telling in _telling().items() for w in telling}
 
 
 def term_function(lang: str, fallback: Callable[[str], str]) -> Callable[[str], str]:

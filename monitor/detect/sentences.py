@@ -135,20 +135,24 @@ def _cuts(text: str) -> list[int]:
     return cuts
 
 
-def sentences(text: str, tok: Tokens) -> list[Sentence]:
-    """The sentences of `text` (already tokenised as `tok`) that have any content words."""
-    terms_of = list(map(_table(tok.words).__getitem__, tok.words))
+def token_terms(tok: Tokens) -> list[str]:
+    """The term of each word of a text ("" for a stopword), by the text's language."""
+    return list(map(_table(tok.words).__getitem__, tok.words))
+
+
+def sentences(text: str, tok: Tokens, terms: list[str] | None = None) -> list[Sentence]:
+    """The sentences of `text` (already tokenised as `tok`, its words' terms `terms` if already
+    known: token_terms) that have any content words."""
+    terms_of = token_terms(tok) if terms is None else terms
     starts, ends = tok.starts, tok.ends
     out: list[Sentence] = []
     i, n = 0, len(terms_of)
     for cut in _cuts(text):
         j = bisect_left(starts, cut, i, n)
         if j > i:
-            terms = frozenset(terms_of[i:j])
-            if "" in terms:
-                terms = terms - _NONE
-            if terms:
-                out.append(Sentence(starts[i], i, j, ends[j - 1], terms))
+            held = frozenset(filter(None, terms_of[i:j]))
+            if held:
+                out.append(Sentence(starts[i], i, j, ends[j - 1], held))
         i = j
         if i >= n:
             break
@@ -166,9 +170,9 @@ class Pair:
     dice: float  # 2 × shared / (terms of both)
 
 
-def terms_of(tok: Tokens) -> frozenset[str]:
+def terms_of(tok: Tokens, terms: list[str] | None = None) -> frozenset[str]:
     """Every term of a text (the union of its sentences' terms), without splitting it."""
-    return frozenset(map(_table(tok.words).__getitem__, tok.words)) - _NONE
+    return frozenset(token_terms(tok) if terms is None else terms) - _NONE
 
 
 def may_retell(src: list[Sentence], post_terms: frozenset[str], min_shared: int, min_dice: float,

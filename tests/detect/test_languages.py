@@ -125,3 +125,34 @@ def test_german_rewrite_is_found_only_with_german_terms(monkeypatch: pytest.Monk
     assert v.is_match and v.method == "sentences", v.reason
     monkeypatch.setattr(languages, "language", lambda words: None)  # the English rule, as before
     assert not Detector().compare_sentences(_DE_SOURCE, _DE_REWRITE).is_match
+
+
+def _language_by_definition(words: list[str]) -> str | None:
+    """The rule as the module docstring states it, one set intersection per language."""
+    sample = words[: languages.SAMPLE_WORDS]
+    seen = set(sample)
+    best, most = "en", 0
+    for lang, telling in languages._telling().items():
+        if len(seen & telling) > most:
+            best, most = lang, len(seen & telling)
+    if best == "en":
+        return None
+    hits = sum(w in languages.stop_lists()[best] for w in sample)
+    return None if hits < languages.MIN_STOPWORDS or hits < languages.MIN_SHARE * len(sample) else best
+
+
+def test_language_counts_telling_words_as_its_definition_does() -> None:
+    # mixes of several languages' stop words with content words, in proportions near the
+    # decision's edges (ties, too few stop words, a short text): one pass and a count per
+    # language must choose as one intersection per language does
+    import random
+
+    rng = random.Random(5)
+    lists = {lang: sorted(ws) for lang, ws in languages.stop_lists().items()}
+    filler = [f"word{k}" for k in range(300)]
+    for _ in range(400):
+        words = rng.choices(filler, k=rng.randint(0, 120))
+        for lang in rng.sample(sorted(lists), rng.randint(1, 3)):
+            words += rng.choices(lists[lang], k=rng.randint(0, 25))
+        rng.shuffle(words)
+        assert languages.language(words) == _language_by_definition(words), words
