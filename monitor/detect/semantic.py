@@ -14,6 +14,10 @@ feed-forward 1536); a sentence's vector is the mean of its last hidden states ov
 tokens (not the padding), L2-normalised, as the model's `1_Pooling` config and
 sentence-transformers' `Normalize` module do. Inputs are cut at 128 word pieces (the length
 the model was trained on). float32 throughout.
+
+One BLAS thread (threadpoolctl) while a batch is encoded: its matrices are small (32 sentences ×
+≤ 128 word pieces × 384), and OpenBLAS's threads, which spin while they wait, cost 1.7 to 10
+times the CPU of one thread for the same vectors on a busy 2-core machine (README "Semantic tier").
 """
 
 from __future__ import annotations
@@ -67,7 +71,7 @@ def model_dir() -> Path | None:
 def available(directory: Path | None = None) -> bool:
     """Whether the extra's libraries and the model files are installed (nothing is loaded)."""
     d = directory or model_dir()
-    return (_has("safetensors") and _has("tokenizers") and d is not None
+    return (_has("safetensors") and _has("tokenizers") and _has("threadpoolctl") and d is not None
             and all((d / f).is_file() for f in PINNED_SHA256))
 
 
@@ -114,6 +118,7 @@ class Encoder:
                                           f"(the upstream all-MiniLM-L6-v2 file); refusing to load it")
         try:
             from safetensors.numpy import load_file
+            from threadpoolctl import ThreadpoolController
             from tokenizers import Tokenizer
         except ImportError as e:  # pragma: no cover - available() is checked first
             raise SemanticUnavailable(f"the semantic extra is not installed ({e})") from e
@@ -127,6 +132,7 @@ class Encoder:
         tok.enable_truncation(max_length=MAX_TOKENS)
         tok.enable_padding(pad_id=0, pad_token="[PAD]")  # to the longest of the batch
         self.tokenizer = tok
+        self._blas = ThreadpoolController()  # finds the BLAS numpy loaded (once: it scans the process)
         self.dim = int(self.w["embeddings.word_embeddings.weight"].shape[1])
         # the linear layers as (in, out) once, so a forward pass is x @ W + b
         self._t = {k: np.ascontiguousarray(v.T) for k, v in self.w.items() if k.endswith(".weight") and v.ndim == 2
@@ -172,12 +178,13 @@ class Encoder:
         if not sentences:
             return out
         order = sorted(range(len(sentences)), key=lambda k: len(sentences[k]))
-        for at in range(0, len(order), _BATCH):
-            idx = order[at: at + _BATCH]
-            enc = self.tokenizer.encode_batch([sentences[k] for k in idx])
-            ids = np.array([e.ids for e in enc], dtype=np.int64)
-            mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
-            out[idx] = self._forward(ids, mask)
+        with self._blas.limit(limits=1, user_api="blas"):
+            for at in range(0, len(order), _BATCH):
+                idx = order[at: at + _BATCH]
+                enc = self.tokenizer.encode_batch([sentences[k] for k in idx])
+                ids = np.array([e.ids for e in enc], dtype=np.int64)
+                mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
+                out[idx] = self._forward(ids, mask)
         return out
 
 

@@ -31,6 +31,19 @@ def test_matches_published_reference_vector(enc: semantic.Encoder) -> None:
     assert abs(float(np.linalg.norm(v)) - 1.0) < 1e-5
 
 
+def test_encodes_on_one_blas_thread(enc: semantic.Encoder, monkeypatch: pytest.MonkeyPatch) -> None:
+    # OpenBLAS's spinning threads cost several times the CPU of one thread on these small
+    # matrices on a busy machine; outside `encode` the process keeps its own setting
+    from threadpoolctl import threadpool_info
+
+    seen = []
+    forward = enc._forward
+    monkeypatch.setattr(enc, "_forward", lambda ids, mask: (
+        seen.extend(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"), forward(ids, mask))[1])
+    enc.encode(["one sentence to encode", "and another"])
+    assert seen and set(seen) == {1}
+
+
 def test_paraphrase_closer_than_unrelated(enc: semantic.Encoder) -> None:
     v = enc.encode([
         "The city council approved the new budget on Tuesday after a long debate.",
