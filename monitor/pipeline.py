@@ -412,13 +412,14 @@ class Monitor:
 
         `post_id` is the row claimed for this post (see Store.claim_post), if any.
         """
-        candidates = self.detector.candidates(post.text) if post.text else []
+        reading = self.detector.read(post.text)  # words and fingerprint, once for the whole check
+        candidates = self.detector.candidates(reading) if post.text else []
         sources = self.store.sources_by_id(candidates)
         post_id = self.store.save_post(post, feed_id, post_id, entry_hash,
-                                       signature=reverse.post_signature(self.detector, post.text)
+                                       signature=reverse.post_signature(self.detector, reading)
                                        ) if store_post else None
         # the user's own article is not a copy of itself
-        verdicts = self.detector.compare_each(post.text, {
+        verdicts = self.detector.compare_each(reading, {
             sid: sources[sid].text for sid in candidates if sid in sources and sources[sid].url != post.url})
         found = []
         # one copied post, one match: sources matched only through text they share with a

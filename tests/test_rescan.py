@@ -247,3 +247,26 @@ def test_reverse_candidates_rank_and_cap_as_forward(seed_pair):
     assert 200 in forward[:3] and 200 in backward[:3]
     assert len(backward) <= det._cap(stored.words)
     assert backward[:10] == forward[:10]
+
+
+def test_a_check_reads_the_post_once(sqlite_url, tmp_path, seed_pair, monkeypatch):
+    """check_post splits and fingerprints the post once for its candidates, its stored keys and
+    its comparisons (Detector.read), and what it stores and finds is what the text gives."""
+    original, spun = seed_pair
+    m = open_monitor(sqlite_url, tmp_path)
+    try:
+        m.register_source(Source("https://publisher.example/a", original, "A"), "url")
+        want_sig = reverse.post_signature(m.detector, spun)
+        want = m.detector.compare(original, spun)
+        monkeypatch.setattr(Detector, "_content", lambda self, text: pytest.fail("the post fingerprinted again"))
+        reads = []
+        read = Detector.read
+        monkeypatch.setattr(Detector, "read", lambda self, text: reads.append(text) or read(self, text))
+        [found] = m.check_post(Post(url="https://copier.example/a.html", text=spun, title="a", html=spun.encode()))
+        assert reads == [spun]
+        assert found.verdict == want
+        with m.db.session() as s:
+            [sig] = s.scalars(select(PostRow.signature)).all()
+        assert sig == want_sig
+    finally:
+        m.close()

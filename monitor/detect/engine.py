@@ -148,14 +148,16 @@ _SAME_EVENT_SIM = 0.6
 _CLOSE_SIM = 0.9
 
 
-class _Post:
-    """A post's tokens and, made once when first needed, its sentences (scan compares one
-    post with several sources)."""
+class Reading:
+    """A post read once: its words, its fingerprint words' hashes (for its candidates and its
+    stored keys, when made by `Detector.read`) and, made when first needed, its sentences
+    (a check compares one post with several sources)."""
 
-    __slots__ = ("text", "tokens", "_token_terms", "_sentences", "_where", "_terms", "_weights", "_vectors")
+    __slots__ = ("text", "tokens", "content", "_token_terms", "_sentences", "_where", "_terms", "_weights",
+                 "_vectors")
 
-    def __init__(self, text: str, tokens: Tokens) -> None:
-        self.text, self.tokens = text, tokens
+    def __init__(self, text: str, tokens: Tokens, content: np.ndarray | None = None) -> None:
+        self.text, self.tokens, self.content = text, tokens, content
         self._token_terms: list[str] | None = None
         self._sentences: list | None = None
         self._where: dict[str, list[int]] | None = None
@@ -286,9 +288,18 @@ class Detector:
     def index_bytes(self) -> int:
         return self._index.nbytes()
 
-    def candidates(self, text: str) -> list[int]:
+    def read(self, post_text: str) -> Reading:
+        """The post split into words and fingerprinted once, for `candidates`, `compare_each`
+        and the stored post keys (reverse.post_signature) of one check."""
+        tokens = tokenize(post_text or "", self.settings.max_words)
+        content, _ = self._table.encode_words(tokens.words)
+        return Reading(post_text or "", tokens, content)
+
+    def candidates(self, post: str | Reading) -> list[int]:
         """Sources sharing at least `min_hits` window band keys with the post, best first."""
-        return self._candidates(*self._content(text))
+        if isinstance(post, Reading) and post.content is not None:
+            return self._candidates(post.content, len(post.tokens))
+        return self._candidates(*self._content(post.text if isinstance(post, Reading) else post))
 
     def _candidates(self, content: np.ndarray, n: int) -> list[int]:
         s = self.settings
@@ -306,13 +317,14 @@ class Detector:
     def compare(self, source_text: str, post_text: str) -> Verdict:
         s = self.settings
         return self._compare(source_text or "", tokenize(source_text or "", s.max_words),
-                             _Post(post_text or "", tokenize(post_text or "", s.max_words)))
+                             Reading(post_text or "", tokenize(post_text or "", s.max_words)))
 
-    def compare_each(self, post_text: str, sources: Mapping[K, str]) -> dict[K, Verdict]:
+    def compare_each(self, post: str | Reading, sources: Mapping[K, str]) -> dict[K, Verdict]:
         """`compare` of one post with each of several sources (a check's candidates): the post
         is split into words and sentences once, as `scan` does, not once a source."""
         s = self.settings
-        post = _Post(post_text or "", tokenize(post_text or "", s.max_words))
+        if not isinstance(post, Reading):
+            post = Reading(post or "", tokenize(post or "", s.max_words))
         return {k: self._compare(t or "", tokenize(t or "", s.max_words), post) for k, t in sources.items()}
 
     def compare_sentences(self, source_text: str, post_text: str) -> Verdict:
@@ -321,9 +333,9 @@ class Detector:
         src = tokenize(source_text or "", s.max_words)
         if len(src) < s.min_source_words:
             return Verdict(False, None, reason=f"source too short ({len(src)} words)", method="sentences")
-        return self._rewrite(source_text or "", src, _Post(post_text or "", tokenize(post_text or "", s.max_words)))
+        return self._rewrite(source_text or "", src, Reading(post_text or "", tokenize(post_text or "", s.max_words)))
 
-    def _compare(self, source_text: str, src: Tokens, post: _Post) -> Verdict:
+    def _compare(self, source_text: str, src: Tokens, post: Reading) -> Verdict:
         v = self._align(src, post.tokens)
         if (v.is_match and v.kind != MatchKind.PARTIAL_COPY) or not self.settings.rewrites \
                 or len(src) < self.settings.min_source_words or not post.tokens.words:
@@ -340,12 +352,12 @@ class Detector:
         """The semantic tier alone (None: its cheap gate turned the pair away)."""
         s = self.settings
         src = tokenize(source_text or "", s.max_words)
-        return self._semantic(source_text or "", src, _Post(post_text or "", tokenize(post_text or "", s.max_words)))
+        return self._semantic(source_text or "", src, Reading(post_text or "", tokenize(post_text or "", s.max_words)))
 
     def _source_sentences(self, source_text: str, src: Tokens) -> list[_sentences.Sentence]:
         return self._split.get(source_text, lambda: _sentences.sentences(source_text, src))
 
-    def _semantic(self, source_text: str, src: Tokens, post: _Post) -> Verdict | None:
+    def _semantic(self, source_text: str, src: Tokens, post: Reading) -> Verdict | None:
         """In-order chains of sentences whose meaning matches (semantic.py), for a candidate every
         lexical tier rejected; None if the cheap gate turns it away (no sentence is encoded)."""
         s = self.settings
@@ -388,7 +400,7 @@ class Detector:
         return Verdict(True, MatchKind.REWRITE if whole else MatchKind.PARTIAL_REWRITE, score, coverage, 1.0 - mean,
                        passages, (), f"semantic rewrite: {what}", "semantic", reused, similarities=sims)
 
-    def _rewrite(self, source_text: str, src: Tokens, post: _Post) -> Verdict:
+    def _rewrite(self, source_text: str, src: Tokens, post: Reading) -> Verdict:
         """A sentence-by-sentence re-telling of the source (sentences.py), for a candidate the
         alignment did not confirm: runs of sentences with most terms kept, else the weighted
         chain (re-told details over what a same-event article shares; README "AI rewrites")."""
@@ -422,7 +434,7 @@ class Detector:
         return self._retold(ss, src, post, [chain], s.rewrite_chance, "mean weighted overlap",
                             f", evidence {evidence:.2f}")
 
-    def _retold(self, ss: list, src: Tokens, post: _Post, runs: list[list[_sentences.Pair]], chance: float,
+    def _retold(self, ss: list, src: Tokens, post: Reading, runs: list[list[_sentences.Pair]], chance: float,
                 measure: str, extra: str = "") -> Verdict:
         """The verdict on re-told sentence pairs (runs in order): coverage, score, kind, evidence."""
         s = self.settings
@@ -531,12 +543,11 @@ class Detector:
              load_sources: Callable[[list[int]], Mapping[int, str]]) -> list[tuple[int, Verdict]]:
         """Every source the post copies (one post may copy several), best first."""
         # the post is split into words once, for its keys and for every comparison
-        tokens = tokenize(post_text or "", self.settings.max_words)
-        ids = self._candidates(*self._table.encode_words(tokens.words))
+        post = self.read(post_text)
+        ids = self.candidates(post)
         if not ids:
             return []
         texts = load_sources(ids)
-        post = _Post(post_text or "", tokens)
         out = [(sid, self._compare(texts[sid] or "", tokenize(texts[sid] or "", self.settings.max_words), post))
                for sid in ids if sid in texts]
         return self.fold(out)

@@ -31,7 +31,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from monitor.detect.engine import Detector
+from monitor.detect.engine import Detector, Reading
 from monitor.detect.index import NEAR_WINDOWS, SIGNATURE_VERSION, unpack_signature
 
 # signature version, bands kept, rows, window, post step, n_keys, words in the post (its cap)
@@ -43,10 +43,14 @@ def _bands(det: Detector) -> int:
     return det.settings.min_bands
 
 
-def post_signature(det: Detector, text: str) -> bytes:
-    """The post's candidate keys of the bands every source indexes, to store with the post."""
+def post_signature(det: Detector, post: str | Reading) -> bytes:
+    """The post's candidate keys of the bands every source indexes, to store with the post
+    (from its `Detector.read` if given: the check's own fingerprint, not a second one)."""
     h, s = det._hasher, det.settings
-    content, words = det._content(text)
+    if isinstance(post, Reading) and post.content is not None:
+        content, words = post.content, len(post.tokens)
+    else:
+        content, words = det._content(post.text if isinstance(post, Reading) else post)
     keys = h.post_keys(content[:, : _bands(det) * s.rows]) if len(content) else _EMPTY
     head = _HEADER.pack(SIGNATURE_VERSION, _bands(det), s.rows, s.window, s.post_step, len(keys), words)
     return head + keys.astype("<u4").tobytes()
