@@ -217,6 +217,10 @@ class WordTable:
         # filtering of non-words)
         self.codes: dict[str, bytes] = {}
         self._rows: dict[str, bytes] = {}  # folded word → row as 4 bytes
+        # `encode`: a run of the UTF-8 text between ASCII non-word bytes → the codes of its
+        # words (often one, none for a dash, several where non-ASCII punctuation joins them),
+        # a word that is not a fingerprint word as -1 (so that every word is counted)
+        self._chunks: dict[bytes, bytes] = {}
         self.perm = np.zeros((256, self._hasher.bands * self._hasher.rows), dtype=np.uint32)
         self.n = 0
 
@@ -246,15 +250,40 @@ class WordTable:
 
     def encode(self, text: str, max_words: int) -> tuple[np.ndarray, int]:
         """((n, bands*rows) permuted hashes of the fingerprint words of `text` in text
-        order, number of words kept)."""
+        order, number of words kept).
+
+        The words are those `\\w+` finds in the lower-cased text, but the regex is not run
+        on the text (it was most of the cost): its UTF-8 bytes with ASCII non-word bytes made
+        spaces are split by `bytes.split` (in C, no pattern), and each piece (a word, or
+        words joined by non-ASCII punctuation: a curly quote, a dash) is looked up whole; the
+        regex runs once on a piece never seen before."""
         low = text.lower()
         if len(low) != len(text):  # a letter whose lower case is longer: tokenise the slow way
             toks, _ = words(text, max_words)
-        else:
+            return self.encode_words(toks)
+        chunks = low.encode("utf-8", "surrogatepass").translate(_SPACES).split()
+        if len(chunks) > max_words:  # (a piece may hold no word): count them the plain way
             toks = _WORD_RE.findall(low)
-            if len(toks) > max_words:
-                toks = toks[:max_words]
-        return self.encode_words(toks)
+            return self.encode_words(toks[:max_words])
+        with self._lock:
+            try:
+                codes = b"".join(map(self._chunks.__getitem__, chunks))
+            except KeyError:  # a piece not seen yet
+                if self.n + len(chunks) > self._max or len(self.codes) + len(self._chunks) > 4 * self._max:
+                    self._reset()
+                self._learn_chunks(chunks)
+                codes = b"".join(map(self._chunks.__getitem__, chunks))
+            rows = np.frombuffer(codes, dtype=np.int32)
+            if len(rows) > max_words:
+                rows = rows[:max_words]
+            return self.perm[rows[rows >= 0]], len(rows)
+
+    def _learn_chunks(self, chunks: list[bytes]) -> None:
+        new = {c: _WORD_RE.findall(c.decode("utf-8", "surrogatepass"))
+               for c in chunks if c not in self._chunks}
+        self._learn([t for toks in new.values() for t in toks])
+        for c, toks in new.items():
+            self._chunks[c] = b"".join([self.codes[t] or _NOT_A_ROW for t in toks])
 
     def encode_words(self, toks: list[str]) -> tuple[np.ndarray, int]:
         """The same from the text's words already split (`normalise.tokenize`: lower-cased,
@@ -268,6 +297,12 @@ class WordTable:
                 self._learn(toks)
                 rows = b"".join(map(self.codes.__getitem__, toks))
             return self.perm[np.frombuffer(rows, dtype=np.int32)], len(toks)
+
+
+# The bytes of `\w` in ASCII kept, every other ASCII byte a space; bytes ≥ 0x80 (parts of
+# non-ASCII letters and punctuation alike) kept
+_SPACES = bytes(c if c >= 0x80 or _WORD_RE.fullmatch(chr(c)) else 0x20 for c in range(256))
+_NOT_A_ROW = (-1).to_bytes(4, sys.byteorder, signed=True)
 
 
 def _unique(a: np.ndarray) -> np.ndarray:
