@@ -420,32 +420,54 @@ class _Sorted:
             keys, vals = np.ascontiguousarray(hi), np.ascontiguousarray(lo)
         del packed, hi, lo, drop
         self.keys, self.vals, self.stop = keys, vals, stop
-        bits = max(1, min(24, int(np.ceil(np.log2(max(2, len(keys) / _KEYS_PER_BUCKET))))))
+        bits = max(1, min(25, int(np.ceil(np.log2(max(2, len(keys) / _KEYS_PER_BUCKET))))))
         self.shift = np.uint32(32 - bits)
-        # dir[b] = the first key whose top bits are ≥ b (keys are sorted): set at the first key
-        # of each bucket that has any, then the empty buckets take the next one's
-        self.dir = np.full((1 << bits) + 1, len(keys), dtype=np.uint32 if len(keys) < 2**32 else np.uint64)
-        if len(keys):
-            top = self.keys >> self.shift
-            first = np.empty(len(top), dtype=bool)
-            first[0] = True
-            np.not_equal(top[1:], top[:-1], out=first[1:])
-            at = np.flatnonzero(first)
-            self.dir[top[at]] = at
-            self.dir[:] = np.minimum.accumulate(self.dir[::-1])[::-1]
+        # The first key of bucket b (top bits ≥ b; keys are sorted) is base[b >> block] + dir[b]:
+        # dir holds 2 bytes a bucket (the keys of the buckets before b in its block of 2**block
+        # buckets), base 8 bytes a block. Twice the buckets of one 4-byte directory in the same
+        # memory: a lookup gathers half as many keys.
+        nb = 1 << bits
+        per = len(keys) / nb
+        block = bits if not per else max(0, min(bits, int(np.log2(32768 / per))))  # ≤ 32,768 keys a block
+        while True:  # (a block holds < 2**16 keys: dir entries fit 2 bytes)
+            starts = np.arange(nb >> block, dtype=np.uint32) << np.uint32(32 - bits + block)
+            base = np.empty(len(starts) + 1, dtype=np.int64)
+            base[:-1] = np.searchsorted(keys, starts)
+            base[-1] = len(keys)
+            if not block or int(np.diff(base).max()) < 2**16:
+                break
+            block -= 1
+        self.block, self.base = np.uint32(block), base
+        self.dir = np.zeros(nb + 1, dtype=np.uint16)  # dir[nb] = 0: base[-1] is every key
+        # block by block: the temporaries are a block's (in cache), not the whole index's
+        width = 1 << block
+        for c in np.flatnonzero(base[1:] > base[:-1]).tolist():
+            top = keys[base[c]: base[c + 1]] >> self.shift
+            top -= np.uint32(c << block)
+            held = np.bincount(top, minlength=width)
+            np.cumsum(held[:-1], dtype=np.uint16, out=self.dir[c * width + 1: (c + 1) * width])
 
     def __len__(self) -> int:
         return len(self.keys)
 
     @property
     def nbytes(self) -> int:
-        return self.keys.nbytes + self.vals.nbytes + self.dir.nbytes + self.stop.nbytes
+        return self.keys.nbytes + self.vals.nbytes + self.dir.nbytes + self.base.nbytes + self.stop.nbytes
+
+    def _buckets(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(first entry, number of entries) of each query key's bucket (int64)."""
+        b = q >> self.shift
+        lo = self.base[b >> self.block]
+        lo += self.dir[b]
+        b += 1
+        cnt = self.base[b >> self.block]
+        cnt += self.dir[b]
+        cnt -= lo
+        return lo, cnt
 
     def lookup(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(values, query number) of all entries whose key is in `q` (unique)."""
-        b = q >> self.shift
-        lo = self.dir[b].astype(np.int64)
-        cnt = self.dir[b + 1].astype(np.int64) - lo
+        lo, cnt = self._buckets(q)
         total = int(cnt.sum())
         if not total:
             return _EMPTY, np.zeros(0, dtype=np.int64)
@@ -457,17 +479,14 @@ class _Sorted:
     def values(self, q: np.ndarray) -> np.ndarray:
         """The values of `lookup(q)` alone, with fewer passes: the bucket's keys are compared
         with the query repeated (no query numbers made, gathered or kept)."""
-        b = q >> self.shift
-        lo = self.dir[b]
-        cnt = self.dir[b + 1] - lo
+        lo, cnt = self._buckets(q)
         total = int(cnt.sum())
         if not total:
             return _EMPTY
         # entry k of the run of query i: lo[i] + k, as one repeat and one running count
-        start = lo.astype(np.int64)
-        start += cnt
-        start -= np.cumsum(cnt, dtype=np.int64)
-        idx = np.repeat(start, cnt)
+        lo += cnt
+        lo -= np.cumsum(cnt)
+        idx = np.repeat(lo, cnt)
         idx += np.arange(total)
         return self.vals[idx[self.keys[idx] == np.repeat(q, cnt)]]
 
@@ -477,8 +496,9 @@ _LITTLE = sys.byteorder == "little"
 
 # Directory size: about this many keys a bucket (at most twice as many: the bucket count is a
 # power of two). A lookup gathers a whole bucket, so fewer keys a bucket is a faster lookup;
-# 4 costs 1-2 bytes a key of directory, inside the 1.5 KB a source with the 8 bytes a key.
-_KEYS_PER_BUCKET = 4
+# 2 costs 1-2 bytes a key of directory (2 bytes a bucket), inside the 1.5 KB a source with the
+# 8 bytes a key.
+_KEYS_PER_BUCKET = 2
 
 
 def _runs(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
