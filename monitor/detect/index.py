@@ -380,11 +380,7 @@ class _Sorted:
             packed <<= np.uint64(32)
             packed |= vals
         packed.sort()
-        if _LITTLE:  # the halves of each uint64 as two uint32 columns (views): low = value, high = key
-            halves = packed.view(np.uint32).reshape(-1, 2)
-            hi, lo = halves[:, 1], halves[:, 0]
-        else:  # pragma: no cover
-            hi, lo = (packed >> np.uint64(32)).astype(np.uint32), packed.astype(np.uint32)
+        hi = packed.view(np.uint32)[_HI::2]  # the keys (a view)
         stop = _EMPTY if stop_before is None else stop_before
         self.cap = cap  # no key holds more entries than this (the others are stop keys)
         n = len(hi)
@@ -406,20 +402,25 @@ class _Sorted:
                 stop = np.union1d(stop, new[np.concatenate(([True], new[1:] != new[:-1]))]).astype(np.uint32)
             del same
         if stop_before is not None and len(stop_before) and n:  # keys an earlier build dropped
-            flat = np.ascontiguousarray(hi)
-            held = stop_before[_member(stop_before, flat)]  # distinct runs: distinct bounds
-            if len(held):
+            # each key's entries, found in the packed array itself: (key << 32) .. (key << 32 | 2**32 - 1)
+            first = stop_before.astype(np.uint64) << np.uint64(32)
+            start = np.searchsorted(packed, first, "left")
+            end = np.searchsorted(packed, first | np.uint64(0xFFFFFFFF), "right")
+            held = end > start
+            if held.any():
                 mark = np.zeros(n + 1, dtype=np.int8)
-                mark[np.searchsorted(flat, held, "left")] += 1
-                mark[np.searchsorted(flat, held, "right")] -= 1
+                mark[start[held]] += 1  # distinct keys: distinct bounds
+                mark[end[held]] -= 1
                 drop |= np.cumsum(mark[:n], dtype=np.int8) > 0
         if drop.any():
-            keep = ~drop
-            keys, vals = hi[keep], lo[keep]
-        else:
-            keys, vals = np.ascontiguousarray(hi), np.ascontiguousarray(lo)
-        del packed, hi, lo, drop
-        self.keys, self.vals, self.stop = keys, vals, stop
+            packed = packed[~drop]
+        del hi, drop
+        # Keys and values stay interleaved, (key << 32 | value) as sorted: no copies at a build,
+        # and a lookup finds an entry's value in the cache line its key was read from
+        self.packed, self.stop = packed, stop
+        halves = packed.view(np.uint32)
+        self.keys, self.vals = halves[_HI::2], halves[1 - _HI::2]  # views
+        keys = self.keys
         bits = max(1, min(25, int(np.ceil(np.log2(max(2, len(keys) / _KEYS_PER_BUCKET))))))
         self.shift = np.uint32(32 - bits)
         # The first key of bucket b (top bits ≥ b; keys are sorted) is base[b >> block] + dir[b]:
@@ -432,7 +433,7 @@ class _Sorted:
         while True:  # (a block holds < 2**16 keys: dir entries fit 2 bytes)
             starts = np.arange(nb >> block, dtype=np.uint32) << np.uint32(32 - bits + block)
             base = np.empty(len(starts) + 1, dtype=np.int64)
-            base[:-1] = np.searchsorted(keys, starts)
+            base[:-1] = np.searchsorted(self.packed, starts.astype(np.uint64) << np.uint64(32))
             base[-1] = len(keys)
             if not block or int(np.diff(base).max()) < 2**16:
                 break
@@ -452,7 +453,7 @@ class _Sorted:
 
     @property
     def nbytes(self) -> int:
-        return self.keys.nbytes + self.vals.nbytes + self.dir.nbytes + self.base.nbytes + self.stop.nbytes
+        return self.packed.nbytes + self.dir.nbytes + self.base.nbytes + self.stop.nbytes
 
     def _buckets(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(first entry, number of entries) of each query key's bucket (int64)."""
@@ -473,8 +474,9 @@ class _Sorted:
             return _EMPTY, np.zeros(0, dtype=np.int64)
         qi = np.repeat(np.arange(len(q)), cnt)
         idx = np.repeat(lo - np.cumsum(cnt) + cnt, cnt) + np.arange(total)
-        hit = self.keys[idx] == q[qi]
-        return self.vals[idx[hit]], qi[hit]
+        found = self.packed[idx].view(np.uint32)
+        hit = found[_HI::2] == q[qi]
+        return found[1 - _HI::2][hit], qi[hit]
 
     def values(self, q: np.ndarray) -> np.ndarray:
         """The values of `lookup(q)` alone, with fewer passes: the bucket's keys are compared
@@ -488,11 +490,13 @@ class _Sorted:
         lo -= np.cumsum(cnt)
         idx = np.repeat(lo, cnt)
         idx += np.arange(total)
-        return self.vals[idx[self.keys[idx] == np.repeat(q, cnt)]]
+        found = self.packed[idx].view(np.uint32)  # keys and values, one gather
+        return found[1 - _HI::2][found[_HI::2] == np.repeat(q, cnt)]
 
 
 _EMPTY = np.zeros(0, dtype=np.uint32)
 _LITTLE = sys.byteorder == "little"
+_HI = 1 if _LITTLE else 0  # the uint32 half of a uint64 that holds its high bits
 
 # Directory size: about this many keys a bucket (at most twice as many: the bucket count is a
 # power of two). A lookup gathers a whole bucket, so fewer keys a bucket is a faster lookup;
