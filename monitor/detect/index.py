@@ -409,12 +409,12 @@ class _Sorted:
             first = stop_before.astype(np.uint64) << np.uint64(32)
             start = np.searchsorted(packed, first, "left")
             end = np.searchsorted(packed, first | np.uint64(0xFFFFFFFF), "right")
-            held = end > start
-            if held.any():
-                mark = np.zeros(n + 1, dtype=np.int8)
-                mark[start[held]] += 1  # distinct keys: distinct bounds
-                mark[end[held]] -= 1
-                drop |= np.cumsum(mark[:n], dtype=np.int8) > 0
+            found = end > start
+            if found.any():
+                edges = np.zeros(n + 1, dtype=np.int8)
+                edges[start[found]] += 1  # distinct keys: distinct bounds
+                edges[end[found]] -= 1
+                drop |= np.cumsum(edges[:n], dtype=np.int8) > 0
         if drop.any():
             packed = packed[~drop]
         del hi, drop
@@ -448,8 +448,8 @@ class _Sorted:
         for c in np.flatnonzero(base[1:] > base[:-1]).tolist():
             top = keys[base[c]: base[c + 1]] >> self.shift
             top -= np.uint32(c << block)
-            held = np.bincount(top, minlength=width)
-            np.cumsum(held[:-1], dtype=np.uint16, out=self.dir[c * width + 1: (c + 1) * width])
+            per_bucket = np.bincount(top, minlength=width)
+            np.cumsum(per_bucket[:-1], dtype=np.uint16, out=self.dir[c * width + 1: (c + 1) * width])
 
     def __len__(self) -> int:
         return len(self.keys)
