@@ -42,6 +42,7 @@ import zlib
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -223,7 +224,7 @@ class WordTable:
         # `encode`: a run of the UTF-8 text between ASCII non-word bytes → the codes of its
         # words (often one, none for a dash, several where non-ASCII punctuation joins them),
         # a word that is not a fingerprint word as -1 (so that every word is counted)
-        self._chunks: dict[bytes, bytes] = {}
+        self._chunks: dict[bytes, Any] = {}  # bytes, or None: its lower case is longer (the slow way)
         self.perm = np.zeros((256, self._hasher.bands * self._hasher.rows), dtype=np.uint32)
         self.n = 0
 
@@ -255,19 +256,18 @@ class WordTable:
         """((n, bands*rows) permuted hashes of the fingerprint words of `text` in text
         order, number of words kept).
 
-        The words are those `\\w+` finds in the lower-cased text, but the regex is not run
-        on the text (it was most of the cost): its UTF-8 bytes with ASCII non-word bytes made
-        spaces are split by `bytes.split` (in C, no pattern), and each piece (a word, or
-        words joined by non-ASCII punctuation: a curly quote, a dash) is looked up whole; the
-        regex runs once on a piece never seen before."""
-        low = text.lower()
-        if len(low) != len(text):  # a letter whose lower case is longer: tokenise the slow way
-            toks, _ = words(text, max_words)
-            return self.encode_words(toks)
-        chunks = low.encode("utf-8", "surrogatepass").translate(_SPACES).split()
+        The words are those `\\w+` finds in the lower-cased text, but neither the regex nor
+        `str.lower` runs on the text (they were most of the cost): its UTF-8 bytes, ASCII
+        letters lower-cased and other ASCII non-word bytes made spaces in one `translate`, are
+        split by `bytes.split` (in C), and each piece (a word, or words joined by non-ASCII
+        punctuation: a curly quote, a dash) is looked up whole; a piece never seen before is
+        decoded, lower-cased and split by the regex once. Lower-casing piece by piece gives the
+        text's words: no lower case depends on what lies across an ASCII non-word character
+        but a final sigma's (ς or σ), and both fold to σ, one row. A piece holding a letter
+        whose lower case is longer ("İ") sends the whole text the slow way, as before."""
+        chunks = text.encode("utf-8", "surrogatepass").translate(_LOWER_SPACES).split()
         if len(chunks) > max_words:  # (a piece may hold no word): count them the plain way
-            toks = _WORD_RE.findall(low)
-            return self.encode_words(toks[:max_words])
+            return self._encode_plain(text, max_words)
         with self._lock:
             try:
                 codes = b"".join(map(self._chunks.__getitem__, chunks))
@@ -275,18 +275,37 @@ class WordTable:
                 if self.n + len(chunks) > self._max or len(self.codes) + len(self._chunks) > 4 * self._max:
                     self._reset()
                 self._learn_chunks(chunks)
-                codes = b"".join(map(self._chunks.__getitem__, chunks))
-            rows = np.frombuffer(codes, dtype=np.int32)
-            if len(rows) > max_words:
-                rows = rows[:max_words]
-            return self.perm[np.compress(rows >= 0, rows)], len(rows)
+                try:
+                    codes = b"".join(map(self._chunks.__getitem__, chunks))
+                except TypeError:
+                    codes = None
+            except TypeError:  # a piece whose lower case is longer (None)
+                codes = None
+            if codes is not None:
+                rows = np.frombuffer(codes, dtype=np.int32)
+                if len(rows) > max_words:
+                    rows = rows[:max_words]
+                return self.perm[np.compress(rows >= 0, rows)], len(rows)
+        return self._encode_plain(text, max_words)
+
+    def _encode_plain(self, text: str, max_words: int) -> tuple[np.ndarray, int]:
+        """`encode` by the regex over the lower-cased text (`normalise.words`' tokens)."""
+        low = text.lower()
+        if len(low) != len(text):  # a letter whose lower case is longer: tokenise the slow way
+            toks, _ = words(text, max_words)
+            return self.encode_words(toks)
+        return self.encode_words(_WORD_RE.findall(low)[:max_words])
 
     def _learn_chunks(self, chunks: list[bytes]) -> None:
-        new = {c: _WORD_RE.findall(c.decode("utf-8", "surrogatepass"))
-               for c in chunks if c not in self._chunks}
-        self._learn([t for toks in new.values() for t in toks])
+        new: dict[bytes, list[str] | None] = {}
+        for c in chunks:
+            if c not in self._chunks and c not in new:
+                piece = c.decode("utf-8", "surrogatepass")
+                low = piece.lower()
+                new[c] = _WORD_RE.findall(low) if len(low) == len(piece) else None
+        self._learn([t for toks in new.values() if toks for t in toks])
         for c, toks in new.items():
-            self._chunks[c] = b"".join([self.codes[t] or _NOT_A_ROW for t in toks])
+            self._chunks[c] = None if toks is None else b"".join([self.codes[t] or _NOT_A_ROW for t in toks])
 
     def encode_words(self, toks: list[str]) -> tuple[np.ndarray, int]:
         """The same from the text's words already split (`normalise.tokenize`: lower-cased,
@@ -302,9 +321,10 @@ class WordTable:
             return self.perm[np.frombuffer(rows, dtype=np.int32)], len(toks)
 
 
-# The bytes of `\w` in ASCII kept, every other ASCII byte a space; bytes ≥ 0x80 (parts of
-# non-ASCII letters and punctuation alike) kept
-_SPACES = bytes(c if c >= 0x80 or _WORD_RE.fullmatch(chr(c)) else 0x20 for c in range(256))
+# ASCII capitals to lower case, the other bytes of `\w` in ASCII kept, every other ASCII byte
+# a space; bytes ≥ 0x80 (parts of non-ASCII letters and punctuation alike) kept
+_LOWER_SPACES = bytes(c + 32 if 0x41 <= c <= 0x5A else c if c >= 0x80 or _WORD_RE.fullmatch(chr(c)) else 0x20
+                      for c in range(256))
 _NOT_A_ROW = (-1).to_bytes(4, sys.byteorder, signed=True)
 
 

@@ -184,3 +184,15 @@ def test_hits_with_the_bucket_filter_are_those_of_the_plain_rule() -> None:
             q = np.sort(pool[asked])
             for min_hits, scattered in ((4, 5), (2, 2), (6, 5)):
                 assert idx.hits(q, max_postings, min_hits, scattered) == reference_rank(vals, min_hits, scattered)
+
+
+def test_encode_lower_cases_piece_by_piece_like_the_whole_text() -> None:
+    """A final sigma is the one lower case that depends on the next letter, which may lie
+    across an ASCII non-word character (another piece): ς or σ, both fold to σ, one row."""
+    s = DetectSettings()
+    hasher = WindowHasher(s.window, s.bands, s.rows, s.post_step)
+    table = WordTable(hasher, is_feature)
+    for t in ("ΟΔΟΣ.ΑΒΓ ΟΔΟΣ'Α ΟΔΟΣ:Α ΟΔΟΣ Α", "ΟΔΟΣ ΟΔΟΣ.ΑΒΓ", "İstanbul ΟΔΟΣ.Α", "Σ.Σ'Σ ΣΣ"):
+        want, n = reference_encode(hasher, t, 100)
+        got, m = table.encode(t, 100)
+        assert m == n and np.array_equal(got, want)
