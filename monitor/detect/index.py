@@ -686,7 +686,7 @@ class BandIndex:
             bucket = vals >> np.uint32(6)
             bucket &= mask
             per = np.bincount(bucket, minlength=int(mask) + 1)
-            vals = np.compress(per[bucket] >= min_hits, vals)
+            vals = np.compress(per.take(bucket) >= min_hits, vals)
         if not len(vals):
             return []
         vals = np.sort(vals)
