@@ -198,14 +198,16 @@ class WordTable:
 
     The hot path of `candidates()` used to spend most of its time in per-word Python work
     (fold, stopword and lexicon tests, CRC-32, building tuples). Here one dict lookup per
-    token of the text (as `\\w+` finds it in the lower-cased text) gives -1 for a word that
-    is not a fingerprint word, or a row number into `perm`: the (bands × rows) permuted
-    hashes of the word, already the minimum over an immutable's weighted copies. A post's
-    hashes are then one gather. Same words, same hashes as `normalise.words` +
+    token of the text (as `\\w+` finds it in the lower-cased text; `encode`: per piece of the
+    text between ASCII non-word characters) gives nothing for a word that is not a
+    fingerprint word, or a row number into `perm` (as bytes, joined): the (bands × rows)
+    permuted hashes of the word, already the minimum over an immutable's weighted copies. A
+    post's hashes are then one gather. Same words, same hashes as `normalise.words` +
     `lexicon.is_feature` + `WindowHasher.perm_hashes_of` word by word: it changes no fingerprint.
 
     Memory: 4 bytes × bands × rows (256 by default) a distinct fingerprint word; at `max_words`
-    distinct words the table starts again empty (one slow post), so it stays under ~17 MB.
+    distinct words (or 4 × `max_words` tokens and pieces known) the table starts again empty
+    (one slow post), so it stays under ~17 MB plus its dicts.
     """
 
     def __init__(self, hasher: WindowHasher, is_feature: Callable[[str], bool], max_words: int = 1 << 16) -> None:
