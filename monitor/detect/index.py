@@ -22,9 +22,9 @@ hashes all the windows of a text at once; it is the classic scheme: each word is
 (seeded numpy generator). Constants, window, bands and rows are part of the signature
 format: change any of them and bump SIGNATURE_VERSION, so stored signatures are re-made.
 
-Index layout: one sorted uint32 array of band keys and a parallel uint32 array of internal
-source numbers and window numbers: 8 bytes per key, plus a bucket directory over the keys'
-top bits for lookups; rebuild from stored signatures is one concatenate, one uint64 sort and
+Index layout: one sorted uint64 array of band keys << 32 | internal source number << 6 |
+window number: 8 bytes per key, plus a two-level bucket directory over the keys' top bits for
+lookups; rebuild from stored signatures is one concatenate, one uint64 sort and
 one pass dropping stop keys (keys held by more than `max_postings` sources: no evidence, and
 long posting lists are what a lookup would otherwise gather). Sources added after a build go
 to a small delta that is merged when it reaches an eighth of the main arrays. Removal is a
@@ -39,7 +39,10 @@ import struct
 import sys
 import threading
 import zlib
+from bisect import bisect_left
+from collections import Counter
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -73,6 +76,7 @@ class WindowHasher:
         self._b = rng.integers(0, 2**63, size=k, dtype=np.uint64)
         self._mix = rng.integers(1, 2**63, size=(bands, rows), dtype=np.uint64) | np.uint64(1)
         self._band_salt = rng.integers(0, 2**63, size=bands, dtype=np.uint64)
+        self._mix_rows = [np.ascontiguousarray(self._mix[:, r]) for r in range(rows)]
 
     def perm_hashes_of(self, words: Sequence[str]) -> np.ndarray:
         """(n_words, bands*rows) uint32: each word's permuted 32-bit hashes (multiply-shift
@@ -99,21 +103,22 @@ class WindowHasher:
         """(n_windows, b*rows) minima → (n_windows, b) uint32 keys of the first b bands."""
         b = mins.shape[1] // self.rows
         m = mins.reshape(len(mins), b, self.rows)
-        mix = self._mix[:b]
-        # Σ_r m·mix (mod 2^64) one row at a time, in place: the same sums as one uint64
-        # reduction over a (windows, bands, rows) product, 3x faster
+        # Σ_r m·mix (mod 2^64) one row at a time, each product made in uint64 by the multiply
+        # itself (no separate widening copy): the same sums as one uint64 reduction over a
+        # (windows, bands, rows) product, 3x faster
         with np.errstate(over="ignore"):
-            acc = m[:, :, 0].astype(np.uint64)
-            acc *= mix[:, 0]
+            acc = np.multiply(m[:, :, 0], self._mix_rows[0][:b], dtype=np.uint64)
+            term = np.empty_like(acc)
             for r in range(1, self.rows):
-                term = m[:, :, r].astype(np.uint64)
-                term *= mix[:, r]
+                np.multiply(m[:, :, r], self._mix_rows[r][:b], out=term, dtype=np.uint64)
                 acc += term
             acc += self._band_salt[:b]
-            acc ^= acc >> np.uint64(29)
+            np.right_shift(acc, np.uint64(29), out=term)
+            acc ^= term
             acc *= np.uint64(0xBF58476D1CE4E5B9)
-            acc ^= acc >> np.uint64(32)
-        return acc.astype(np.uint32)  # the low 32 bits
+        # the low 32 bits of acc ^ (acc >> 32): the XOR of its two 32-bit halves (either order)
+        halves = acc.view(np.uint32)
+        return halves[:, 0::2] ^ halves[:, 1::2]
 
     def source_keys(self, ph: np.ndarray, budget: int, min_bands: int) -> tuple[np.ndarray, np.ndarray]:
         """Keys of consecutive windows (the last one aligned to the end of the text), from
@@ -162,7 +167,17 @@ class WindowHasher:
                     part = ph[r::step]
                     np.minimum(blocks[: len(part)], part, out=blocks[: len(part)])
             mins = _sliding_min(blocks, w // step)
-        return _unique(self._band_keys(mins).ravel())
+        keys = self._band_keys(mins)
+        if len(keys) > 1:
+            # A band's minima stay the same over most neighbouring post windows (the words
+            # holding them stay inside): only a key that differs from the one above it in its
+            # band is kept for the sort, which is then ~2.5x shorter (the sort is most of the cost)
+            flat, width = keys.ravel(), keys.shape[1]
+            new = np.empty(len(flat), dtype=bool)
+            new[:width] = True
+            np.not_equal(flat[width:], flat[:-width], out=new[width:])
+            return _unique(np.compress(new, flat))
+        return _unique(keys.ravel())
 
 
 def _sliding_min(a: np.ndarray, span: int) -> np.ndarray:
@@ -183,14 +198,16 @@ class WordTable:
 
     The hot path of `candidates()` used to spend most of its time in per-word Python work
     (fold, stopword and lexicon tests, CRC-32, building tuples). Here one dict lookup per
-    token of the text (as `\\w+` finds it in the lower-cased text) gives -1 for a word that
-    is not a fingerprint word, or a row number into `perm`: the (bands × rows) permuted
-    hashes of the word, already the minimum over an immutable's weighted copies. A post's
-    hashes are then one gather. Same words, same hashes as `normalise.words` +
+    token of the text (as `\\w+` finds it in the lower-cased text; `encode`: per piece of the
+    text between ASCII non-word characters) gives nothing for a word that is not a
+    fingerprint word, or a row number into `perm` (as bytes, joined): the (bands × rows)
+    permuted hashes of the word, already the minimum over an immutable's weighted copies. A
+    post's hashes are then one gather. Same words, same hashes as `normalise.words` +
     `lexicon.is_feature` + `WindowHasher.perm_hashes_of` word by word: it changes no fingerprint.
 
     Memory: 4 bytes × bands × rows (256 by default) a distinct fingerprint word; at `max_words`
-    distinct words the table starts again empty (one slow post), so it stays under ~17 MB.
+    distinct words (or 4 × `max_words` tokens and pieces known) the table starts again empty
+    (one slow post), so it stays under ~17 MB plus its dicts.
     """
 
     def __init__(self, hasher: WindowHasher, is_feature: Callable[[str], bool], max_words: int = 1 << 16) -> None:
@@ -201,8 +218,15 @@ class WordTable:
         self._reset()
 
     def _reset(self) -> None:
-        self.codes: dict[str, int] = {}  # token as found → row or -1
-        self._rows: dict[str, int] = {}  # folded word → row
+        # token as found → its row as 8 bytes (native int64), b"" if it is not a fingerprint
+        # word: a text's rows are then one bytes join (no per-token int objects to convert, no
+        # filtering of non-words)
+        self.codes: dict[str, bytes] = {}
+        self._rows: dict[str, bytes] = {}  # folded word → row as 8 bytes
+        # `encode`: a run of the UTF-8 text between ASCII non-word bytes → the codes of its
+        # words (often one, none for a dash, several where non-ASCII punctuation joins them),
+        # a word that is not a fingerprint word as -1 (so that every word is counted)
+        self._chunks: dict[bytes, Any] = {}  # bytes, or None: its lower case is longer (the slow way)
         self.perm = np.zeros((256, self._hasher.bands * self._hasher.rows), dtype=np.uint32)
         self.n = 0
 
@@ -213,11 +237,11 @@ class WordTable:
                 continue
             w = t if t.isascii() else _fold(t)
             if not self._is_feature(w):
-                self.codes[t] = -1
+                self.codes[t] = b""
                 continue
             row = self._rows.get(w)
             if row is None:
-                row = self._rows[w] = self.n + len(new)
+                row = self._rows[w] = (self.n + len(new)).to_bytes(8, sys.byteorder, signed=True)
                 new.append(w)
             self.codes[t] = row
         if not new:
@@ -232,28 +256,78 @@ class WordTable:
 
     def encode(self, text: str, max_words: int) -> tuple[np.ndarray, int]:
         """((n, bands*rows) permuted hashes of the fingerprint words of `text` in text
-        order, number of words kept)."""
+        order, number of words kept).
+
+        The words are those `\\w+` finds in the lower-cased text, but neither the regex nor
+        `str.lower` runs on the text (they were most of the cost): its UTF-8 bytes, ASCII
+        letters lower-cased and other ASCII non-word bytes made spaces in one `translate`, are
+        split by `bytes.split` (in C), and each piece (a word, or words joined by non-ASCII
+        punctuation: a curly quote, a dash) is looked up whole; a piece never seen before is
+        decoded, lower-cased and split by the regex once. Lower-casing piece by piece gives the
+        text's words: no lower case depends on what lies across an ASCII non-word character
+        but a final sigma's (ς or σ), and both fold to σ, one row. A piece holding a letter
+        whose lower case is longer ("İ") sends the whole text the slow way, as before."""
+        chunks = text.encode("utf-8", "surrogatepass").translate(_LOWER_SPACES).split()
+        if len(chunks) > max_words:  # (a piece may hold no word): count them the plain way
+            return self._encode_plain(text, max_words)
+        with self._lock:
+            try:
+                codes = b"".join(map(self._chunks.__getitem__, chunks))
+            except KeyError:  # a piece not seen yet
+                if self.n + len(chunks) > self._max or len(self.codes) + len(self._chunks) > 4 * self._max:
+                    self._reset()
+                self._learn_chunks(chunks)
+                try:
+                    codes = b"".join(map(self._chunks.__getitem__, chunks))
+                except TypeError:
+                    codes = None
+            except TypeError:  # a piece whose lower case is longer (None)
+                codes = None
+            if codes is not None:
+                rows = np.frombuffer(codes, dtype=np.int64)
+                if len(rows) > max_words:
+                    rows = rows[:max_words]
+                return self.perm.take(np.compress(rows >= 0, rows), axis=0), len(rows)
+        return self._encode_plain(text, max_words)
+
+    def _encode_plain(self, text: str, max_words: int) -> tuple[np.ndarray, int]:
+        """`encode` by the regex over the lower-cased text (`normalise.words`' tokens)."""
         low = text.lower()
         if len(low) != len(text):  # a letter whose lower case is longer: tokenise the slow way
             toks, _ = words(text, max_words)
-        else:
-            toks = _WORD_RE.findall(low)
-            if len(toks) > max_words:
-                toks = toks[:max_words]
-        return self.encode_words(toks)
+            return self.encode_words(toks)
+        return self.encode_words(_WORD_RE.findall(low)[:max_words])
+
+    def _learn_chunks(self, chunks: list[bytes]) -> None:
+        new: dict[bytes, list[str] | None] = {}
+        for c in chunks:
+            if c not in self._chunks and c not in new:
+                piece = c.decode("utf-8", "surrogatepass")
+                low = piece.lower()
+                new[c] = _WORD_RE.findall(low) if len(low) == len(piece) else None
+        self._learn([t for toks in new.values() if toks for t in toks])
+        for c, toks in new.items():
+            self._chunks[c] = None if toks is None else b"".join([self.codes[t] or _NOT_A_ROW for t in toks])
 
     def encode_words(self, toks: list[str]) -> tuple[np.ndarray, int]:
         """The same from the text's words already split (`normalise.tokenize`: lower-cased,
         folded; a folded word has the row of the word it was folded from)."""
         with self._lock:
-            rows = list(map(self.codes.get, toks))  # None: a token not seen yet
-            if None in rows:
+            try:
+                rows = b"".join(map(self.codes.__getitem__, toks))
+            except KeyError:  # a token not seen yet
                 if self.n + len(toks) > self._max or len(self.codes) > 4 * self._max:
                     self._reset()
                 self._learn(toks)
-                rows = list(map(self.codes.get, toks))
-            r = np.fromiter(rows, dtype=np.int64, count=len(rows))
-            return self.perm[r[r >= 0]], len(toks)
+                rows = b"".join(map(self.codes.__getitem__, toks))
+            return self.perm.take(np.frombuffer(rows, dtype=np.int64), axis=0), len(toks)
+
+
+# ASCII capitals to lower case, the other bytes of `\w` in ASCII kept, every other ASCII byte
+# a space; bytes ≥ 0x80 (parts of non-ASCII letters and punctuation alike) kept
+_LOWER_SPACES = bytes(c + 32 if 0x41 <= c <= 0x5A else c if c >= 0x80 or _WORD_RE.fullmatch(chr(c)) else 0x20
+                      for c in range(256))
+_NOT_A_ROW = (-1).to_bytes(8, sys.byteorder, signed=True)
 
 
 def _unique(a: np.ndarray) -> np.ndarray:
@@ -264,7 +338,7 @@ def _unique(a: np.ndarray) -> np.ndarray:
     keep = np.empty(len(a), dtype=bool)
     keep[0] = True
     np.not_equal(a[1:], a[:-1], out=keep[1:])
-    return a[keep]
+    return np.compress(keep, a)  # (faster than a[keep] on this numpy)
 
 
 def pack_signature(hasher: WindowHasher, n_words: int, keys: np.ndarray, wins: np.ndarray) -> bytes:
@@ -312,7 +386,7 @@ def unpack_signature(hasher: WindowHasher, sig: bytes) -> tuple[int, np.ndarray,
 
 class _Sorted:
     """Keys sorted, their values alongside, and a bucket directory over the keys' top bits
-    (about 4 keys a bucket): a lookup reads one directory entry and one short run of keys,
+    (about 2 keys a bucket): a lookup reads one directory entry and one short run of keys,
     instead of a 24-step binary search through tens of megabytes (cache misses).
 
     Stop keys: the entries of a key held more than `cap` times are dropped when the arrays are
@@ -331,12 +405,9 @@ class _Sorted:
             packed <<= np.uint64(32)
             packed |= vals
         packed.sort()
-        if _LITTLE:  # the halves of each uint64 as two uint32 columns (views): low = value, high = key
-            halves = packed.view(np.uint32).reshape(-1, 2)
-            hi, lo = halves[:, 1], halves[:, 0]
-        else:  # pragma: no cover
-            hi, lo = (packed >> np.uint64(32)).astype(np.uint32), packed.astype(np.uint32)
+        hi = packed.view(np.uint32)[_HI::2]  # the keys (a view)
         stop = _EMPTY if stop_before is None else stop_before
+        self.cap = cap  # no key holds more entries than this (the others are stop keys)
         n = len(hi)
         drop = np.zeros(n, dtype=bool)
         if cap < n:
@@ -356,62 +427,107 @@ class _Sorted:
                 stop = np.union1d(stop, new[np.concatenate(([True], new[1:] != new[:-1]))]).astype(np.uint32)
             del same
         if stop_before is not None and len(stop_before) and n:  # keys an earlier build dropped
-            flat = np.ascontiguousarray(hi)
-            held = stop_before[_member(stop_before, flat)]  # distinct runs: distinct bounds
-            if len(held):
-                mark = np.zeros(n + 1, dtype=np.int8)
-                mark[np.searchsorted(flat, held, "left")] += 1
-                mark[np.searchsorted(flat, held, "right")] -= 1
-                drop |= np.cumsum(mark[:n], dtype=np.int8) > 0
+            # each key's entries, found in the packed array itself: (key << 32) .. (key << 32 | 2**32 - 1)
+            first = stop_before.astype(np.uint64) << np.uint64(32)
+            start = np.searchsorted(packed, first, "left")
+            end = np.searchsorted(packed, first | np.uint64(0xFFFFFFFF), "right")
+            found = end > start
+            if found.any():
+                edges = np.zeros(n + 1, dtype=np.int8)
+                edges[start[found]] += 1  # distinct keys: distinct bounds
+                edges[end[found]] -= 1
+                drop |= np.cumsum(edges[:n], dtype=np.int8) > 0
         if drop.any():
-            keep = ~drop
-            keys, vals = hi[keep], lo[keep]
-        else:
-            keys, vals = np.ascontiguousarray(hi), np.ascontiguousarray(lo)
-        del packed, hi, lo, drop
-        self.keys, self.vals, self.stop = keys, vals, stop
-        bits = max(1, min(24, int(np.ceil(np.log2(max(2, len(keys) / _KEYS_PER_BUCKET))))))
+            packed = packed[~drop]
+        del hi, drop
+        # Keys and values stay interleaved, (key << 32 | value) as sorted: no copies at a build,
+        # and a lookup finds an entry's value in the cache line its key was read from
+        self.packed, self.stop = packed, stop
+        halves = packed.view(np.uint32)
+        self.keys, self.vals = halves[_HI::2], halves[1 - _HI::2]  # views
+        keys = self.keys
+        bits = max(1, min(25, int(np.ceil(np.log2(max(2, len(keys) / _KEYS_PER_BUCKET))))))
         self.shift = np.uint32(32 - bits)
-        # dir[b] = the first key whose top bits are ≥ b (keys are sorted): set at the first key
-        # of each bucket that has any, then the empty buckets take the next one's
-        self.dir = np.full((1 << bits) + 1, len(keys), dtype=np.uint32 if len(keys) < 2**32 else np.uint64)
-        if len(keys):
-            top = self.keys >> self.shift
-            first = np.empty(len(top), dtype=bool)
-            first[0] = True
-            np.not_equal(top[1:], top[:-1], out=first[1:])
-            at = np.flatnonzero(first)
-            self.dir[top[at]] = at
-            self.dir[:] = np.minimum.accumulate(self.dir[::-1])[::-1]
+        # The first key of bucket b (top bits ≥ b; keys are sorted) is base[b >> block] + dir[b]:
+        # dir holds 2 bytes a bucket (the keys of the buckets before b in its block of 2**block
+        # buckets), base 8 bytes a block. Twice the buckets of one 4-byte directory in the same
+        # memory: a lookup gathers half as many keys.
+        nb = 1 << bits
+        per = len(keys) / nb
+        block = bits if not per else max(0, min(bits, int(np.log2(32768 / per))))  # ≤ 32,768 keys a block
+        while True:  # (a block holds < 2**16 keys: dir entries fit 2 bytes)
+            starts = np.arange(nb >> block, dtype=np.uint32) << np.uint32(32 - bits + block)
+            base = np.empty(len(starts) + 1, dtype=np.int64)
+            base[:-1] = np.searchsorted(self.packed, starts.astype(np.uint64) << np.uint64(32))
+            base[-1] = len(keys)
+            if not block or int(np.diff(base).max()) < 2**16:
+                break
+            block -= 1
+        self.block, self.base = np.uint32(block), base
+        self.dir = np.zeros(nb + 1, dtype=np.uint16)  # dir[nb] = 0: base[-1] is every key
+        # block by block: the temporaries are a block's (in cache), not the whole index's
+        width = 1 << block
+        for c in np.flatnonzero(base[1:] > base[:-1]).tolist():
+            top = keys[base[c]: base[c + 1]] >> self.shift
+            top -= np.uint32(c << block)
+            per_bucket = np.bincount(top, minlength=width)
+            np.cumsum(per_bucket[:-1], dtype=np.uint16, out=self.dir[c * width + 1: (c + 1) * width])
 
     def __len__(self) -> int:
         return len(self.keys)
 
     @property
     def nbytes(self) -> int:
-        return self.keys.nbytes + self.vals.nbytes + self.dir.nbytes + self.stop.nbytes
+        return self.packed.nbytes + self.dir.nbytes + self.base.nbytes + self.stop.nbytes
+
+    def _buckets(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(first entry, number of entries) of each query key's bucket (int64)."""
+        b = q >> self.shift
+        lo = self.base.take(b >> self.block)  # (take: 2x faster than [] with these indices)
+        lo += self.dir.take(b)
+        b += 1
+        cnt = self.base.take(b >> self.block)
+        cnt += self.dir.take(b)
+        cnt -= lo
+        return lo, cnt
 
     def lookup(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(values, query number) of all entries whose key is in `q` (unique)."""
-        b = q >> self.shift
-        lo = self.dir[b].astype(np.int64)
-        cnt = self.dir[b + 1].astype(np.int64) - lo
+        lo, cnt = self._buckets(q)
         total = int(cnt.sum())
         if not total:
             return _EMPTY, np.zeros(0, dtype=np.int64)
         qi = np.repeat(np.arange(len(q)), cnt)
         idx = np.repeat(lo - np.cumsum(cnt) + cnt, cnt) + np.arange(total)
-        hit = self.keys[idx] == q[qi]
-        return self.vals[idx[hit]], qi[hit]
+        found = self.packed[idx].view(np.uint32)
+        hit = found[_HI::2] == q[qi]
+        return found[1 - _HI::2][hit], qi[hit]
+
+    def values(self, q: np.ndarray) -> np.ndarray:
+        """The values of `lookup(q)` alone, with fewer passes: the bucket's keys are compared
+        with the query repeated (no query numbers made, gathered or kept)."""
+        lo, cnt = self._buckets(q)
+        total = int(cnt.sum())
+        if not total:
+            return _EMPTY
+        # entry k of the run of query i: lo[i] + k, as one repeat and one running count
+        lo += cnt
+        lo -= np.cumsum(cnt)
+        idx = np.repeat(lo, cnt)
+        idx += np.arange(total)
+        found = self.packed[idx].view(np.uint32)  # keys and values, one gather
+        return np.compress(found[_HI::2] == np.repeat(q, cnt), found[1 - _HI::2])
 
 
 _EMPTY = np.zeros(0, dtype=np.uint32)
 _LITTLE = sys.byteorder == "little"
+_HI = 1 if _LITTLE else 0  # the uint32 half of a uint64 that holds its high bits
 
 # Directory size: about this many keys a bucket (at most twice as many: the bucket count is a
 # power of two). A lookup gathers a whole bucket, so fewer keys a bucket is a faster lookup;
-# 4 costs 1-2 bytes a key of directory, inside the 1.5 KB a source with the 8 bytes a key.
-_KEYS_PER_BUCKET = 4
+# 2 costs 1-2 bytes a key of directory (2 bytes a bucket), inside the 1.5 KB a source with the
+# 8 bytes a key.
+_KEYS_PER_BUCKET = 2
 
 
 def _runs(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -436,13 +552,14 @@ def _member(a: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
 
 class BandIndex:
     """source id → band keys, searchable by key. Memory: 8 bytes per stored key (the key and
-    `internal source number << 6 | window number mod 64`) plus a directory of ~0.5 byte a key."""
+    `internal source number << 6 | window number mod 64`) plus a directory of 1-2 bytes a key."""
 
     def __init__(self, max_postings: int = 2**31) -> None:
         self._cap = max_postings  # keys held more often are stop keys (dropped at build)
         self._ids: list[int] = []  # internal number → source id
         self._num: dict[int, int] = {}  # source id → internal number (live ones)
         self._alive = np.zeros(0, dtype=bool)
+        self._holes = False  # the arrays may hold entries of removed or replaced sources
         self._main = _Sorted(np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint32))
         self._delta = self._main
         self._pending: list[tuple[int, int, bytes, bytes]] = []  # num, n keys, keys, windows
@@ -469,6 +586,7 @@ class BandIndex:
             return
         if num < len(self._alive):
             self._alive[num] = False
+            self._holes = True
         else:  # not flushed yet
             self._pending = [e for e in self._pending if e[0] != num]
 
@@ -513,6 +631,7 @@ class BandIndex:
             self._main = _Sorted(np.concatenate([main_keys, keys]), np.concatenate([main_vals, vals]),
                                  self._cap, stop)
             self._delta = _Sorted(_EMPTY, _EMPTY)
+            self._holes = False  # both parts built from live entries only
         else:
             self._delta = _Sorted(keys, vals, self._cap, stop)
 
@@ -542,47 +661,66 @@ class BandIndex:
         # still have entries, in the main part.
         if len(self._delta.stop) > len(self._main.stop):
             keys = keys[~_member(keys, self._delta.stop)]
-        found = [part.lookup(keys) for part in (self._main, self._delta) if len(part)]
-        if not found:
+        parts = [part for part in (self._main, self._delta) if len(part)]
+        if not parts:
             return []
-        vals, qi = found[0] if len(found) == 1 else (np.concatenate([f[0] for f in found]),
-                                                      np.concatenate([f[1] for f in found]))
+        if len(parts) == 1 and parts[0].cap <= max_postings:
+            # no key of one part holds more than its cap entries: none is over max_postings
+            vals = parts[0].values(keys)
+            if self._holes:
+                vals = np.compress(self._alive[vals >> np.uint32(6)], vals)
+        else:
+            found = [part.lookup(keys) for part in parts]
+            vals, qi = found[0] if len(found) == 1 else (np.concatenate([f[0] for f in found]),
+                                                          np.concatenate([f[1] for f in found]))
+            if not len(vals):
+                return []
+            live = self._alive[vals >> np.uint32(6)]  # removed or replaced sources hold no postings
+            vals, qi = vals[live], qi[live]
+            per_key = np.bincount(qi, minlength=len(keys))  # postings of each key, both parts
+            vals = vals[per_key[qi] <= max_postings]
+        if len(vals) > 256:
+            # Most sources hold one or two of the post's keys. Counted by source number modulo
+            # a power of two (≥ 4 buckets a value), a source with min_hits values lies in a
+            # bucket with at least as many: the values of the other buckets are dropped before
+            # the sort (the same result: they could never pass), ~100x fewer of them.
+            mask = np.uint32((1 << max(8, (4 * len(vals) - 1).bit_length())) - 1)
+            bucket = vals >> np.uint32(6)
+            bucket &= mask
+            per = np.bincount(bucket, minlength=int(mask) + 1)
+            vals = np.compress(per.take(bucket) >= min_hits, vals)
         if not len(vals):
             return []
-        live = self._alive[vals >> np.uint32(6)]  # removed or replaced sources hold no postings
-        vals, qi = vals[live], qi[live]
-        per_key = np.bincount(qi, minlength=len(keys))  # postings of each key, both parts
-        vals = np.sort(vals[per_key[qi] <= max_postings])
-        nums = vals >> np.uint32(6)
-        if not len(vals):
-            return []
-        starts, counts = _runs(nums)  # nums is sorted
-        # most sources hold one or two of the post's keys: keep those that can pass before
-        # looking at their windows
-        enough = counts >= min_hits
-        if not enough.any():
-            return []
-        if not enough.all():
-            vals = vals[np.repeat(enough, counts)]
-            nums = vals >> np.uint32(6)
-            starts, counts = _runs(nums)
-        uniq = nums[starts]
-        wins = (vals & np.uint32(63)).astype(np.int16)
-        # sorted by (source, window): array neighbours are the closest windows of a source
-        near = (nums[1:] == nums[:-1]) & (np.abs(wins[1:] - wins[:-1]) <= NEAR_WINDOWS)
-        close = np.zeros(len(uniq), dtype=bool)
-        if near.any():
-            close[np.searchsorted(uniq, nums[1:][near])] = True
+        vals = np.sort(vals)
         scattered = min_hits + 1 if min_scattered is None else min_scattered
-        ok = (counts >= scattered) | close
-        if not ok.any():
-            return []
+        ranked = _rank(vals.tolist(), (vals >> np.uint32(6)).tolist(), min_hits, scattered)
+        return [(self._ids[num], count) for num, count in ranked]
+
+
+def _rank(vals: list[int], nums: list[int], min_hits: int, scattered: int) -> list[tuple[int, int]]:
+    """[(source number, values)] of the sources with at least `min_hits` of the sorted
+    `source number << 6 | window` values (`nums`: their source numbers), two of them from
+    windows at most NEAR_WINDOWS apart, or at least `scattered` anywhere; best first: the
+    most values in one window and the next, then the most values, then the source number.
+
+    In Python: after the bucket filter a post has a few dozen values left, and most of them
+    belong to sources with fewer than min_hits (the bucket's other sources): a `Counter`
+    (one C pass) drops those, and the few left cost less word by word than the numpy passes
+    would (a dozen calls of a microsecond or more, each on a handful of values)."""
+    per = Counter(nums)
+    found = []
+    for num, count in per.items():  # first seen first: by source number
+        if count < min_hits:
+            continue
+        i = bisect_left(nums, num)
+        wins = [v & 63 for v in vals[i: i + count]]  # sorted
+        close = count >= scattered or any(b - a <= NEAR_WINDOWS for a, b in zip(wins, wins[1:]))
+        if not close:
+            continue
         # Rank by the most hits in one source window and the next (what one copied paragraph
         # gives), then by all hits: a long post's chance hits are spread over many windows
         # and must not push a lifted paragraph's source past the cap.
-        src_end = np.repeat(starts + counts, counts)
-        reach = np.minimum(np.searchsorted(vals, vals + np.uint32(2), "left"), src_end)
-        best = np.maximum.reduceat(reach - np.arange(len(vals)), starts)
-        uniq, counts, best = uniq[ok], counts[ok], best[ok]
-        order = np.lexsort((-counts, -best))
-        return [(self._ids[int(uniq[i])], int(counts[i])) for i in order]
+        best = max(bisect_left(wins, w + 2, k) - k for k, w in enumerate(wins))
+        found.append((-best, -count, num))
+    found.sort()  # (the source numbers are distinct: the order of equal ranks is theirs)
+    return [(num, -neg) for _, neg, num in found]
