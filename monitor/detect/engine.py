@@ -149,15 +149,16 @@ _CLOSE_SIM = 0.9
 
 
 class Reading:
-    """A post read once: its words, its fingerprint words' hashes (for its candidates and its
-    stored keys, when made by `Detector.read`) and, made when first needed, its sentences
-    (a check compares one post with several sources)."""
+    """A post read once: its words and, made when first needed, its fingerprint words' hashes
+    (its candidates and its stored keys: `Detector.fingerprint`) and its sentences (a check
+    compares one post with several sources)."""
 
     __slots__ = ("text", "tokens", "content", "_token_terms", "_sentences", "_where", "_terms", "_weights",
                  "_vectors")
 
-    def __init__(self, text: str, tokens: Tokens, content: np.ndarray | None = None) -> None:
-        self.text, self.tokens, self.content = text, tokens, content
+    def __init__(self, text: str, tokens: Tokens) -> None:
+        self.text, self.tokens = text, tokens
+        self.content: np.ndarray | None = None
         self._token_terms: list[str] | None = None
         self._sentences: list | None = None
         self._where: dict[str, list[int]] | None = None
@@ -289,17 +290,22 @@ class Detector:
         return self._index.nbytes()
 
     def read(self, post_text: str) -> Reading:
-        """The post split into words and fingerprinted once, for `candidates`, `compare_each`
-        and the stored post keys (reverse.post_signature) of one check."""
-        tokens = tokenize(post_text or "", self.settings.max_words)
-        content, _ = self._table.encode_words(tokens.words)
-        return Reading(post_text or "", tokens, content)
+        """The post split into words once, for `candidates`, `compare_each` and the stored
+        post keys (reverse.post_signature) of one check; fingerprinted once, when first needed."""
+        return Reading(post_text or "", tokenize(post_text or "", self.settings.max_words))
+
+    def fingerprint(self, post: str | Reading) -> tuple[np.ndarray, int]:
+        """(permuted hashes of the post's fingerprint words, its words): made once a Reading,
+        from the words it was split into; from a text, without splitting it for offsets."""
+        if not isinstance(post, Reading):
+            return self._content(post)
+        if post.content is None:
+            post.content, _ = self._table.encode_words(post.tokens.words)
+        return post.content, len(post.tokens)
 
     def candidates(self, post: str | Reading) -> list[int]:
         """Sources sharing at least `min_hits` window band keys with the post, best first."""
-        if isinstance(post, Reading) and post.content is not None:
-            return self._candidates(post.content, len(post.tokens))
-        return self._candidates(*self._content(post.text if isinstance(post, Reading) else post))
+        return self._candidates(*self.fingerprint(post))
 
     def _candidates(self, content: np.ndarray, n: int) -> list[int]:
         s = self.settings

@@ -47,10 +47,7 @@ def post_signature(det: Detector, post: str | Reading) -> bytes:
     """The post's candidate keys of the bands every source indexes, to store with the post
     (from its `Detector.read` if given: the check's own fingerprint, not a second one)."""
     h, s = det._hasher, det.settings
-    if isinstance(post, Reading) and post.content is not None:
-        content, words = post.content, len(post.tokens)
-    else:
-        content, words = det._content(post.text if isinstance(post, Reading) else post)
+    content, words = det.fingerprint(post)
     keys = h.post_keys(content[:, : _bands(det) * s.rows]) if len(content) else _EMPTY
     head = _HEADER.pack(SIGNATURE_VERSION, _bands(det), s.rows, s.window, s.post_step, len(keys), words)
     return head + keys.astype("<u4").tobytes()

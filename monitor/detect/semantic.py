@@ -16,7 +16,7 @@ sentence-transformers' `Normalize` module do. Inputs are cut at 128 word pieces 
 the model was trained on). float32 throughout.
 
 One BLAS thread (threadpoolctl) while a batch is encoded: its matrices are small (32 sentences ×
-≤ 128 word pieces × 384), and OpenBLAS's threads, which spin while they wait, cost 1.7 to 10
+≤ 128 word pieces × 384), and OpenBLAS's threads, which spin while they wait, cost 1.5 to 10
 times the CPU of one thread for the same vectors on a busy 2-core machine (README "Semantic tier").
 """
 
