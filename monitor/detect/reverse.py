@@ -16,8 +16,8 @@ a lifted paragraph's source).
 What a post keeps: the keys of the first `min_bands` bands of every post window. Every source
 has keys in those bands (a long source has only those); a short source also has keys in
 higher bands, which a rescan does not see: its candidates rest on `min_bands` of its bands.
-About 530 keys (2.1 KB) for a 700-word post with the 12 bands of signature v7 (1.1 KB with
-v6's 6: the bands a lifted paragraph of a long source needs, README "Thresholds"). Stop keys: forward, a key held by more than
+About 1.6 KB for a 650-word post with the 6 bands a window of 8 of signature v8 (about 2 KB
+with v7's 12 bands a window of 16: README "Thresholds"). Stop keys: forward, a key held by more than
 `max_postings` sources is skipped; here the rule is applied among the sources looked up
 (all of them for a full rescan), so a rescan of a few sources verifies a few more pairs,
 never fewer.
