@@ -17,9 +17,9 @@ Lifts (`--lifts`, README "Short lifts"): a paragraph of 50, 65 or 80 words, verb
 (../shared/tools/spinner.py, seedlike at rate 0.5; the bench's own random-word spinner if
 WordNet is missing), taken from a long registered source (1,500+ words) and put in the middle
 of a fresh ~2,000-word post. Candidate recall and end-to-end recall (the true source among
-scan()'s matches or their `related`) are printed for this index and, with
-`--before-min-bands 6`, for an index of the same sources fingerprinted with that many bands a
-window (signature v6's 6), in the same run.
+scan()'s matches or their `related`) are printed for this index and, with `--before 16,12`
+(the default), for an index of the same sources fingerprinted with windows of 16 fingerprint
+words and 12 bands a window at least (signature v7; `16,6` is v6), in the same run.
 """
 
 from __future__ import annotations
@@ -181,8 +181,9 @@ def main() -> None:
     ap.add_argument("--dev", default=str(DEV))
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--lifts", type=int, default=300, help="lifted paragraphs in long posts (0: none)")
-    ap.add_argument("--before-min-bands", type=int, default=6,
-                    help="also measure lifts on an index fingerprinted with this min_bands (0: no)")
+    ap.add_argument("--before", default="16,12", metavar="WINDOW,MIN_BANDS",
+                    help="also measure lifts on an index fingerprinted with this window and min_bands "
+                    "(up to 2 x WINDOW bands a window; v7: 16,12, v6: 16,6; 0: no)")
     ap.add_argument("--semantic-posts", type=int, default=20,
                     help="posts the semantic tier (when installed) is timed on: seconds of CPU a post")
     ap.add_argument("--profile", action="store_true",
@@ -320,7 +321,7 @@ def main() -> None:
         cases = make_lifts(texts, long_ids, args.lifts, Corpus(list(srcs.values()), seed=99), rng)
         print(f"{len(cases)} lifts from {len(long_ids)} long sources (1,500+ words) into ~2,000-word posts "
               f"(candidate recall / end-to-end recall):")
-        report_lifts("after  (min_bands %d)" % det.settings.min_bands, det, texts, cases)
+        report_lifts(f"after  (window {det.settings.window}, min_bands {det.settings.min_bands})", det, texts, cases)
     if args.profile:
         import cProfile
         import pstats
@@ -344,17 +345,19 @@ def main() -> None:
     print(f"baseline (5-gram MinHash 128 perms + MinHashLSH query, {min(n, args.baseline_sources)} sources): "
           f"CPU {statistics.median(b_cpu) * 1e3:.2f} ms median per post; "
           f"candidates() / baseline = {ratio:.2f}x (target <= 3x)")
-    if args.lifts and args.before_min_bands:
-        before = replace(DetectSettings(), min_bands=args.before_min_bands)
+    if args.lifts and args.before != "0":
+        b_window, b_bands = (int(x) for x in args.before.split(","))
+        before = replace(DetectSettings(), window=b_window, bands=2 * b_window, min_bands=b_bands)
         t0 = time.perf_counter()
         with mp.Pool(args.workers, initializer=_init_sig, initargs=(before,)) as pool:
             sigs = pool.map(_sig, enumerate(texts), chunksize=500)
         old = Detector(before)
         for sid, sig in sigs:
             old.add(sid, sig)
-        print(f"before: the same sources fingerprinted with min_bands {args.before_min_bands} in "
+        what = f"window {b_window}, min_bands {b_bands}"
+        print(f"before: the same sources fingerprinted with {what} in "
               f"{time.perf_counter() - t0:.0f} s; {old.index_bytes() / n:.0f} index bytes per source")
-        report_lifts(f"before (min_bands {args.before_min_bands})", old, texts, cases)
+        report_lifts(f"before ({what})", old, texts, cases)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ from monitor.detect import semantic as _semantic
 from monitor.detect import sentences as _sentences
 from monitor.detect.fold import fold_related
 from monitor.detect.lexicon import is_feature
-from monitor.detect.index import BandIndex, SignatureError, WindowHasher, WordTable, pack_signature, signature_parts
+from monitor.detect.index import (BandIndex, SignatureError, WindowHasher, WordTable, near_windows, pack_signature,
+                                  rank_windows, signature_parts)
 from monitor.detect.normalise import Tokens, tokenize
 from monitor.domain import MatchKind, Passage
 
@@ -46,13 +47,13 @@ class DetectSettings:
     max_gap: int = 20  # words between two surviving content words in a heavily spun text
     max_phrase: int = 6  # longest phrase a spinner puts in for one word ("Influenza A ...")
     # --- fingerprint and index (part of the signature format) -----------------------------
-    window: int = 16  # fingerprint words per source window (≈ 50 words of text)
+    window: int = 8  # fingerprint words per source window (≈ 25 words of text: a lift covers whole ones)
     rows: int = 2  # min-hashes per band key: a band collides with probability J² (README)
-    bands: int = 32  # band keys per window at most (short sources) ...
-    min_bands: int = 12  # ... and at least (long sources: a lifted paragraph needs ~12, README)
+    bands: int = 16  # band keys per window at most (short sources) ...
+    min_bands: int = 6  # ... and at least (long sources: 12 a window of 16 before v8, README)
     key_budget: int = 150  # keys per source (long ones: min_bands a window); ≈ 1.35 KB of index a source
     post_step: int = 2  # post windows start every 2 content words (query side only)
-    min_hits: int = 4  # keys shared, two of them from source windows ≤ 3 apart (Poisson
+    min_hits: int = 4  # keys shared, two of them ≤ 48 fingerprint words apart in the source (Poisson
     # tail of many J² draws: spun window ≈ 0.9, chance ≈ 2e-5; see README) ...
     min_scattered_hits: int = 5  # ... or this many anywhere in the source
     max_postings: int = 32  # stop keys: a key held by more sources is no evidence (README)
@@ -256,7 +257,7 @@ class Detector:
     def __post_init__(self) -> None:
         s = self.settings
         self._hasher = WindowHasher(s.window, s.bands, s.rows, s.post_step)
-        self._index = BandIndex(s.max_postings)
+        self._index = BandIndex(s.max_postings, near_windows(s.window), rank_windows(s.window))
         self._table = WordTable(self._hasher, is_feature)
         # per source text, the sentences (rewrite_cache: ≈ 30 KB each for a 700-word source),
         # their weights, and their vectors (semantic_cache)

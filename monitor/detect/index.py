@@ -56,12 +56,24 @@ from monitor.detect.normalise import _fold, words
 # immutables dominate, and unrelated windows gain nothing (they share no names).
 IMMUTABLE_WEIGHT = 3
 
-# Two hits at most this many windows apart in the source (≈ 150 words of text: a few
-# paragraphs, a third of a short article) can come from one copied passage; chance
-# collisions fall anywhere in the source.
-NEAR_WINDOWS = 3
+# Two hits at most this many fingerprint words apart in the source (≈ 150 words of text: a
+# few paragraphs, a third of a short article) can come from one copied passage; chance
+# collisions fall anywhere in the source. In windows: `near_windows(window)`.
+NEAR_WORDS = 48
+# Candidates are ranked by their most hits within this many fingerprint words of the source
+# (≈ 100 words: what one copied paragraph gives), then by all hits: `rank_windows(window)`.
+RANK_WORDS = 32
 
-SIGNATURE_VERSION = 7  # 7: 12 bands a window at least; 6: bands of 2 min-hashes; 5: key budget per source; common words out, immutables ×3
+
+def near_windows(window: int) -> int:
+    return max(1, NEAR_WORDS // window)
+
+
+def rank_windows(window: int) -> int:
+    return max(1, RANK_WORDS // window)
+
+
+SIGNATURE_VERSION = 8  # 8: windows of 8 words, 6 bands a window at least; 7: 12 bands a window at least; 6: bands of 2 min-hashes; 5: key budget per source; common words out, immutables ×3
 _HEADER = struct.Struct("<BBBHII")  # version, bands, rows, window, n_words, n_keys
 
 
@@ -554,8 +566,9 @@ class BandIndex:
     """source id → band keys, searchable by key. Memory: 8 bytes per stored key (the key and
     `internal source number << 6 | window number mod 64`) plus a directory of 1-2 bytes a key."""
 
-    def __init__(self, max_postings: int = 2**31) -> None:
+    def __init__(self, max_postings: int = 2**31, near: int = near_windows(8), span: int = rank_windows(8)) -> None:
         self._cap = max_postings  # keys held more often are stop keys (dropped at build)
+        self._near, self._span = near, span  # in windows: NEAR_WORDS and RANK_WORDS
         self._ids: list[int] = []  # internal number → source id
         self._num: dict[int, int] = {}  # source id → internal number (live ones)
         self._alive = np.zeros(0, dtype=bool)
@@ -648,7 +661,7 @@ class BandIndex:
              min_scattered: int | None = None) -> list[tuple[int, int]]:
         """[(source id, number of keys shared)] best first (most keys in one window and the next,
         then most keys), for the sources that share at least
-        `min_hits` keys of which two come from windows at most NEAR_WINDOWS apart in the source,
+        `min_hits` keys of which two come from windows at most `near` apart in the source,
         or `min_scattered` (default min_hits + 1) keys anywhere. A copied passage hits neighbouring windows; chance
         collisions are scattered over the source. A key held by more than `max_postings`
         sources says nothing about any of them and is skipped."""
@@ -693,15 +706,16 @@ class BandIndex:
             return []
         vals = np.sort(vals)
         scattered = min_hits + 1 if min_scattered is None else min_scattered
-        ranked = _rank(vals.tolist(), (vals >> np.uint32(6)).tolist(), min_hits, scattered)
+        ranked = _rank(vals.tolist(), (vals >> np.uint32(6)).tolist(), min_hits, scattered, self._near, self._span)
         return [(self._ids[num], count) for num, count in ranked]
 
 
-def _rank(vals: list[int], nums: list[int], min_hits: int, scattered: int) -> list[tuple[int, int]]:
+def _rank(vals: list[int], nums: list[int], min_hits: int, scattered: int, near: int,
+          span: int) -> list[tuple[int, int]]:
     """[(source number, values)] of the sources with at least `min_hits` of the sorted
     `source number << 6 | window` values (`nums`: their source numbers), two of them from
-    windows at most NEAR_WINDOWS apart, or at least `scattered` anywhere; best first: the
-    most values in one window and the next, then the most values, then the source number.
+    windows at most `near` apart, or at least `scattered` anywhere; best first: the most
+    values in `span` consecutive windows, then the most values, then the source number.
 
     In Python: after the bucket filter a post has a few dozen values left, and most of them
     belong to sources with fewer than min_hits (the bucket's other sources): a `Counter`
@@ -714,13 +728,13 @@ def _rank(vals: list[int], nums: list[int], min_hits: int, scattered: int) -> li
             continue
         i = bisect_left(nums, num)
         wins = [v & 63 for v in vals[i: i + count]]  # sorted
-        close = count >= scattered or any(b - a <= NEAR_WINDOWS for a, b in zip(wins, wins[1:]))
+        close = count >= scattered or any(b - a <= near for a, b in zip(wins, wins[1:]))
         if not close:
             continue
-        # Rank by the most hits in one source window and the next (what one copied paragraph
-        # gives), then by all hits: a long post's chance hits are spread over many windows
-        # and must not push a lifted paragraph's source past the cap.
-        best = max(bisect_left(wins, w + 2, k) - k for k, w in enumerate(wins))
+        # Rank by the most hits in a paragraph's worth of source windows (what one copied
+        # paragraph gives), then by all hits: a long post's chance hits are spread over many
+        # windows and must not push a lifted paragraph's source past the cap.
+        best = max(bisect_left(wins, w + span, k) - k for k, w in enumerate(wins))
         found.append((-best, -count, num))
     found.sort()  # (the source numbers are distinct: the order of equal ranks is theirs)
     return [(num, -neg) for _, neg, num in found]

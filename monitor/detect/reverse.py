@@ -7,7 +7,7 @@ candidate step again over every stored post's text, each post keeps its candidat
 (`post_signature`, stored with the post when it is checked) and the new sources' keys are
 sorted once (`SourceKeys`); a rescan then reads the stored post keys in batches and finds, in
 a few vectorised passes, the (post, source) pairs that share keys by the forward rule:
-`min_hits` keys of which two come from source windows at most NEAR_WINDOWS apart, or
+`min_hits` keys of which two come from source windows at most `near_windows` apart, or
 `min_scattered_hits` anywhere. Only those pairs are aligned, best first (most keys in one
 source window and the next, as forward) and as many a post as forward: `Detector._cap` of
 the post's words, which the signature keeps (a long post's chance hits must not crowd out
@@ -16,8 +16,8 @@ a lifted paragraph's source).
 What a post keeps: the keys of the first `min_bands` bands of every post window. Every source
 has keys in those bands (a long source has only those); a short source also has keys in
 higher bands, which a rescan does not see: its candidates rest on `min_bands` of its bands.
-About 530 keys (2.1 KB) for a 700-word post with the 12 bands of signature v7 (1.1 KB with
-v6's 6: the bands a lifted paragraph of a long source needs, README "Thresholds"). Stop keys: forward, a key held by more than
+About 1.6 KB for a 650-word post with the 6 bands a window of 8 of signature v8 (about 2 KB
+with v7's 12 bands a window of 16: README "Thresholds"). Stop keys: forward, a key held by more than
 `max_postings` sources is skipped; here the rule is applied among the sources looked up
 (all of them for a full rescan), so a rescan of a few sources verifies a few more pairs,
 never fewer.
@@ -32,7 +32,7 @@ from typing import NamedTuple
 import numpy as np
 
 from monitor.detect.engine import Detector, Reading
-from monitor.detect.index import NEAR_WINDOWS, SIGNATURE_VERSION, unpack_signature
+from monitor.detect.index import SIGNATURE_VERSION, near_windows, rank_windows, unpack_signature
 
 # signature version, bands kept, rows, window, post step, n_keys, words in the post (its cap)
 _HEADER = struct.Struct("<BBBHBII")
@@ -137,15 +137,15 @@ class SourceKeys:
         starts = np.flatnonzero(first)
         uniq = pair[starts]
         counts = np.diff(np.append(starts, len(pair)))
-        near = (pair[1:] == pair[:-1]) & (np.abs(wins[1:] - wins[:-1]) <= NEAR_WINDOWS)
+        near = (pair[1:] == pair[:-1]) & (np.abs(wins[1:] - wins[:-1]) <= near_windows(s.window))
         close = np.zeros(len(uniq), dtype=bool)
         if near.any():
             close[np.searchsorted(uniq, pair[1:][near])] = True
         ok = (counts >= s.min_scattered_hits) | ((counts >= s.min_hits) & close)
-        # rank as forward (index.BandIndex.hits): most keys in one source window and the next,
-        # then most keys; a group is sorted by window, so that is a run of values < window + 2
+        # rank as forward (index.BandIndex.hits): most keys in rank_windows consecutive source
+        # windows, then most keys; a group is sorted by window: a run of values < window + span
         group_end = np.repeat(starts + counts, counts)
-        reach = np.minimum(np.searchsorted(packed, packed + np.uint64(2), "left"), group_end)
+        reach = np.minimum(np.searchsorted(packed, packed + np.uint64(rank_windows(s.window)), "left"), group_end)
         best = np.maximum.reduceat(reach - np.arange(len(packed)), starts)
         out: dict[int, list[tuple[int, int, int]]] = {}
         for p, b, c in zip(uniq[ok].tolist(), best[ok].tolist(), counts[ok].tolist()):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from monitor.detect import DetectSettings
-from monitor.detect.index import NEAR_WINDOWS, BandIndex, WindowHasher, WordTable, _rank, _Sorted
+from monitor.detect.index import BandIndex, WindowHasher, WordTable, _rank, _Sorted, near_windows, rank_windows
 from monitor.detect.lexicon import is_feature
 from monitor.detect.normalise import tokenize, words
 
@@ -129,17 +129,21 @@ def test_bucket_runs_are_those_of_a_binary_search(spread: str) -> None:
     assert sorted(part.values(q).tolist()) == want == sorted(part.lookup(q)[0].tolist())
 
 
-def reference_rank(vals: list[int], min_hits: int, scattered: int) -> list[tuple[int, int]]:
+NEAR, SPAN = near_windows(DetectSettings().window), rank_windows(DetectSettings().window)
+
+
+def reference_rank(vals: list[int], min_hits: int, scattered: int, near: int = NEAR,
+                   span: int = SPAN) -> list[tuple[int, int]]:
     by_source: dict[int, list[int]] = {}
     for v in vals:
         by_source.setdefault(v >> 6, []).append(v & 63)
     found = []
     for num, wins in by_source.items():
         wins.sort()
-        close = any(abs(a - b) <= NEAR_WINDOWS for a in wins for b in wins if a is not b) or \
+        close = any(abs(a - b) <= near for a in wins for b in wins if a is not b) or \
             any(wins.count(w) > 1 for w in wins)
         if len(wins) >= min_hits and (len(wins) >= scattered or close):
-            best = max(sum(1 for x in wins if w <= x <= w + 1) for w in wins)
+            best = max(sum(1 for x in wins if w <= x < w + span) for w in wins)
             found.append((best, len(wins), num))
     found.sort(key=lambda f: (-f[0], -f[1], f[2]))
     return [(num, count) for _, count, num in found]
@@ -152,7 +156,9 @@ def test_rank_is_the_plain_rule() -> None:
                       for _ in range(rng.randrange(0, 120)))
         for min_hits, scattered in ((4, 5), (1, 1), (2, 3), (3, 2)):
             nums = [v >> 6 for v in vals]
-            assert _rank(vals, nums, min_hits, scattered) == reference_rank(vals, min_hits, scattered)
+            for near, span in ((NEAR, SPAN), (3, 2), (1, 1)):  # windows of 8; of 16 (signature v7)
+                assert _rank(vals, nums, min_hits, scattered, near, span) == \
+                    reference_rank(vals, min_hits, scattered, near, span)
 
 
 def test_hits_with_the_bucket_filter_are_those_of_the_plain_rule() -> None:
