@@ -12,7 +12,7 @@ from monitor import config
 from monitor.cli import app
 from monitor.demo.run import demo_blog, seed
 from monitor.demo.servers import WebhookReceiver
-from monitor.detect import Detector
+from monitor.detect import DetectSettings, Detector
 from monitor.detect import reverse
 from monitor.detect.normalise import tokenize
 from monitor.domain import Post, Source
@@ -270,3 +270,34 @@ def test_a_check_reads_the_post_once(sqlite_url, tmp_path, seed_pair, monkeypatc
         assert sig == want_sig
     finally:
         m.close()
+
+
+def test_a_source_fingerprinted_by_an_older_format_is_fingerprinted_again_at_start(db_url, tmp_path, seed_pair, caplog):
+    """An upgrade that changes the signature format (v7: windows of 16; v8: windows of 8):
+    the next process to start re-makes the stored signature from the source's text, once,
+    and finds copies with it; the other sources' signatures are read as they are."""
+    original, spun = seed_pair
+    old = Detector(DetectSettings(window=16, bands=32, min_bands=12))
+    v7 = bytes([7]) + old.signature(original)[1:]  # what signature v7 stored
+    m = open_monitor(db_url, tmp_path)
+    try:
+        sid = m.register_source(Source(ORIGINAL, original), "url")
+        other = m.register_source(Source("https://publisher.example/other", seed("unrelated-1.txt")), "url")
+        m.store.set_signature(sid, v7)
+        kept = dict((i, sig) for i, sig, _ in m.store.signatures())[other]
+    finally:
+        m.close()
+    with caplog.at_level("INFO", logger="monitor"):
+        m = open_monitor(db_url, tmp_path)
+    try:
+        assert "re-fingerprinting 1 source(s)" in caplog.text
+        stored = dict((i, sig) for i, sig, _ in m.store.signatures())
+        assert stored[sid] == Detector().signature(original) != v7
+        assert stored[other] == kept
+        assert m.detector.candidates(spun)[0] == sid
+    finally:
+        m.close()
+    caplog.clear()
+    with caplog.at_level("INFO", logger="monitor"):
+        open_monitor(db_url, tmp_path).close()
+    assert "re-fingerprinting" not in caplog.text  # once
