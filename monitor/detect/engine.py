@@ -53,7 +53,7 @@ class DetectSettings:
     min_bands: int = 6  # ... and at least (long sources: 12 a window of 16 before v8, README)
     key_budget: int = 150  # keys per source (long ones: min_bands a window); ≈ 1.35 KB of index a source
     post_step: int = 2  # post windows start every 2 content words (query side only)
-    min_hits: int = 4  # keys shared, two of them from two windows ≤ 48 fingerprint words apart (Poisson
+    min_hits: int = 4  # keys shared, two of them ≤ 48 fingerprint words apart in the source (Poisson
     # tail of many J² draws: spun window ≈ 0.9, chance ≈ 2e-5; see README) ...
     min_scattered_hits: int = 5  # ... or this many anywhere in the source
     max_postings: int = 32  # stop keys: a key held by more sources is no evidence (README)

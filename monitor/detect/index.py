@@ -661,7 +661,7 @@ class BandIndex:
              min_scattered: int | None = None) -> list[tuple[int, int]]:
         """[(source id, number of keys shared)] best first (most keys in one window and the next,
         then most keys), for the sources that share at least
-        `min_hits` keys of which two come from two windows at most `near` apart in the source,
+        `min_hits` keys of which two come from windows at most `near` apart in the source,
         or `min_scattered` (default min_hits + 1) keys anywhere. A copied passage hits neighbouring windows; chance
         collisions are scattered over the source. A key held by more than `max_postings`
         sources says nothing about any of them and is skipped."""
@@ -714,9 +714,8 @@ def _rank(vals: list[int], nums: list[int], min_hits: int, scattered: int, near:
           span: int) -> list[tuple[int, int]]:
     """[(source number, values)] of the sources with at least `min_hits` of the sorted
     `source number << 6 | window` values (`nums`: their source numbers), two of them from
-    two windows at most `near` apart (not one: two names a text shares collide in several
-    bands of one window), or at least `scattered` anywhere; best first: the most values in
-    `span` consecutive windows, then the most values, then the source number.
+    windows at most `near` apart, or at least `scattered` anywhere; best first: the most
+    values in `span` consecutive windows, then the most values, then the source number.
 
     In Python: after the bucket filter a post has a few dozen values left, and most of them
     belong to sources with fewer than min_hits (the bucket's other sources): a `Counter`
@@ -729,7 +728,7 @@ def _rank(vals: list[int], nums: list[int], min_hits: int, scattered: int, near:
             continue
         i = bisect_left(nums, num)
         wins = [v & 63 for v in vals[i: i + count]]  # sorted
-        close = count >= scattered or any(0 < b - a <= near for a, b in zip(wins, wins[1:]))
+        close = count >= scattered or any(b - a <= near for a, b in zip(wins, wins[1:]))
         if not close:
             continue
         # Rank by the most hits in a paragraph's worth of source windows (what one copied

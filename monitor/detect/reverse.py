@@ -7,7 +7,7 @@ candidate step again over every stored post's text, each post keeps its candidat
 (`post_signature`, stored with the post when it is checked) and the new sources' keys are
 sorted once (`SourceKeys`); a rescan then reads the stored post keys in batches and finds, in
 a few vectorised passes, the (post, source) pairs that share keys by the forward rule:
-`min_hits` keys of which two come from two source windows at most `near_windows` apart, or
+`min_hits` keys of which two come from source windows at most `near_windows` apart, or
 `min_scattered_hits` anywhere. Only those pairs are aligned, best first (most keys in one
 source window and the next, as forward) and as many a post as forward: `Detector._cap` of
 the post's words, which the signature keeps (a long post's chance hits must not crowd out
@@ -137,8 +137,7 @@ class SourceKeys:
         starts = np.flatnonzero(first)
         uniq = pair[starts]
         counts = np.diff(np.append(starts, len(pair)))
-        step = wins[1:] - wins[:-1]  # a group is sorted by window
-        near = (pair[1:] == pair[:-1]) & (step > 0) & (step <= near_windows(s.window))
+        near = (pair[1:] == pair[:-1]) & (np.abs(wins[1:] - wins[:-1]) <= near_windows(s.window))
         close = np.zeros(len(uniq), dtype=bool)
         if near.any():
             close[np.searchsorted(uniq, pair[1:][near])] = True

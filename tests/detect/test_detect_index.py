@@ -140,7 +140,8 @@ def reference_rank(vals: list[int], min_hits: int, scattered: int, near: int = N
     found = []
     for num, wins in by_source.items():
         wins.sort()
-        close = any(0 < abs(a - b) <= near for a in wins for b in wins)
+        close = any(abs(a - b) <= near for a in wins for b in wins if a is not b) or \
+            any(wins.count(w) > 1 for w in wins)
         if len(wins) >= min_hits and (len(wins) >= scattered or close):
             best = max(sum(1 for x in wins if w <= x < w + span) for w in wins)
             found.append((best, len(wins), num))
