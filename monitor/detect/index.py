@@ -567,6 +567,7 @@ class BandIndex:
     `internal source number << 6 | window number mod 64`) plus a directory of 1-2 bytes a key."""
 
     def __init__(self, max_postings: int = 2**31, near: int = near_windows(8), span: int = rank_windows(8)) -> None:
+        # near, span: in windows (the defaults for DetectSettings.window = 8; Detector passes its own)
         self._cap = max_postings  # keys held more often are stop keys (dropped at build)
         self._near, self._span = near, span  # in windows: NEAR_WORDS and RANK_WORDS
         self._ids: list[int] = []  # internal number → source id
@@ -659,8 +660,8 @@ class BandIndex:
 
     def hits(self, keys: np.ndarray, max_postings: int, min_hits: int,
              min_scattered: int | None = None) -> list[tuple[int, int]]:
-        """[(source id, number of keys shared)] best first (most keys in one window and the next,
-        then most keys), for the sources that share at least
+        """[(source id, number of keys shared)] best first (most keys in `span` consecutive
+        windows, then most keys), for the sources that share at least
         `min_hits` keys of which two come from windows at most `near` apart in the source,
         or `min_scattered` (default min_hits + 1) keys anywhere. A copied passage hits neighbouring windows; chance
         collisions are scattered over the source. A key held by more than `max_postings`

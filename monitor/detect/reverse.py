@@ -8,8 +8,8 @@ candidate step again over every stored post's text, each post keeps its candidat
 sorted once (`SourceKeys`); a rescan then reads the stored post keys in batches and finds, in
 a few vectorised passes, the (post, source) pairs that share keys by the forward rule:
 `min_hits` keys of which two come from source windows at most `near_windows` apart, or
-`min_scattered_hits` anywhere. Only those pairs are aligned, best first (most keys in one
-source window and the next, as forward) and as many a post as forward: `Detector._cap` of
+`min_scattered_hits` anywhere. Only those pairs are aligned, best first (most keys in
+`rank_windows` consecutive source windows, as forward) and as many a post as forward: `Detector._cap` of
 the post's words, which the signature keeps (a long post's chance hits must not crowd out
 a lifted paragraph's source).
 
