@@ -323,16 +323,15 @@ class Detector:
     # --- verification -------------------------------------------------------------------
     def compare(self, source_text: str, post_text: str) -> Verdict:
         s = self.settings
-        return self._compare(source_text or "", tokenize(source_text or "", s.max_words),
-                             Reading(post_text or "", tokenize(post_text or "", s.max_words)))
+        return self._compare(source_text or "", tokenize(source_text or "", s.max_words), self.read(post_text))
 
     def compare_each(self, post: str | Reading, sources: Mapping[K, str]) -> dict[K, Verdict]:
         """`compare` of one post with each of several sources (a check's candidates): the post
         is split into words and sentences once, as `scan` does, not once a source."""
-        s = self.settings
         if not isinstance(post, Reading):
-            post = Reading(post or "", tokenize(post or "", s.max_words))
-        return {k: self._compare(t or "", tokenize(t or "", s.max_words), post) for k, t in sources.items()}
+            post = self.read(post)
+        n = self.settings.max_words
+        return {k: self._compare(t or "", tokenize(t or "", n), post) for k, t in sources.items()}
 
     def compare_sentences(self, source_text: str, post_text: str) -> Verdict:
         """The order-tolerant check alone (what `compare` falls back to for a rewrite)."""
@@ -340,7 +339,7 @@ class Detector:
         src = tokenize(source_text or "", s.max_words)
         if len(src) < s.min_source_words:
             return Verdict(False, None, reason=f"source too short ({len(src)} words)", method="sentences")
-        return self._rewrite(source_text or "", src, Reading(post_text or "", tokenize(post_text or "", s.max_words)))
+        return self._rewrite(source_text or "", src, self.read(post_text))
 
     def _compare(self, source_text: str, src: Tokens, post: Reading) -> Verdict:
         v = self._align(src, post.tokens)
@@ -357,9 +356,8 @@ class Detector:
 
     def compare_semantic(self, source_text: str, post_text: str) -> Verdict | None:
         """The semantic tier alone (None: its cheap gate turned the pair away)."""
-        s = self.settings
-        src = tokenize(source_text or "", s.max_words)
-        return self._semantic(source_text or "", src, Reading(post_text or "", tokenize(post_text or "", s.max_words)))
+        src = tokenize(source_text or "", self.settings.max_words)
+        return self._semantic(source_text or "", src, self.read(post_text))
 
     def _source_sentences(self, source_text: str, src: Tokens) -> list[_sentences.Sentence]:
         return self._split.get(source_text, lambda: _sentences.sentences(source_text, src))
