@@ -19,8 +19,7 @@ from monitor.detect import semantic as _semantic
 from monitor.detect import sentences as _sentences
 from monitor.detect.fold import fold_related
 from monitor.detect.lexicon import is_feature
-from monitor.detect.index import (BandIndex, SignatureError, WindowHasher, WordTable, near_windows, pack_signature,
-                                  rank_windows, signature_parts)
+from monitor.detect.index import BandIndex, SignatureError, WindowHasher, WordTable, pack_signature, signature_parts
 from monitor.detect.normalise import Tokens, tokenize
 from monitor.domain import MatchKind, Passage
 
@@ -257,7 +256,7 @@ class Detector:
     def __post_init__(self) -> None:
         s = self.settings
         self._hasher = WindowHasher(s.window, s.bands, s.rows, s.post_step)
-        self._index = BandIndex(s.max_postings, near_windows(s.window), rank_windows(s.window))
+        self._index = BandIndex(s.max_postings, s.window)
         self._table = WordTable(self._hasher, is_feature)
         # per source text, the sentences (rewrite_cache: ≈ 30 KB each for a 700-word source),
         # their weights, and their vectors (semantic_cache)

@@ -542,18 +542,6 @@ _HI = 1 if _LITTLE else 0  # the uint32 half of a uint64 that holds its high bit
 _KEYS_PER_BUCKET = 2
 
 
-def _runs(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(start, length) of the runs of equal values of a sorted, non-empty array."""
-    first = np.empty(len(a), dtype=bool)
-    first[0] = True
-    np.not_equal(a[1:], a[:-1], out=first[1:])
-    starts = np.flatnonzero(first)
-    lengths = np.empty(len(starts), dtype=starts.dtype)  # (np.diff with append: 3x the calls)
-    np.subtract(starts[1:], starts[:-1], out=lengths[:-1])
-    lengths[-1] = len(a) - starts[-1]
-    return starts, lengths
-
-
 def _member(a: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
     """a[i] in sorted_set, for each i."""
     if not len(sorted_set):
@@ -566,10 +554,9 @@ class BandIndex:
     """source id → band keys, searchable by key. Memory: 8 bytes per stored key (the key and
     `internal source number << 6 | window number mod 64`) plus a directory of 1-2 bytes a key."""
 
-    def __init__(self, max_postings: int = 2**31, near: int = near_windows(8), span: int = rank_windows(8)) -> None:
-        # near, span: in windows (the defaults for DetectSettings.window = 8; Detector passes its own)
+    def __init__(self, max_postings: int = 2**31, window: int = 8) -> None:
         self._cap = max_postings  # keys held more often are stop keys (dropped at build)
-        self._near, self._span = near, span  # in windows: NEAR_WORDS and RANK_WORDS
+        self._near, self._span = near_windows(window), rank_windows(window)  # NEAR_WORDS, RANK_WORDS
         self._ids: list[int] = []  # internal number → source id
         self._num: dict[int, int] = {}  # source id → internal number (live ones)
         self._alive = np.zeros(0, dtype=bool)
