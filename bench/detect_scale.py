@@ -270,9 +270,13 @@ def main() -> None:
              ("+ rewrite check", replace(det.settings, semantic=False), False),
              ("+ fold (all lexical tiers; semantic tier off)", replace(det.settings, semantic=False), True)]
     if semantic.available():  # the optional tier (monitor/detect/semantic.py), when its extra is installed
-        tiers.append(("+ semantic tier", replace(det.settings, semantic=True), True))
+        semantic.encoder().pieces()  # its gate's piece table (made once, then read from the cache), not timed
+        tiers.append(("+ semantic tier without its piece-vector gate",
+                      replace(det.settings, semantic=True, semantic_gate_evidence=0.0), True))
+        tiers.append(("+ semantic tier (as shipped)", replace(det.settings, semantic=True), True))
     # each tier its own caches (sentences, their weights), cold
-    caches = [(type(det._split)(det.settings.rewrite_cache), type(det._weights)(det.settings.rewrite_cache))
+    caches = [(type(det._split)(det.settings.rewrite_cache), type(det._weights)(det.settings.rewrite_cache),
+               type(det._vectors)(det.settings.semantic_cache), type(det._piece_vectors)(det.settings.semantic_cache))
               for _ in tiers]
     shipped = det.settings
     scan_wall: list[list[float]] = [[] for _ in tiers]
@@ -284,7 +288,7 @@ def main() -> None:
             name, settings, fold = tiers[t]
             if settings is not None and settings.semantic and k >= args.semantic_posts:
                 continue
-            det.settings, (det._split, det._weights) = settings or shipped, caches[t]
+            det.settings, (det._split, det._weights, det._vectors, det._piece_vectors) = settings or shipped, caches[t]
             det.fold = det.__class__.fold.__get__(det) if fold else unfolded  # type: ignore[method-assign]
             w0, c0 = time.perf_counter(), time.process_time()
             if settings is None:
@@ -297,7 +301,7 @@ def main() -> None:
             if settings is not None:
                 fps[t] += len(got - {sid})
     det.settings, det.fold = shipped, det.__class__.fold.__get__(det)  # type: ignore[method-assign]
-    det._split, det._weights = caches[-1]
+    det._split, det._weights, det._vectors, det._piece_vectors = caches[-1]
     for t, (name, settings, _) in enumerate(tiers):
         cpu, wall = scan_cpu[t], scan_wall[t]
         what = (f"copies among candidates {found[t]}/{n_copies}" if settings is None else
