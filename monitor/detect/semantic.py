@@ -199,7 +199,6 @@ class Encoder:
                 out[idx] = self._forward(ids, mask)
         return out
 
-
     # --- the gate's vectors: one per word piece, distilled from the model itself -------------
     #
     # A word piece's vector is what the model makes of the piece alone ([CLS] piece [SEP], mean-
