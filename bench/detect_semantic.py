@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import sys
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -119,6 +120,46 @@ def main() -> None:
     for g, v in sorted(got.items()):
         print(f"  {g:<28} {sum(e >= s.semantic_min_evidence for e in v):2d}/{len(v)} over the floor; "
               f"evidence {' '.join(f'{e:.2f}' for e in sorted(v))}")
+    gate(s, srcs, negs, pos, vectors)
+
+
+def gate(s: DetectSettings, srcs: dict[str, str], negs: list[tuple[str, str, str]],
+         pos: list[tuple[str, str, str]], vectors: Callable[[str], np.ndarray]) -> None:
+    """The second gate's settings, on word-piece vectors, derived as the tier's are but looser:
+    its pair floor is the same-event articles' *median* best counterpart (the tier's is their
+    75th percentile), its margin floor the 75th percentile of the same-event articles' best
+    margins on pieces, its chains skip one sentence more; then every copy the tier finds must
+    reach the gate's evidence (a tenth of the tier's), with room to spare."""
+    pieces: dict[str, np.ndarray] = {}
+
+    def pv(text: str) -> np.ndarray:
+        if text not in pieces:
+            pieces[text] = _sentence_vectors(text, sentences(text, tokenize(text, s.max_words)), pieces=True)
+        return pieces[text]
+
+    best: list[float] = []
+    margin: list[float] = []
+    for g, text, _key in negs:
+        if g not in ("detect-dev-llm same-event", "rewrites.jsonl same-topic"):
+            continue
+        per = [(float(np.sort(m.max(1))[::-1][:5].mean()), m) for t in srcs.values()
+               if (m := pv(t) @ pv(text).T).size and t != text]
+        m = max(per, key=lambda x: x[0])[1]  # its closest source: the one on the same event
+        best.extend(m.max(1).tolist())
+        margin.extend(semantic.margins(m).max(1).tolist())
+    print("\n" f"the gate (word-piece vectors): same-event articles' best counterpart median "
+          f"{np.median(best):.3f}, p75 {np.percentile(best, 75):.3f} (semantic_gate_sim {s.semantic_gate_sim}); "
+          f"their best margin p75 {np.percentile(margin, 75):.3f} (semantic_gate_margin {s.semantic_gate_margin})")
+    kept = []
+    for _g, text, u in pos:
+        tier = semantic.evidence(vectors(srcs[u]) @ vectors(text).T, s.semantic_min_sim, s.semantic_min_margin,
+                                 s.semantic_max_skip, s.semantic_min_local)[0]
+        if tier >= s.semantic_min_evidence:
+            kept.append(semantic.evidence(pv(srcs[u]) @ pv(text).T, s.semantic_gate_sim, s.semantic_gate_margin,
+                                          s.semantic_gate_skip, s.semantic_min_local)[0])
+    print(f"  the {len(kept)} copies the tier finds: gate evidence {min(kept):.2f} at least "
+          f"({min(kept) / s.semantic_gate_evidence:.1f}x semantic_gate_evidence {s.semantic_gate_evidence}), "
+          f"median {np.median(kept):.2f}")
 
 
 if __name__ == "__main__":
