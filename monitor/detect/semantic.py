@@ -295,6 +295,7 @@ def _piece_table(enc: Any, directory: Path | None = None) -> np.ndarray:
         fd, tmp = tempfile.mkstemp(dir=d, prefix=path.stem, suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
             np.save(f, table)
+        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; another user may read it (an image built as root)
         os.replace(tmp, path)
     except OSError as e:
         if tmp:

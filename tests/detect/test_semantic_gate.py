@@ -32,6 +32,7 @@ def test_the_piece_table_is_made_once_and_read_back_alike(tmp_path: Path) -> Non
     assert enc.calls == 1 and first.dtype == np.float32 and first.shape == (50, 8)
     kept = list(tmp_path.iterdir())
     assert len(kept) == 1 and kept[0].suffix == ".npy"  # no temporary file left behind
+    assert kept[0].stat().st_mode & 0o044 == 0o044  # readable by another user (an image built as root)
     again = semantic._piece_table(enc, tmp_path)
     assert enc.calls == 1  # read, not made
     assert np.array_equal(first, again)  # the first start gives what later starts read
