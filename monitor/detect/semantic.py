@@ -266,7 +266,12 @@ def cache_dir() -> Path:
     ~/.cache/reuse-monitor."""
     if os.environ.get("MONITOR_CACHE_DIR"):
         return Path(os.environ["MONITOR_CACHE_DIR"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "reuse-monitor"
+    if os.environ.get("XDG_CACHE_HOME"):
+        return Path(os.environ["XDG_CACHE_HOME"]) / "reuse-monitor"
+    try:
+        return Path.home() / ".cache" / "reuse-monitor"
+    except RuntimeError:  # no home directory (a bare container user): the system's temporary one
+        return Path(tempfile.gettempdir()) / "reuse-monitor"
 
 
 def _piece_table(enc: Any, directory: Path | None = None) -> np.ndarray:

@@ -63,12 +63,20 @@ def test_a_file_in_the_way_of_the_cache_directory_costs_only_the_making(tmp_path
     assert "cannot keep the piece table" in caplog.text
 
 
+def _no_home(cls: type) -> Path:
+    raise RuntimeError("Could not determine home directory.")
+
+
 def test_the_cache_directory_follows_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("MONITOR_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert semantic.cache_dir() == tmp_path / "xdg" / "reuse-monitor"
     monkeypatch.setenv("MONITOR_CACHE_DIR", str(tmp_path / "mine"))
     assert semantic.cache_dir() == tmp_path / "mine"
+    monkeypatch.delenv("MONITOR_CACHE_DIR")
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setattr(Path, "home", classmethod(_no_home))
+    assert semantic.cache_dir().name == "reuse-monitor"  # under the temporary directory, not an error
 
 
 class _Words:
