@@ -18,6 +18,10 @@ the model was trained on). float32 throughout.
 One BLAS thread (threadpoolctl) while a batch is encoded: its matrices are small (32 sentences ×
 ≤ 128 word pieces × 384), and OpenBLAS's threads, which spin while they wait, cost 1.5 to 10
 times the CPU of one thread for the same vectors on a busy 2-core machine (README "Semantic tier").
+
+The tier's second gate reads cheaper vectors: one per word piece, distilled from the same model
+once (`Encoder.pieces`) and kept as a file in `cache_dir()`; a sentence's is the sum of its
+pieces' (`Encoder.encode_pieces`).
 """
 
 from __future__ import annotations
