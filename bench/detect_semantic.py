@@ -34,6 +34,13 @@ from monitor.detect.sentences import sentences  # noqa: E402
 
 LLM = DEV.parent / "detect-dev-llm"
 REWRITES = ROOT / "tests" / "detect" / "data" / "rewrites.jsonl"
+SAME_EVENT = ("detect-dev-llm same-event", "rewrites.jsonl same-topic")  # written from the same facts
+
+
+def closest(sims: list[np.ndarray]) -> np.ndarray:
+    """Of a negative's similarity matrices against every source, its closest source's (the one
+    on the same event): the highest mean of its 5 best sentence similarities."""
+    return max(sims, key=lambda m: float(np.sort(m.max(1))[::-1][:5].mean()))
 
 
 def main() -> None:
@@ -75,9 +82,9 @@ def main() -> None:
             m = vectors(t) @ pv.T
             if m.size:
                 sims.append((g, key, u, m))
-                per.append((float(np.sort(m.max(1))[::-1][:5].mean()), m))
+                per.append(m)
         if per:
-            best_same[g].extend(max(per, key=lambda x: x[0])[1].max(1).tolist())
+            best_same[g].extend(closest(per).max(1).tolist())
     print("best counterpart of a source sentence in its closest negative (the same-event article)")
     pooled: list[float] = []
     for g, b in best_same.items():
@@ -85,7 +92,7 @@ def main() -> None:
         print(f"  {g:<28} {len(a):5d} sentences: p50 {np.percentile(a, 50):.3f}  p75 {np.percentile(a, 75):.3f}"
               f"  p90 {np.percentile(a, 90):.3f}"
               f"  p95 {np.percentile(a, 95):.3f}  p99 {np.percentile(a, 99):.3f}  max {a.max():.3f}")
-        if g in ("detect-dev-llm same-event", "rewrites.jsonl same-topic"):  # written from the same facts
+        if g in SAME_EVENT:
             pooled.extend(b)
     a = np.array(pooled)
     print(f"  same-event articles (detect-dev-llm, rewrites.jsonl) pooled: median {np.median(a):.3f}, p75 {np.percentile(a, 75):.3f} "
@@ -140,11 +147,9 @@ def gate(s: DetectSettings, srcs: dict[str, str], negs: list[tuple[str, str, str
     best: list[float] = []
     margin: list[float] = []
     for g, text, _key in negs:
-        if g not in ("detect-dev-llm same-event", "rewrites.jsonl same-topic"):
+        if g not in SAME_EVENT:
             continue
-        per = [(float(np.sort(m.max(1))[::-1][:5].mean()), m) for t in srcs.values()
-               if (m := pv(t) @ pv(text).T).size and t != text]
-        m = max(per, key=lambda x: x[0])[1]  # its closest source: the one on the same event
+        m = closest([x for t in srcs.values() if t != text and (x := pv(t) @ pv(text).T).size])
         best.extend(m.max(1).tolist())
         margin.extend(semantic.margins(m).max(1).tolist())
     print("\n" f"the gate (word-piece vectors): same-event articles' best counterpart median "
