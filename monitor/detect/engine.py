@@ -390,9 +390,9 @@ class Detector:
             return None
         # Second gate: the same chains on word-piece vectors (~2 ms a text against the model's ~1 s).
         if s.semantic_gate_evidence > 0:
-            gate = self._piece_vectors.get(source_text, lambda: _sentence_vectors(source_text, ss, pieces=True))
-            near, _ = _semantic.evidence(gate @ post.piece_vectors().T, s.semantic_gate_sim, s.semantic_gate_margin,
-                                         s.semantic_gate_skip, s.semantic_min_local)
+            src_pieces = self._piece_vectors.get(source_text, lambda: _sentence_vectors(source_text, ss, pieces=True))
+            near, _ = _semantic.evidence(src_pieces @ post.piece_vectors().T, s.semantic_gate_sim,
+                                         s.semantic_gate_margin, s.semantic_gate_skip, s.semantic_min_local)
             if near < s.semantic_gate_evidence:
                 return None
         ps = post.sentences()
